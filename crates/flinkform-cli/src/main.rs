@@ -1,0 +1,2 @@
+//! The `flinkform` binary.
+fn main() {}

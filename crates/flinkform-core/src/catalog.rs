@@ -1,0 +1,206 @@
+//! The resource catalog: for each kind, the attributes it has and how each one changes.
+//!
+//! This is the contract between the planner (which diffs attributes), the providers (which
+//! map attributes onto API parameters and read them back) and the spec expansion (which
+//! produces desired attributes). An attribute that is not in the catalog is never diffed.
+//!
+//! | kind | address | attributes (imm = forces replacement, in place, create = sent once) |
+//! |---|---|---|
+//! | `account_balance` | `account_balance.<account>` | `currency` create, `minimum` create (decimal string) |
+//! | `oss_service` | `oss_service.<account>` | none |
+//! | `ram_role` | `ram_role.<account>` | `role_name` imm, `policies` in place (list of `System:<name>`) |
+//! | `vpc` | `vpc.<workspace>` | `name` imm, `region` imm, `cidr` imm |
+//! | `vswitch` | `vswitch.<workspace>[<i>]` | `name` imm, `region` imm, `zone` imm, `cidr` imm, `vpc_id` imm |
+//! | `oss_bucket` | `oss_bucket.<bucket>` | `name` imm, `region` imm |
+//! | `flink_workspace` | `flink_workspace.<name>` | `name`, `region`, `zone`, `charge_type`, `vpc_id`, `vswitch_ids`, `bucket` imm; `cu`, `auto_renew` in place; `pricing_cycle`, `duration`, `default_project_cu` create |
+//! | `flink_project` | `flink_project.<workspace>/<project>` | `workspace_id`, `region`, `name` imm; `cu` in place; `generated` create |
+
+use crate::addr::ResourceKind;
+
+/// How one attribute of a kind changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttrSpec {
+    /// Attribute name (snake case).
+    pub name: &'static str,
+    /// A change forces the resource to be replaced (destroyed and created again).
+    pub immutable: bool,
+    /// Sent when the resource is created and never diffed afterwards (the cloud does not
+    /// report it back, e.g. a subscription's duration).
+    pub create_only: bool,
+    /// One line for humans: what the attribute is and where it comes from in a spec.
+    pub doc: &'static str,
+}
+
+/// What `destroy` does with a resource of this kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// Deleted through the API.
+    Api,
+    /// Cannot be undone by any API (OSS activation): forgotten, and reported as kept.
+    Never,
+    /// Shared by everything in the account (the RAM role): kept, and reported as kept.
+    Shared,
+    /// Goes away with its parent (the generated default project): no API call of its own.
+    WithParent,
+    /// Not a resource at all but a check evaluated on every run (account balance).
+    Check,
+}
+
+/// Everything the catalog knows about one kind.
+#[derive(Debug, Clone, Copy)]
+pub struct KindSpec {
+    /// The kind.
+    pub kind: ResourceKind,
+    /// Its attributes.
+    pub attrs: &'static [AttrSpec],
+    /// What destroy does.
+    pub deletion: Deletion,
+    /// Creation returns before the resource is ready; the executor polls it.
+    pub async_create: bool,
+    /// One line for humans.
+    pub doc: &'static str,
+}
+
+const fn imm(name: &'static str, doc: &'static str) -> AttrSpec {
+    AttrSpec { name, immutable: true, create_only: false, doc }
+}
+const fn inplace(name: &'static str, doc: &'static str) -> AttrSpec {
+    AttrSpec { name, immutable: false, create_only: false, doc }
+}
+const fn create(name: &'static str, doc: &'static str) -> AttrSpec {
+    AttrSpec { name, immutable: false, create_only: true, doc }
+}
+
+static KINDS: [KindSpec; 8] = [
+    KindSpec {
+        kind: ResourceKind::AccountBalance,
+        attrs: &[
+            create("currency", "currency of `minimum` (`USD`)"),
+            create("minimum", "least available balance before a pay-as-you-go order, decimal string"),
+        ],
+        deletion: Deletion::Check,
+        async_create: false,
+        doc: "pay-as-you-go balance precondition (bssopenapi QueryAccountBalance)",
+    },
+    KindSpec {
+        kind: ResourceKind::OssService,
+        attrs: &[],
+        deletion: Deletion::Never,
+        async_create: false,
+        doc: "OSS activation of the account (OpenOssService); cannot be undone",
+    },
+    KindSpec {
+        kind: ResourceKind::RamRole,
+        attrs: &[
+            inplace("policies", "attached policies as `<PolicyType>:<PolicyName>`, sorted"),
+            imm("role_name", "`AliyunStreamAsiDefaultRole`"),
+        ],
+        deletion: Deletion::Shared,
+        async_create: false,
+        doc: "the service role Flink assumes (ram CreateRole, AttachPolicyToRole)",
+    },
+    KindSpec {
+        kind: ResourceKind::Vpc,
+        attrs: &[
+            imm("cidr", "`spec.network.vpc.create.cidr`"),
+            imm("name", "the workspace name"),
+            imm("region", "`spec.region`"),
+        ],
+        deletion: Deletion::Api,
+        async_create: true,
+        doc: "a VPC (vpc CreateVpc)",
+    },
+    KindSpec {
+        kind: ResourceKind::Vswitch,
+        attrs: &[
+            imm("cidr", "`spec.network.vSwitches[i].create.cidr`"),
+            imm("name", "`<workspace>-<i>`"),
+            imm("region", "`spec.region`"),
+            imm("vpc_id", "the VPC's id"),
+            imm("zone", "`spec.zone`"),
+        ],
+        deletion: Deletion::Api,
+        async_create: true,
+        doc: "a vSwitch (vpc CreateVSwitch)",
+    },
+    KindSpec {
+        kind: ResourceKind::OssBucket,
+        attrs: &[imm("name", "`spec.storage.ossBucket.name`"), imm("region", "`spec.region`")],
+        deletion: Deletion::Api,
+        async_create: false,
+        doc: "an OSS bucket (oss PutBucket)",
+    },
+    KindSpec {
+        kind: ResourceKind::FlinkWorkspace,
+        attrs: &[
+            inplace("auto_renew", "`spec.billing.autoRenew` (subscription only)"),
+            imm("bucket", "`spec.storage.ossBucket.name`"),
+            imm("charge_type", "`PRE` (subscription) or `POST` (pay-as-you-go)"),
+            inplace("cu", "`spec.quota.cu` (subscription only)"),
+            create("default_project_cu", "CU of the generated default project"),
+            create("duration", "`spec.billing.duration` in `pricing_cycle` units"),
+            imm("name", "`metadata.name`"),
+            create("pricing_cycle", "`Month` or `Year`"),
+            imm("region", "`spec.region`"),
+            imm("vpc_id", "the VPC's id"),
+            imm("vswitch_ids", "the vSwitches' ids"),
+            imm("zone", "`spec.zone`"),
+        ],
+        deletion: Deletion::Api,
+        async_create: true,
+        doc: "a fully managed Flink workspace (foasconsole CreateInstance)",
+    },
+    KindSpec {
+        kind: ResourceKind::FlinkProject,
+        attrs: &[
+            inplace("cu", "`spec.projects[i].cu`"),
+            create("generated", "true for `<workspace>-default`, which the service creates"),
+            imm("name", "`spec.projects[i].name`"),
+            imm("region", "`spec.region`"),
+            imm("workspace_id", "the workspace's instance id"),
+        ],
+        deletion: Deletion::Api,
+        async_create: true,
+        doc: "a project of a workspace (foasconsole CreateNamespace)",
+    },
+];
+
+/// The catalog entry of `kind`.
+#[must_use]
+pub fn kind_spec(kind: ResourceKind) -> &'static KindSpec {
+    // KINDS is in the same order as ResourceKind::ALL; the position lookup keeps that
+    // assumption checked instead of silently indexing.
+    KINDS
+        .iter()
+        .find(|k| k.kind == kind)
+        .unwrap_or(&KINDS[0])
+}
+
+/// The catalog entry of attribute `name` of `kind`, if it has one.
+#[must_use]
+pub fn attr(kind: ResourceKind, name: &str) -> Option<&'static AttrSpec> {
+    kind_spec(kind).attrs.iter().find(|a| a.name == name)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_entry() {
+        for k in ResourceKind::ALL {
+            assert_eq!(kind_spec(k).kind, k);
+        }
+    }
+
+    #[test]
+    fn attrs_are_sorted_for_stable_listings() {
+        for k in ResourceKind::ALL {
+            let names: Vec<_> = kind_spec(k).attrs.iter().map(|a| a.name).collect();
+            let mut sorted = names.clone();
+            sorted.sort_unstable();
+            assert_eq!(names, sorted, "{k}");
+        }
+    }
+}

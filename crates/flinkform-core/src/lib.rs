@@ -1,0 +1,23 @@
+//! Shared vocabulary of flinkform: typed identifiers and resource addresses, the attribute
+//! value model, the resource catalog (what each resource kind's attributes mean and which of
+//! them force a replacement) and the `Provider` boundary between the executor and a cloud.
+//!
+//! This crate does no IO. Every other flinkform crate depends on it; it depends on none.
+
+mod addr;
+mod catalog;
+mod error;
+mod ids;
+mod observe;
+mod provider;
+mod resource;
+mod value;
+
+pub use addr::{Address, ResourceKind};
+pub use catalog::{AttrSpec, Deletion, KindSpec, attr, kind_spec};
+pub use error::{Error, Result};
+pub use ids::{AccountName, AccountUid, CloudId, Region, Target, TargetCloud, ZoneId};
+pub use observe::{AccountFacts, Balance, ObserveRequest, Observation, Observed, ObservedResource, Readiness};
+pub use provider::{ChangeRequest, DeleteRequest, Outcome, Provider, ProviderError, ProviderErrorKind};
+pub use resource::{DesiredResource, Mode, Origin, RecordedResource};
+pub use value::{Attrs, Value};

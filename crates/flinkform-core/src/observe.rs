@@ -1,0 +1,90 @@
+//! Observations: what a provider's refresh saw in the cloud.
+//!
+//! The planner never sees a wire type: providers translate API responses into these values.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::addr::Address;
+use crate::ids::{AccountName, AccountUid, CloudId, Region, ZoneId};
+use crate::resource::{DesiredResource, RecordedResource};
+use crate::value::Attrs;
+
+/// What to read: every desired and recorded resource, and the regions each account uses.
+#[derive(Debug, Clone, Default)]
+pub struct ObserveRequest {
+    /// Resources the specs want (identity attributes such as `name` let a provider find a
+    /// resource that state does not know yet, e.g. after a crash).
+    pub desired: Vec<DesiredResource>,
+    /// Resources the state remembers (found by `cloud_id`).
+    pub recorded: Vec<RecordedResource>,
+    /// Account → regions whose facts (supported regions and zones, balance) to read.
+    pub accounts: BTreeMap<AccountName, BTreeSet<Region>>,
+}
+
+/// Whether a resource is usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// Done (`RUNNING`, `Available`, `SUCCESS`).
+    Ready,
+    /// Still being created or changed (`CREATING`, `Pending`, `MODIFYING`).
+    Pending,
+    /// Being deleted.
+    Deleting,
+    /// The cloud says it failed; the text says how.
+    Failed(String),
+}
+
+/// A resource the cloud has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedResource {
+    /// Its id.
+    pub cloud_id: CloudId,
+    /// Its attributes, named as in the catalog.
+    pub attrs: Attrs,
+    /// Whether it is ready.
+    pub readiness: Readiness,
+}
+
+/// What refresh found for one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation {
+    /// The resource exists.
+    Found(ObservedResource),
+    /// The cloud has no such resource.
+    Absent,
+    /// The cloud cannot be asked (OSS activation has no read API); the state is trusted.
+    Unknown,
+}
+
+/// Pay-as-you-go balance of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Balance {
+    /// Available amount in hundredths (cents), as `QueryAccountBalance` reports it.
+    pub available_cents: i64,
+    /// `USD`, `CNY`, ….
+    pub currency: String,
+}
+
+/// Facts about one account that preconditions are checked against.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccountFacts {
+    /// The UID behind the credentials.
+    pub uid: Option<AccountUid>,
+    /// Regions where the account's site offers fully managed Flink.
+    pub flink_regions: BTreeSet<Region>,
+    /// Zones offered per requested region.
+    pub flink_zones: BTreeMap<Region, BTreeSet<ZoneId>>,
+    /// Current balance.
+    pub balance: Option<Balance>,
+}
+
+/// Everything a refresh saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// One entry per requested address.
+    pub resources: BTreeMap<Address, Observation>,
+    /// One entry per requested account.
+    pub accounts: BTreeMap<AccountName, AccountFacts>,
+    /// How many API calls the refresh made (reported by `plan`).
+    pub api_calls: u64,
+}

@@ -1,0 +1,174 @@
+//! Attribute values. Desired, recorded and observed attributes are all `Attrs`: a sorted map
+//! from attribute name to `Value`, so diffs and renderings are deterministic.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::addr::Address;
+
+/// One attribute value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A string.
+    Str(String),
+    /// A list.
+    List(Vec<Value>),
+    /// The cloud id of another resource, known once that resource exists. Only desired
+    /// attributes hold references; the executor resolves them before calling a provider, and
+    /// recorded or observed attributes never hold one.
+    Ref(Ref),
+}
+
+/// A reference to the cloud id of another resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ref {
+    /// The resource whose cloud id is meant.
+    #[serde(rename = "$ref")]
+    pub addr: Address,
+}
+
+impl Value {
+    /// A string value.
+    #[must_use]
+    pub fn str(s: impl Into<String>) -> Self {
+        Self::Str(s.into())
+    }
+
+    /// A reference to the cloud id of `addr`.
+    #[must_use]
+    pub fn reference(addr: Address) -> Self {
+        Self::Ref(Ref { addr })
+    }
+
+    /// The string, if this is one.
+    #[must_use]
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer, if this is one.
+    #[must_use]
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Self::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is one.
+    #[must_use]
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Self::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The list, if this is one.
+    #[must_use]
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Self::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Every address this value refers to, in order.
+    pub fn refs(&self) -> Vec<&Address> {
+        match self {
+            Self::Ref(r) => vec![&r.addr],
+            Self::List(l) => l.iter().flat_map(Value::refs).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Replaces every reference with what `resolve` returns for it; `None` when one cannot be
+    /// resolved (the referenced resource does not exist yet).
+    pub fn resolve(&self, resolve: &dyn Fn(&Address) -> Option<String>) -> Option<Value> {
+        Some(match self {
+            Self::Ref(r) => Self::Str(resolve(&r.addr)?),
+            Self::List(l) => Self::List(l.iter().map(|v| v.resolve(resolve)).collect::<Option<_>>()?),
+            other => other.clone(),
+        })
+    }
+}
+
+impl fmt::Display for Value {
+    /// Renders as in plan output: strings quoted, lists in brackets, references as
+    /// `(id of vpc.x)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Int(i) => write!(f, "{i}"),
+            Self::Str(s) => write!(f, "{s:?}"),
+            Self::Ref(r) => write!(f, "(id of {})", r.addr),
+            Self::List(l) => {
+                f.write_str("[")?;
+                for (i, v) in l.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{v}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Self::Str(s.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Self::Str(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Self::Int(i)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Self::Bool(b)
+    }
+}
+
+/// Attributes of one resource, sorted by name.
+pub type Attrs = BTreeMap<String, Value>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_nested_refs() {
+        let vpc: Address = "vpc.a".parse().unwrap();
+        let v = Value::List(vec![Value::reference(vpc.clone()), Value::str("vsw-1")]);
+        assert_eq!(v.refs(), vec![&vpc]);
+        let r = v.resolve(&|_| Some("vpc-9".to_owned())).unwrap();
+        assert_eq!(r, Value::List(vec![Value::str("vpc-9"), Value::str("vsw-1")]));
+        assert!(v.resolve(&|_| None).is_none());
+    }
+
+    #[test]
+    fn serializes_refs_distinctly() {
+        let v = Value::reference("vpc.a".parse().unwrap());
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"$ref":"vpc.a"}"#);
+        let back: Value = serde_json::from_str(r#"{"$ref":"vpc.a"}"#).unwrap();
+        assert_eq!(back, v);
+    }
+}

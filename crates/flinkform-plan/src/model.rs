@@ -1,0 +1,239 @@
+//! The plan: a DAG of actions, each with its reason and attribute diffs, plus the drift
+//! report (recorded vs observed). Built by the pure planner, executed by `flinkform-apply`,
+//! rendered by the CLI.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use flinkform_core::{Address, CloudId, DesiredResource, RecordedResource, Value};
+
+/// Index of an action in [`Plan::actions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ActionId(pub u32);
+
+impl ActionId {
+    /// The index into [`Plan::actions`].
+    #[must_use]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What an action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Op {
+    /// Nothing to do: desired, recorded and observed agree.
+    NoOp,
+    /// Re-check a precondition at apply time (account balance).
+    Check,
+    /// Read a resource the spec references by id (`vpc: { id: … }`) and record it.
+    Read,
+    /// Create it.
+    Create,
+    /// Change in-place attributes.
+    Update,
+    /// Delete, then create again (an immutable attribute changed).
+    Replace,
+    /// Delete it.
+    Delete,
+    /// Record a resource that exists in the cloud but not in state (found by its identity,
+    /// e.g. after an interrupted apply): no API call, only a state write.
+    Adopt,
+    /// Drop it from state without any API call (it cannot be deleted, or is shared, or goes
+    /// away with its parent).
+    Forget,
+}
+
+impl Op {
+    /// The symbol shown in plan output, as in Terraform.
+    #[must_use]
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::NoOp => " ",
+            Self::Check => "?",
+            Self::Read => "<=",
+            Self::Create => "+",
+            Self::Update => "~",
+            Self::Replace => "-/+",
+            Self::Delete => "-",
+            Self::Adopt => "=",
+            Self::Forget => "x",
+        }
+    }
+
+    /// Whether executing it calls a mutating cloud API.
+    #[must_use]
+    pub fn mutates(self) -> bool {
+        matches!(self, Self::Create | Self::Update | Self::Replace | Self::Delete)
+    }
+
+    /// Lower-case name used in JSON (`create`, `no-op`, …).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoOp => "no-op",
+            Self::Check => "check",
+            Self::Read => "read",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Replace => "replace",
+            Self::Delete => "delete",
+            Self::Adopt => "adopt",
+            Self::Forget => "forget",
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The new side of an attribute diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum After {
+    /// The value is known now.
+    Known(Value),
+    /// Known only after a dependency has been created (it refers to its id).
+    KnownAfterApply,
+    /// The attribute is removed.
+    Removed,
+}
+
+impl fmt::Display for After {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Known(v) => write!(f, "{v}"),
+            Self::KnownAfterApply => f.write_str("(known after apply)"),
+            Self::Removed => f.write_str("null"),
+        }
+    }
+}
+
+/// One attribute that changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttrDiff {
+    /// Catalog name.
+    pub name: String,
+    /// Current value (observed, else recorded); `None` when creating.
+    pub before: Option<Value>,
+    /// New value.
+    pub after: After,
+    /// This change alone forces a replacement.
+    pub forces_replacement: bool,
+}
+
+/// One node of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedAction {
+    /// Its id (index in [`Plan::actions`]).
+    pub id: ActionId,
+    /// The resource.
+    pub addr: Address,
+    /// What to do.
+    pub op: Op,
+    /// Why, in words (`` replace because `bucket` is immutable ``). Empty for no-ops.
+    pub reasons: Vec<String>,
+    /// Attribute diffs, sorted by name.
+    pub diffs: Vec<AttrDiff>,
+    /// The desired resource (absent for deletes and forgets).
+    pub desired: Option<DesiredResource>,
+    /// What the state remembers (absent for creates).
+    pub prior: Option<RecordedResource>,
+    /// The id the cloud currently has for it (observed), when it exists.
+    pub cloud_id: Option<CloudId>,
+}
+
+/// What changed outside flinkform for one resource (recorded vs observed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    /// The resource.
+    pub addr: Address,
+    /// What happened.
+    pub kind: DriftKind,
+}
+
+/// The kinds of drift.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriftKind {
+    /// It was deleted outside flinkform.
+    Deleted,
+    /// Attributes changed: name, recorded value, observed value.
+    Changed(Vec<(String, Value, Option<Value>)>),
+}
+
+/// The plan.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// Every action, in a deterministic topological order (dependencies first).
+    pub actions: Vec<PlannedAction>,
+    /// `(from, to)`: `to` runs only after `from` succeeded. Sorted.
+    pub edges: BTreeSet<(ActionId, ActionId)>,
+    /// Drift, sorted by address.
+    pub drift: Vec<Drift>,
+    /// Resources `destroy` leaves in place, and why (protected, shared, cannot be undone).
+    pub kept: Vec<(Address, String)>,
+    /// Non-fatal findings (recommendations), already rendered as text.
+    pub warnings: Vec<String>,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Creates (and reads of data resources not yet recorded, and adoptions).
+    pub add: usize,
+    /// In-place updates.
+    pub change: usize,
+    /// Replacements.
+    pub replace: usize,
+    /// Deletes (and forgets).
+    pub destroy: usize,
+}
+
+impl Plan {
+    /// The action with id `id`.
+    #[must_use]
+    pub fn action(&self, id: ActionId) -> &PlannedAction {
+        &self.actions[id.index()]
+    }
+
+    /// Ids of the actions `id` waits for.
+    pub fn dependencies(&self, id: ActionId) -> impl Iterator<Item = ActionId> + '_ {
+        self.edges.iter().filter(move |(_, to)| *to == id).map(|(from, _)| *from)
+    }
+
+    /// Counts for `Plan: N to add, N to change, N to replace, N to destroy.`
+    #[must_use]
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for a in &self.actions {
+            match a.op {
+                Op::Create | Op::Adopt => s.add += 1,
+                Op::Update => s.change += 1,
+                Op::Replace => s.replace += 1,
+                Op::Delete | Op::Forget => s.destroy += 1,
+                Op::NoOp | Op::Check | Op::Read => {}
+            }
+        }
+        s
+    }
+
+    /// Whether applying it would change anything (cloud or state).
+    #[must_use]
+    pub fn has_changes(&self) -> bool {
+        self.actions
+            .iter()
+            .any(|a| !matches!(a.op, Op::NoOp | Op::Check) && !(a.op == Op::Read && a.prior.is_some()))
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Plan: {} to add, {} to change, {} to replace, {} to destroy.",
+            self.add, self.change, self.replace, self.destroy
+        )
+    }
+}

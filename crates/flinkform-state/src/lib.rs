@@ -1,0 +1,1 @@
+//! State model, versioned file format, local backend with OS file lock
