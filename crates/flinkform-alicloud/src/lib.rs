@@ -1,1 +1,3 @@
-//! Alibaba Cloud OpenAPI client (ACS3-HMAC-SHA256, endpoints, credentials, typed errors) and the resource provider
+//! Alibaba Cloud OpenAPI client and the flinkform resource provider.
+
+pub mod sign;
