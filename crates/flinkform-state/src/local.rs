@@ -1,0 +1,422 @@
+//! The local file backend: `.flinkform/state.json`, an OS file lock on `state.json.lock`
+//! with owner information, atomic writes (temp file, fsync, rename, fsync of the directory)
+//! and a `state.json.backup` of the previous version.
+//!
+//! The lock is `flock(2)` through std's `File::try_lock`: advisory, held by an open file
+//! description, released by the OS when the holder exits however it exits. The lock file is
+//! never deleted (deleting a locked file lets two processes lock two different inodes); an
+//! empty lock file means free, and owner information left behind by a process that died is
+//! reported as stale, not as held.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::format;
+use crate::model::{State, now_rfc3339};
+
+/// Where the CLI keeps state by default, relative to the working directory.
+pub const DEFAULT_STATE_PATH: &str = ".flinkform/state.json";
+
+/// Who holds (or held) a state lock. Written as JSON into the lock file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// Random id; `flinkform force-unlock <id>` names the lock by it.
+    pub id: String,
+    /// The command that took it (`apply`, `destroy`, `state rm`, …).
+    pub operation: String,
+    /// `user@host`.
+    pub who: String,
+    /// Process id of the holder.
+    pub pid: u32,
+    /// When it was taken (RFC 3339, UTC).
+    pub created: String,
+}
+
+/// What the lock file says right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockStatus {
+    /// Nobody holds the lock and no owner information is left.
+    Free,
+    /// A running process holds the lock.
+    Held(LockInfo),
+    /// Nobody holds the lock, but a process that died while holding it left its information.
+    Stale(LockInfo),
+}
+
+/// State kept in one JSON file on the local disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalBackend {
+    path: PathBuf,
+}
+
+impl LocalBackend {
+    /// A backend for `dir_or_path`: an existing directory means `<dir>/.flinkform/state.json`,
+    /// anything else is the state file itself. Does no IO beyond checking for a directory.
+    #[must_use]
+    pub fn open(dir_or_path: impl AsRef<Path>) -> Self {
+        let p = dir_or_path.as_ref();
+        let path = if p.is_dir() {
+            p.join(DEFAULT_STATE_PATH)
+        } else {
+            p.to_path_buf()
+        };
+        Self { path }
+    }
+
+    /// The state file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The lock file, `<state>.lock`.
+    #[must_use]
+    pub fn lock_path(&self) -> PathBuf {
+        sibling(&self.path, ".lock")
+    }
+
+    /// The backup of the previous version, `<state>.backup`.
+    #[must_use]
+    pub fn backup_path(&self) -> PathBuf {
+        sibling(&self.path, ".backup")
+    }
+
+    /// The temporary file a write goes through, `<state>.tmp`.
+    #[must_use]
+    pub fn temp_path(&self) -> PathBuf {
+        sibling(&self.path, ".tmp")
+    }
+
+    /// Reads the state without locking (for read-only commands). A missing file is a new
+    /// empty state with a fresh lineage and serial 0.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Corrupt`], [`Error::TooNew`].
+    pub fn read(&self) -> Result<State> {
+        Ok(load(&self.path)?.0)
+    }
+
+    /// Takes the state lock for `operation`, or fails at once if another holder has it.
+    ///
+    /// # Errors
+    /// [`Error::StateLocked`] with the holder's information; [`Error::Io`].
+    pub fn lock(&self, operation: &str) -> Result<StateLock> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+        }
+        let lock_path = self.lock_path();
+        let mut file = open_lock_file(&lock_path)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let holder = read_info(&mut file).unwrap_or_else(|| LockInfo {
+                    id: "(unknown)".to_owned(),
+                    operation: "(unknown)".to_owned(),
+                    who: "(unknown)".to_owned(),
+                    pid: 0,
+                    created: "(unknown)".to_owned(),
+                });
+                return Err(Error::StateLocked {
+                    path: self.path.clone(),
+                    id: holder.id,
+                    operation: holder.operation,
+                    who: holder.who,
+                    pid: holder.pid,
+                    created: holder.created,
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io_err("lock", &lock_path)(e)),
+        }
+        let stale = read_info(&mut file);
+        let info = LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            operation: operation.to_owned(),
+            who: who(),
+            pid: std::process::id(),
+            created: now_rfc3339(),
+        };
+        write_info(&mut file, Some(&info)).map_err(io_err("write", &lock_path))?;
+        Ok(StateLock {
+            file,
+            info,
+            stale,
+            backend: self.clone(),
+            persisted: None,
+        })
+    }
+
+    /// What the lock file says: free, held by a running process, or stale.
+    ///
+    /// # Errors
+    /// [`Error::Io`].
+    pub fn lock_status(&self) -> Result<LockStatus> {
+        let lock_path = self.lock_path();
+        let mut file = match OpenOptions::new().read(true).write(true).open(&lock_path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(LockStatus::Free),
+            Err(e) => return Err(io_err("open", &lock_path)(e)),
+        };
+        let info = read_info(&mut file);
+        match file.try_lock() {
+            Ok(()) => Ok(info.map_or(LockStatus::Free, LockStatus::Stale)),
+            Err(TryLockError::WouldBlock) => {
+                Ok(LockStatus::Held(info.unwrap_or_else(|| LockInfo {
+                    id: "(unknown)".to_owned(),
+                    operation: "(unknown)".to_owned(),
+                    who: "(unknown)".to_owned(),
+                    pid: 0,
+                    created: "(unknown)".to_owned(),
+                })))
+            }
+            Err(TryLockError::Error(e)) => Err(io_err("lock", &lock_path)(e)),
+        }
+    }
+
+    /// Clears the owner information of lock `id` left behind by a holder that is gone, and
+    /// returns it. A lock held by a running process cannot be broken: the OS releases it
+    /// when that process exits.
+    ///
+    /// # Errors
+    /// [`Error::NotLocked`], [`Error::LockIdMismatch`], [`Error::LockStillHeld`], [`Error::Io`].
+    pub fn force_unlock(&self, id: &str) -> Result<LockInfo> {
+        let lock_path = self.lock_path();
+        let mut file = match OpenOptions::new().read(true).write(true).open(&lock_path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NotLocked {
+                    path: self.path.clone(),
+                });
+            }
+            Err(e) => return Err(io_err("open", &lock_path)(e)),
+        };
+        let info = read_info(&mut file).ok_or_else(|| Error::NotLocked {
+            path: self.path.clone(),
+        })?;
+        if info.id != id {
+            return Err(Error::LockIdMismatch {
+                path: self.path.clone(),
+                given: id.to_owned(),
+                actual: info.id,
+            });
+        }
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(Error::LockStillHeld {
+                    path: self.path.clone(),
+                    who: info.who,
+                    pid: info.pid,
+                    operation: info.operation,
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io_err("lock", &lock_path)(e)),
+        }
+        write_info(&mut file, None).map_err(io_err("write", &lock_path))?;
+        Ok(info)
+    }
+}
+
+/// The held state lock. Reads and writes go through it; dropping it releases the lock and
+/// clears the owner information.
+#[derive(Debug)]
+pub struct StateLock {
+    file: File,
+    info: LockInfo,
+    stale: Option<LockInfo>,
+    backend: LocalBackend,
+    /// The content last read or written, and whether the file existed then.
+    persisted: Option<(State, bool)>,
+}
+
+impl StateLock {
+    /// This lock's owner information.
+    #[must_use]
+    pub fn info(&self) -> &LockInfo {
+        &self.info
+    }
+
+    /// Owner information a dead holder had left in the lock file before this lock was taken.
+    #[must_use]
+    pub fn stale_predecessor(&self) -> Option<&LockInfo> {
+        self.stale.as_ref()
+    }
+
+    /// The state file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.backend.path
+    }
+
+    /// The serial of the content on disk as of the last read or write (0 before either).
+    #[must_use]
+    pub fn serial(&self) -> u64 {
+        self.persisted.as_ref().map_or(0, |(s, _)| s.serial)
+    }
+
+    /// Reads the state. A missing file is a new empty state with a fresh lineage and serial 0.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Corrupt`], [`Error::TooNew`].
+    pub fn read(&mut self) -> Result<State> {
+        let (state, exists) = load(&self.backend.path)?;
+        self.persisted = Some((state.clone(), exists));
+        Ok(state)
+    }
+
+    /// Writes `state` atomically. The serial written is one more than the serial on disk,
+    /// and nothing is written at all when the content (everything but the serial) is what is
+    /// on disk already: a no-op apply does not bump the serial. The previous version is kept
+    /// as `<state>.backup`.
+    ///
+    /// # Errors
+    /// [`Error::LineageMismatch`] when the file holds another lineage; [`Error::Io`] when any
+    /// step fails, in which case the state file still holds the previous version.
+    pub fn write(&mut self, state: &State) -> Result<()> {
+        if self.persisted.is_none() {
+            self.read()?;
+        }
+        let (serial, exists) = match &self.persisted {
+            Some((prev, exists)) => {
+                if prev.same_content(state) {
+                    return Ok(());
+                }
+                if *exists && prev.lineage != state.lineage {
+                    return Err(Error::LineageMismatch {
+                        path: self.backend.path.clone(),
+                        file: prev.lineage.to_string(),
+                        given: state.lineage.to_string(),
+                    });
+                }
+                (prev.serial + 1, *exists)
+            }
+            None => (1, false),
+        };
+        let mut next = state.clone();
+        next.serial = serial;
+        let text = format::encode(&next)?;
+        write_atomic(&self.backend, text.as_bytes(), exists)?;
+        self.persisted = Some((next, true));
+        Ok(())
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        // Clearing the owner information is best effort: if it fails, the next holder
+        // reports it as stale. The OS lock goes away with the file handle either way.
+        let _ = write_info(&mut self.file, None);
+        let _ = self.file.unlock();
+    }
+}
+
+fn write_atomic(backend: &LocalBackend, bytes: &[u8], exists: bool) -> Result<()> {
+    let path = &backend.path;
+    let tmp = backend.temp_path();
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(io_err("create", &tmp))?;
+    f.write_all(bytes).map_err(io_err("write", &tmp))?;
+    f.sync_all().map_err(io_err("sync", &tmp))?;
+    drop(f);
+    if exists {
+        let backup = backend.backup_path();
+        fs::copy(path, &backup).map_err(io_err("back up to", &backup))?;
+    }
+    fs::rename(&tmp, path).map_err(io_err("rename into place", path))?;
+    sync_dir(path)
+}
+
+#[cfg(unix)]
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("sync directory", dir))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// Loads the state at `path`; a missing file is a fresh state. The flag says whether the
+/// file existed.
+fn load(path: &Path) -> Result<(State, bool)> {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|e| Error::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!("not UTF-8 text: {e}"),
+            })?;
+            Ok((format::decode(&text, path)?, true))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((State::new(), false)),
+        Err(e) => Err(io_err("read", path)(e)),
+    }
+}
+
+fn open_lock_file(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io_err("open", path))
+}
+
+fn read_info(file: &mut File) -> Option<LockInfo> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    if text.trim().is_empty() {
+        return None;
+    }
+    serde_json::from_str(&text).ok()
+}
+
+fn write_info(file: &mut File, info: Option<&LockInfo>) -> io::Result<()> {
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    if let Some(info) = info {
+        let mut text = serde_json::to_string_pretty(info).map_err(io::Error::other)?;
+        text.push('\n');
+        file.write_all(text.as_bytes())?;
+    }
+    file.sync_data()
+}
+
+fn who() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    format!("{user}@{host}")
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_default();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}

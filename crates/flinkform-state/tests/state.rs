@@ -1,0 +1,381 @@
+//! Tests of the state model, the file format and the local backend: round trips, atomic
+//! writes, serial and lineage rules, locking, corrupt and too-new files, the target rule.
+
+#![allow(clippy::unwrap_used)] // helpers of a test file
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+
+use flinkform_core::{
+    AccountName, AccountUid, Address, Attrs, CloudId, Mode, RecordedResource, Region, Target,
+    TargetCloud, Value,
+};
+use flinkform_state::{
+    Error, IntentOp, LocalBackend, LockStatus, LockedState, MemorySink, State, StateSink, format,
+};
+
+fn addr(s: &str) -> Address {
+    s.parse().unwrap()
+}
+
+fn vpc(name: &str, id: &str) -> RecordedResource {
+    let mut attrs = Attrs::new();
+    attrs.insert("cidr".into(), Value::str("10.0.0.0/16"));
+    attrs.insert("name".into(), Value::str(name));
+    attrs.insert("region".into(), Value::str("ap-southeast-1"));
+    RecordedResource {
+        addr: addr(&format!("vpc.{name}")),
+        mode: Mode::Managed,
+        account: AccountName::new("main").unwrap(),
+        region: Some(Region::new("ap-southeast-1").unwrap()),
+        cloud_id: CloudId::new(id).unwrap(),
+        attrs,
+        depends_on: BTreeSet::new(),
+        protect: false,
+    }
+}
+
+fn target(cloud: TargetCloud, world: Option<&str>, accounts: &[(&str, &str)]) -> Target {
+    Target {
+        cloud,
+        world: world.map(str::to_owned),
+        accounts: accounts
+            .iter()
+            .map(|(n, u)| (AccountName::new(*n).unwrap(), AccountUid::new(*u).unwrap()))
+            .collect(),
+    }
+}
+
+fn sample_state() -> State {
+    let mut s = State::new();
+    s.target = Some(target(
+        TargetCloud::Sim,
+        Some("w-1"),
+        &[("main", "5123456789012345")],
+    ));
+    s.record(vpc("b", "vpc-2"));
+    s.record(vpc("a", "vpc-1"));
+    let mut identity = Attrs::new();
+    identity.insert("name".into(), Value::str("a"));
+    s.begin_intent(addr("vpc.a"), IntentOp::Create, "ff-abc".into(), identity);
+    s
+}
+
+#[test]
+fn round_trips_through_the_file_format() {
+    let s = sample_state();
+    let text = format::encode(&s).unwrap();
+    assert!(text.ends_with("}\n"));
+    let back = format::decode(&text, "x.json".as_ref()).unwrap();
+    assert_eq!(back, s);
+    // Deterministic: encoding again gives the same bytes, and resources are sorted.
+    assert_eq!(format::encode(&back).unwrap(), text);
+    let a = text.find("\"vpc.a\"").unwrap();
+    let b = text.find("\"vpc.b\"").unwrap();
+    assert!(a < b);
+    assert!(text.starts_with("{\n  \"format_version\": 1,\n  \"lineage\": "));
+}
+
+#[test]
+fn attributes_are_serialized_verbatim() {
+    let s = sample_state();
+    let text = format::encode(&s).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let attrs = &v["resources"][0]["attrs"];
+    assert_eq!(
+        attrs,
+        &serde_json::json!({"cidr": "10.0.0.0/16", "name": "a", "region": "ap-southeast-1"}),
+        "state holds exactly the recorded attributes, nothing added"
+    );
+}
+
+#[test]
+fn missing_file_reads_as_new_empty_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::open(dir.path());
+    assert_eq!(backend.path(), dir.path().join(".flinkform/state.json"));
+    let s = backend.read().unwrap();
+    assert_eq!(s.serial, 0);
+    assert!(s.resources.is_empty() && s.journal.is_empty() && s.target.is_none());
+    assert_ne!(
+        s.lineage,
+        backend.read().unwrap().lineage,
+        "each fresh state gets its own lineage"
+    );
+}
+
+#[test]
+fn serial_bumps_only_when_content_changes_and_lineage_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::open(dir.path().join("state.json"));
+    let mut lock = backend.lock("apply").unwrap();
+    let mut s = lock.read().unwrap();
+    let lineage = s.lineage;
+
+    // Writing the unchanged fresh state writes nothing.
+    lock.write(&s).unwrap();
+    assert!(!backend.path().exists());
+
+    s.record(vpc("a", "vpc-1"));
+    lock.write(&s).unwrap();
+    assert_eq!(backend.read().unwrap().serial, 1);
+
+    // Same content again: no bump, whatever serial the caller's copy holds.
+    lock.write(&s).unwrap();
+    s.serial = 77;
+    lock.write(&s).unwrap();
+    assert_eq!(backend.read().unwrap().serial, 1);
+
+    s.record(vpc("b", "vpc-2"));
+    lock.write(&s).unwrap();
+    let on_disk = lock.read().unwrap();
+    assert_eq!(on_disk.serial, 2);
+    assert_eq!(on_disk.lineage, lineage);
+    assert_eq!(lock.serial(), 2);
+
+    // The backup holds the previous version.
+    let backup = format::decode(
+        &fs::read_to_string(backend.backup_path()).unwrap(),
+        "b".as_ref(),
+    )
+    .unwrap();
+    assert_eq!(backup.serial, 1);
+    assert_eq!(backup.resources.len(), 1);
+
+    // Another lineage is refused.
+    let mut other = State::new();
+    other.record(vpc("c", "vpc-3"));
+    assert!(matches!(
+        lock.write(&other),
+        Err(Error::LineageMismatch { .. })
+    ));
+}
+
+#[test]
+fn failed_write_leaves_the_old_file_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::open(dir.path().join("state.json"));
+    let mut lock = backend.lock("apply").unwrap();
+    let mut s = lock.read().unwrap();
+    s.record(vpc("a", "vpc-1"));
+    lock.write(&s).unwrap();
+    let before = fs::read(backend.path()).unwrap();
+
+    fs::create_dir(backend.temp_path()).unwrap();
+    s.record(vpc("b", "vpc-2"));
+    let err = lock.write(&s).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert_eq!(fs::read(backend.path()).unwrap(), before);
+
+    // Once the obstacle is gone the write goes through with the next serial.
+    fs::remove_dir(backend.temp_path()).unwrap();
+    lock.write(&s).unwrap();
+    assert_eq!(backend.read().unwrap().serial, 2);
+    assert!(!backend.temp_path().exists());
+}
+
+#[test]
+fn second_lock_is_refused_with_holder_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::open(dir.path().join("state.json"));
+    let held = backend.lock("apply").unwrap();
+    let err = backend.lock("destroy").unwrap_err();
+    match &err {
+        Error::StateLocked {
+            id,
+            operation,
+            pid,
+            who,
+            ..
+        } => {
+            assert_eq!(id, &held.info().id);
+            assert_eq!(operation, "apply");
+            assert_eq!(*pid, std::process::id());
+            assert!(who.contains('@'));
+        }
+        other => panic!("expected StateLocked, got {other}"),
+    }
+    let help = miette::Diagnostic::help(&err).unwrap().to_string();
+    assert!(
+        help.contains(&format!("flinkform force-unlock {}", held.info().id)),
+        "{help}"
+    );
+    assert_eq!(
+        backend.lock_status().unwrap(),
+        LockStatus::Held(held.info().clone())
+    );
+
+    // force-unlock cannot break a lock whose holder runs.
+    assert!(matches!(
+        backend.force_unlock(&held.info().id),
+        Err(Error::LockStillHeld { .. })
+    ));
+
+    drop(held);
+    assert_eq!(backend.lock_status().unwrap(), LockStatus::Free);
+    let again = backend.lock("destroy").unwrap();
+    assert!(again.stale_predecessor().is_none());
+}
+
+#[test]
+fn stale_lock_info_is_reported_and_force_unlock_clears_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::open(dir.path().join("state.json"));
+    // What a killed holder leaves behind: owner info, but no OS lock.
+    let dead = serde_json::json!({
+        "id": "dead-1", "operation": "apply", "who": "ci@runner", "pid": 4_000_000, "created": "2026-01-01T00:00:00Z"
+    });
+    fs::write(backend.lock_path(), dead.to_string()).unwrap();
+    let status = backend.lock_status().unwrap();
+    assert!(
+        matches!(&status, LockStatus::Stale(i) if i.id == "dead-1"),
+        "{status:?}"
+    );
+
+    assert!(matches!(
+        backend.force_unlock("other"),
+        Err(Error::LockIdMismatch { .. })
+    ));
+    let cleared = backend.force_unlock("dead-1").unwrap();
+    assert_eq!(cleared.who, "ci@runner");
+    assert_eq!(backend.lock_status().unwrap(), LockStatus::Free);
+    assert!(matches!(
+        backend.force_unlock("dead-1"),
+        Err(Error::NotLocked { .. })
+    ));
+
+    // Taking the lock over stale info works and remembers the predecessor.
+    fs::write(backend.lock_path(), dead.to_string()).unwrap();
+    let lock = backend.lock("apply").unwrap();
+    assert_eq!(
+        lock.stale_predecessor().map(|i| i.id.as_str()),
+        Some("dead-1")
+    );
+}
+
+#[test]
+fn corrupt_files_are_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::open(dir.path().join("state.json"));
+    for garbage in [
+        "not json".as_bytes(),
+        b"{}",
+        b"{\"format_version\": \"one\"}",
+        b"{\"format_version\": 1}",
+        b"{\"format_version\": 0, \"lineage\": \"x\"}",
+        b"\xff\xfe",
+        b"[1,2,3]",
+    ] {
+        fs::write(backend.path(), garbage).unwrap();
+        let err = backend.read().unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("state.json"), "{err}");
+    }
+    // An address appearing twice.
+    let s = sample_state();
+    let mut v: serde_json::Value = serde_json::from_str(&format::encode(&s).unwrap()).unwrap();
+    let first = v["resources"][0].clone();
+    v["resources"].as_array_mut().unwrap().push(first);
+    fs::write(backend.path(), v.to_string()).unwrap();
+    assert!(
+        matches!(backend.read(), Err(Error::Corrupt { reason, .. }) if reason.contains("twice"))
+    );
+}
+
+#[test]
+fn newer_format_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::open(dir.path().join("state.json"));
+    fs::write(backend.path(), r#"{"format_version": 2, "whatever": true}"#).unwrap();
+    let err = backend.read().unwrap_err();
+    assert!(matches!(err, Error::TooNew { version: 2, .. }));
+    assert!(
+        err.to_string().contains("written by a newer flinkform"),
+        "{err}"
+    );
+}
+
+#[test]
+fn target_rule() {
+    let mut s = State::new();
+    let sim = target(TargetCloud::Sim, Some("w-1"), &[("main", "111")]);
+    s.check_target(&sim).unwrap();
+    s.bind_target(&sim);
+
+    // Same target, and a target with an extra account, pass.
+    s.check_target(&sim).unwrap();
+    let more = target(
+        TargetCloud::Sim,
+        Some("w-1"),
+        &[("main", "111"), ("dev", "222")],
+    );
+    s.check_target(&more).unwrap();
+    s.bind_target(&more);
+    assert_eq!(s.target.as_ref().unwrap().accounts.len(), 2);
+    // An account the current run does not use is not a mismatch.
+    s.check_target(&target(TargetCloud::Sim, Some("w-1"), &[("dev", "222")]))
+        .unwrap();
+
+    let cases = [
+        (
+            target(TargetCloud::Alibaba, None, &[("main", "111")]),
+            "cloud",
+        ),
+        (
+            target(TargetCloud::Sim, Some("w-2"), &[("main", "111")]),
+            "world",
+        ),
+        (target(TargetCloud::Sim, None, &[("main", "111")]), "world"),
+        (
+            target(TargetCloud::Sim, Some("w-1"), &[("main", "999")]),
+            "UID 999",
+        ),
+    ];
+    for (current, needle) in cases {
+        let err = s.check_target(&current).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::TargetMismatch { .. }));
+        assert!(text.contains(needle), "{text}");
+        assert!(text.contains("w-1"), "names the state's target: {text}");
+        let help = miette::Diagnostic::help(&err).unwrap().to_string();
+        assert!(help.contains("one cloud"), "{help}");
+    }
+}
+
+#[test]
+fn intents_are_journaled_and_removed() {
+    let mut s = State::new();
+    let id1 = s.begin_intent(
+        addr("vpc.a"),
+        IntentOp::Create,
+        "t1".into(),
+        BTreeMap::new(),
+    );
+    let id2 = s.begin_intent(
+        addr("vpc.b"),
+        IntentOp::Delete,
+        String::new(),
+        BTreeMap::new(),
+    );
+    assert_eq!((id1, id2), (1, 2));
+    assert_eq!(s.end_intent(id1).unwrap().client_token, "t1");
+    assert!(s.end_intent(id1).is_none());
+    assert_eq!(s.next_intent_id(), 3);
+    assert_eq!(s.journal.len(), 1);
+}
+
+#[test]
+fn locked_state_and_memory_sink_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::open(dir.path().join("state.json"));
+    let mut sink = LockedState::new(backend.lock("apply").unwrap()).unwrap();
+    sink.commit(&mut |s| s.record(vpc("a", "vpc-1"))).unwrap();
+    assert_eq!(sink.state().serial, 1);
+    sink.commit(&mut |_| {}).unwrap();
+    assert_eq!(sink.state().serial, 1);
+    assert_eq!(backend.read().unwrap(), *sink.state());
+
+    let mut mem = MemorySink::new(State::new());
+    mem.commit(&mut |_| {}).unwrap();
+    mem.commit(&mut |s| s.record(vpc("a", "vpc-1"))).unwrap();
+    assert_eq!((mem.commits(), mem.state().serial), (1, 1));
+}
