@@ -224,7 +224,7 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         self.actions
             .iter()
-            .any(|a| !matches!(a.op, Op::NoOp | Op::Check) && !(a.op == Op::Read && a.prior.is_some()))
+            .any(|a| !(matches!(a.op, Op::NoOp | Op::Check) || (a.op == Op::Read && a.prior.is_some())))
     }
 }
 

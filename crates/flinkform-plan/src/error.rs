@@ -1,0 +1,192 @@
+//! Errors of the planner: conflicts found while expanding specs into resources, failed
+//! preconditions (region, zone, balance, resources referenced by id), refusals to destroy
+//! protected resources, and dependency cycles.
+//!
+//! The planner has no source text, so every error that comes from a spec value starts its
+//! message with the value's origin (`file:line:column: `); `at` holds that prefix (empty
+//! when the origin is unknown).
+
+use flinkform_core::Origin;
+
+/// One planning error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    /// Two documents produce the same resource address with different meanings.
+    #[error("{at}`{addr}` is declared twice: {detail}")]
+    #[diagnostic(
+        code(plan::conflict),
+        help("every workspace needs its own name, VPC, vSwitches and projects; rename one of the documents")
+    )]
+    Conflict {
+        /// Origin prefix of the second declaration.
+        at: String,
+        /// The address both produce.
+        addr: String,
+        /// What differs, and where the first one is.
+        detail: String,
+    },
+    /// Two workspaces use one bucket from different accounts or regions.
+    #[error("{at}bucket `{bucket}` is also used by workspace `{other}` ({other_place}); a bucket lives in one account and region")]
+    #[diagnostic(
+        code(plan::bucket_conflict),
+        help("give each workspace its own bucket, or put both workspaces in the same account and region")
+    )]
+    BucketConflict {
+        /// Origin prefix of the second use.
+        at: String,
+        /// The bucket name.
+        bucket: String,
+        /// The workspace that declared it first.
+        other: String,
+        /// `account main, region ap-southeast-1` of the first use.
+        other_place: String,
+    },
+    /// A name from the specs does not fit into a resource address.
+    #[error("{at}`{input}` cannot be used in a resource address")]
+    #[diagnostic(code(plan::bad_address), help("names may hold letters, digits, `-`, `_` and `.`"))]
+    BadAddress {
+        /// Origin prefix.
+        at: String,
+        /// The address text.
+        input: String,
+    },
+    /// The projects' CU leave nothing for the generated default project.
+    #[error("{at}the projects of `{workspace}` claim {claimed} CU of a quota of {quota} CU; the default project needs at least 1")]
+    #[diagnostic(code(plan::quota), help("raise `spec.quota.cu` or lower the projects' `cu`"))]
+    QuotaExhausted {
+        /// Origin prefix.
+        at: String,
+        /// The workspace name.
+        workspace: String,
+        /// Sum of the projects' CU.
+        claimed: u64,
+        /// `spec.quota.cu`.
+        quota: u64,
+    },
+    /// A resource depends on an address that nothing declares.
+    #[error("`{addr}` depends on `{missing}`, which no spec declares")]
+    #[diagnostic(code(plan::unknown_dependency))]
+    UnknownDependency {
+        /// The dependent.
+        addr: String,
+        /// The missing dependency.
+        missing: String,
+    },
+    /// A resource the spec references by id does not exist.
+    #[error("{at}`{what}` does not exist in {region}")]
+    #[diagnostic(
+        code(plan::data_source_missing),
+        help("check the id and the region, or let flinkform create one with `create: {{ cidr: ... }}`")
+    )]
+    DataSourceMissing {
+        /// Origin prefix.
+        at: String,
+        /// How the spec says it (`vpc: { id: vpc-x }`).
+        what: String,
+        /// The region it was looked up in.
+        region: String,
+    },
+    /// A pay-as-you-go order needs a larger balance.
+    #[error(
+        "{at}account `{account}` has {currency} {available} available; a pay-as-you-go workspace needs at least {currency} {minimum}"
+    )]
+    #[diagnostic(code(plan::insufficient_balance), help("top up the account, or use billing.method: subscription"))]
+    InsufficientBalance {
+        /// Origin prefix.
+        at: String,
+        /// The account name.
+        account: String,
+        /// Currency of the amounts.
+        currency: String,
+        /// Available amount (`42.00`).
+        available: String,
+        /// Required amount (`100.00`).
+        minimum: String,
+    },
+    /// The account's site does not offer fully managed Flink in the region.
+    #[error("{at}region `{region}` is not offered to account `{account}`; its site offers: {offered}")]
+    #[diagnostic(
+        code(plan::region_not_offered),
+        help("pick an offered region; the international and China sites offer different regions")
+    )]
+    RegionNotOffered {
+        /// Origin prefix.
+        at: String,
+        /// The region asked for.
+        region: String,
+        /// The account name.
+        account: String,
+        /// Comma-separated offered regions.
+        offered: String,
+    },
+    /// Fully managed Flink is not offered in the zone.
+    #[error("{at}zone `{zone}` does not offer fully managed Flink in {region}; offered zones: {offered}")]
+    #[diagnostic(code(plan::zone_not_offered), help("pick an offered zone, and create the vSwitches in it"))]
+    ZoneNotOffered {
+        /// Origin prefix.
+        at: String,
+        /// The zone asked for.
+        zone: String,
+        /// Its region.
+        region: String,
+        /// Comma-separated offered zones.
+        offered: String,
+    },
+    /// A protected resource would be replaced.
+    #[error("{at}`{addr}` is protected: replacing it because {because} would destroy it")]
+    #[diagnostic(
+        code(plan::protected),
+        help("set `protect: false` in the spec and apply, or pass `--allow-replace {addr}`")
+    )]
+    ProtectedReplace {
+        /// Origin prefix.
+        at: String,
+        /// The resource.
+        addr: String,
+        /// `` `bucket` is immutable ``.
+        because: String,
+    },
+    /// A protected resource would be deleted.
+    #[error("`{addr}` is protected: deleting it because it is no longer in the specs would destroy it")]
+    #[diagnostic(
+        code(plan::protected),
+        help(
+            "put it back into the specs, or pass `--allow-destroy {addr}` (or first apply it with `protect: false`, then remove it)"
+        )
+    )]
+    ProtectedDelete {
+        /// The resource.
+        addr: String,
+    },
+    /// The actions depend on each other in a circle.
+    #[error("these resources depend on each other in a cycle: {addresses}")]
+    #[diagnostic(code(plan::cycle), help("this is a bug in flinkform's expansion of the specs; please report it"))]
+    Cycle {
+        /// Comma-separated addresses of one strongly connected component.
+        addresses: String,
+    },
+}
+
+/// Alias used in signatures: one planning error.
+pub type PlanError = Error;
+
+/// Every error one planning run found, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+#[error("planning failed with {} error(s)", errors.len())]
+#[diagnostic(code(plan::failed))]
+pub struct PlanErrors {
+    /// The errors, in the order they were found (resources in address order).
+    #[related]
+    pub errors: Vec<Error>,
+}
+
+impl From<Error> for PlanErrors {
+    fn from(e: Error) -> Self {
+        Self { errors: vec![e] }
+    }
+}
+
+/// The `file:line:column: ` prefix for messages, or nothing when the origin is unknown.
+pub(crate) fn at(origin: Option<&Origin>) -> String {
+    origin.map(|o| format!("{o}: ")).unwrap_or_default()
+}

@@ -1,0 +1,389 @@
+//! Expansion: a validated [`Stack`] becomes the set of resources it asks for ([`Desired`]),
+//! with attributes named as in the catalog (`flinkform_core::kind_spec`), references to
+//! the ids of resources created here, dependencies, protection and origins.
+//!
+//! Account-level resources (`account_balance`, `oss_service`, `ram_role`) are shared: every
+//! workspace of an account points at the same node. A bucket used by two workspaces of the
+//! same account and region is one node too. Everything else belongs to one document, and
+//! two documents producing the same address is an error.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use flinkform_core::{
+    AccountName, Address, Attrs, DesiredResource, Mode, ObserveRequest, Origin, RecordedResource, Region,
+    ResourceKind, Value,
+};
+use flinkform_spec::{Billing, Duration, FlinkWorkspace, SpecResource, Stack, VSwitchRef, VpcRef};
+
+use crate::error::{Error, at};
+
+/// The RAM role Flink assumes.
+pub const ROLE_NAME: &str = "AliyunStreamAsiDefaultRole";
+/// The system policy attached to [`ROLE_NAME`].
+pub const ROLE_POLICY: &str = "System:AliyunStreamAsiDefaultRolePolicy";
+/// Least available balance, in USD, before a pay-as-you-go order.
+pub const PAYG_MINIMUM_USD: &str = "100.00";
+
+/// Every resource the specs ask for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desired {
+    /// The resources, by address.
+    pub resources: BTreeMap<Address, DesiredResource>,
+    /// Account → regions its workspaces use (the facts refresh reads).
+    pub accounts: BTreeMap<AccountName, BTreeSet<Region>>,
+    /// Where individual attributes come from in the specs (address → attribute → origin),
+    /// so that errors about one attribute (`region`, `bucket`) point at its value.
+    pub attr_origins: BTreeMap<Address, BTreeMap<String, Origin>>,
+}
+
+impl Desired {
+    /// Where attribute `name` of `addr` comes from, else where the resource does.
+    #[must_use]
+    pub fn origin_of(&self, addr: &Address, name: &str) -> Option<&Origin> {
+        self.attr_origins
+            .get(addr)
+            .and_then(|m| m.get(name))
+            .or_else(|| self.resources.get(addr).and_then(|r| r.origin.as_ref()))
+    }
+}
+
+/// Expands every document of `stack` into resources.
+///
+/// # Errors
+/// When two documents produce the same address with different meanings (two workspaces
+/// with one name; one bucket in two accounts or regions), when a name does not fit into an
+/// address, or when projects claim the whole quota.
+pub fn expand(stack: &Stack) -> Result<Desired, Error> {
+    let mut x = Expander::default();
+    for doc in &stack.documents {
+        match &doc.resource {
+            SpecResource::FlinkWorkspace(w) => x.workspace(w, &doc.origin)?,
+        }
+    }
+    Ok(x.desired)
+}
+
+/// What refresh must read for `desired` and `recorded`: every resource (account balance
+/// checks excluded: they are account facts, not resources) and, per account, the regions
+/// used by the specs and by the state.
+#[must_use]
+pub fn observe_request(desired: &Desired, recorded: &BTreeMap<Address, RecordedResource>) -> ObserveRequest {
+    let mut accounts = desired.accounts.clone();
+    for r in recorded.values() {
+        let regions = accounts.entry(r.account.clone()).or_default();
+        if let Some(region) = &r.region {
+            regions.insert(region.clone());
+        }
+    }
+    ObserveRequest {
+        desired: desired
+            .resources
+            .values()
+            .filter(|d| d.addr.kind() != ResourceKind::AccountBalance)
+            .cloned()
+            .collect(),
+        recorded: recorded
+            .values()
+            .filter(|r| r.addr.kind() != ResourceKind::AccountBalance)
+            .cloned()
+            .collect(),
+        accounts,
+    }
+}
+
+#[derive(Default)]
+struct Expander {
+    desired: Desired,
+    /// Address → workspace that declared it first (for conflict messages).
+    owner: BTreeMap<Address, String>,
+}
+
+/// One workspace document being expanded.
+struct Doc<'a> {
+    w: &'a FlinkWorkspace,
+    origin: &'a Origin,
+}
+
+impl Doc<'_> {
+    /// The origin of the first of `keys` the spec recorded, else the document's.
+    fn origin(&self, keys: &[&str]) -> Origin {
+        keys.iter()
+            .find_map(|k| self.w.origins.get(*k))
+            .unwrap_or(self.origin)
+            .clone()
+    }
+
+    fn addr(&self, kind: ResourceKind, name: &str, origin: &Origin) -> Result<Address, Error> {
+        Address::new(kind, name).map_err(|_| Error::BadAddress {
+            at: at(Some(origin)),
+            input: format!("{kind}.{name}"),
+        })
+    }
+
+    fn resource(&self, addr: &Address, mode: Mode, attrs: Attrs, origin: Origin) -> DesiredResource {
+        let depends_on = attrs.values().flat_map(Value::refs).cloned().collect();
+        DesiredResource {
+            addr: addr.clone(),
+            mode,
+            account: self.w.account.clone(),
+            region: Some(self.w.region.clone()),
+            attrs,
+            depends_on,
+            protect: self.w.protect,
+            origin: Some(origin),
+        }
+    }
+}
+
+fn attrs<const N: usize>(pairs: [(&str, Value); N]) -> Attrs {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+impl Expander {
+    fn workspace(&mut self, w: &FlinkWorkspace, origin: &Origin) -> Result<(), Error> {
+        let d = Doc { w, origin };
+        let region = Value::str(w.region.as_str());
+        self.desired
+            .accounts
+            .entry(w.account.clone())
+            .or_default()
+            .insert(w.region.clone());
+
+        // Account level: shared by every workspace of the account.
+        let account_origin = d.origin(&["spec.account"]);
+        let mut ws_deps = BTreeSet::new();
+        if w.billing == Billing::PayAsYouGo {
+            let o = d.origin(&["spec.billing.method", "spec.billing"]);
+            let addr = d.addr(ResourceKind::AccountBalance, w.account.as_str(), &o)?;
+            let attrs = attrs([("currency", Value::str("USD")), ("minimum", Value::str(PAYG_MINIMUM_USD))]);
+            self.shared(&d, &addr, attrs, o);
+            ws_deps.insert(addr);
+        }
+        let oss = d.addr(ResourceKind::OssService, w.account.as_str(), &account_origin)?;
+        self.shared(&d, &oss, Attrs::new(), account_origin.clone());
+        let role = d.addr(ResourceKind::RamRole, w.account.as_str(), &account_origin)?;
+        let role_attrs = attrs([
+            ("policies", Value::List(vec![Value::str(ROLE_POLICY)])),
+            ("role_name", Value::str(ROLE_NAME)),
+        ]);
+        self.shared(&d, &role, role_attrs, account_origin);
+        ws_deps.extend([oss.clone(), role]);
+
+        // VPC.
+        let vpc_origin = d.origin(&["spec.network.vpc"]);
+        let vpc = d.addr(ResourceKind::Vpc, &w.name, &vpc_origin)?;
+        let vpc_id = match &w.network.vpc {
+            VpcRef::Create { cidr } => {
+                let a = attrs([
+                    ("cidr", Value::str(cidr)),
+                    ("name", Value::str(&w.name)),
+                    ("region", region.clone()),
+                ]);
+                let mut r = d.resource(&vpc, Mode::Managed, a, vpc_origin.clone());
+                self.attr_origin(&vpc, "cidr", d.origin(&["spec.network.vpc.create.cidr", "spec.network.vpc"]));
+                self.attr_origin(&vpc, "region", d.origin(&["spec.region"]));
+                r.origin = Some(vpc_origin);
+                self.owned(&d, r)?;
+                Value::reference(vpc.clone())
+            }
+            VpcRef::Existing(id) => {
+                let r = d.resource(&vpc, Mode::Data, attrs([("id", Value::str(id.as_str()))]), vpc_origin);
+                self.owned(&d, r)?;
+                Value::str(id.as_str())
+            }
+        };
+        ws_deps.insert(vpc.clone());
+
+        // vSwitches.
+        let mut vswitch_ids = Vec::new();
+        for (i, v) in w.network.vswitches.iter().enumerate() {
+            let key = format!("spec.network.vSwitches[{i}]");
+            let o = d.origin(&[&key]);
+            let addr = d.addr(ResourceKind::Vswitch, &format!("{}[{i}]", w.name), &o)?;
+            match v {
+                VSwitchRef::Create { cidr } => {
+                    let a = attrs([
+                        ("cidr", Value::str(cidr)),
+                        ("name", Value::str(format!("{}-{i}", w.name))),
+                        ("region", region.clone()),
+                        ("vpc_id", vpc_id.clone()),
+                        ("zone", Value::str(w.zone.as_str())),
+                    ]);
+                    let mut r = d.resource(&addr, Mode::Managed, a, o);
+                    r.depends_on.insert(vpc.clone());
+                    self.attr_origin(&addr, "zone", d.origin(&["spec.zone"]));
+                    self.attr_origin(&addr, "region", d.origin(&["spec.region"]));
+                    self.attr_origin(&addr, "vpc_id", d.origin(&["spec.network.vpc"]));
+                    self.owned(&d, r)?;
+                    vswitch_ids.push(Value::reference(addr.clone()));
+                }
+                VSwitchRef::Existing(id) => {
+                    let mut r = d.resource(&addr, Mode::Data, attrs([("id", Value::str(id.as_str()))]), o);
+                    r.depends_on.insert(vpc.clone());
+                    self.owned(&d, r)?;
+                    vswitch_ids.push(Value::str(id.as_str()));
+                }
+            }
+            ws_deps.insert(addr);
+        }
+
+        // Bucket.
+        let bucket_origin = d.origin(&["spec.storage.ossBucket.name", "spec.storage.ossBucket", "spec.storage"]);
+        let bucket = d.addr(ResourceKind::OssBucket, &w.storage.bucket, &bucket_origin)?;
+        let a = attrs([("name", Value::str(&w.storage.bucket)), ("region", region.clone())]);
+        let mut r = d.resource(&bucket, Mode::Managed, a, bucket_origin);
+        r.depends_on.insert(oss);
+        self.attr_origin(&bucket, "region", d.origin(&["spec.region"]));
+        self.bucket(&d, r)?;
+        ws_deps.insert(bucket);
+
+        // Workspace.
+        let name_origin = d.origin(&["metadata.name"]);
+        let ws = d.addr(ResourceKind::FlinkWorkspace, &w.name, &name_origin)?;
+        let mut a = attrs([
+            ("bucket", Value::str(&w.storage.bucket)),
+            ("name", Value::str(&w.name)),
+            ("region", region.clone()),
+            ("vpc_id", vpc_id),
+            ("vswitch_ids", Value::List(vswitch_ids)),
+            ("zone", Value::str(w.zone.as_str())),
+        ]);
+        let project_cu: u64 = w.projects.iter().filter_map(|p| p.cu).map(u64::from).sum();
+        let default_cu = match &w.billing {
+            Billing::PayAsYouGo => {
+                a.insert("charge_type".into(), Value::str("POST"));
+                None
+            }
+            Billing::Subscription { duration, auto_renew, quota_cu } => {
+                let quota = u64::from(*quota_cu);
+                if project_cu >= quota {
+                    return Err(Error::QuotaExhausted {
+                        at: at(Some(&d.origin(&["spec.quota.cu", "spec.quota"]))),
+                        workspace: w.name.clone(),
+                        claimed: project_cu,
+                        quota,
+                    });
+                }
+                let (cycle, n) = match duration {
+                    Duration::Months(n) => ("Month", n),
+                    Duration::Years(n) => ("Year", n),
+                };
+                let default_cu = i64::try_from(quota - project_cu).unwrap_or(i64::MAX);
+                a.insert("auto_renew".into(), Value::Bool(*auto_renew));
+                a.insert("charge_type".into(), Value::str("PRE"));
+                a.insert("cu".into(), Value::Int(i64::from(*quota_cu)));
+                a.insert("default_project_cu".into(), Value::Int(default_cu));
+                a.insert("duration".into(), Value::Int(i64::from(*n)));
+                a.insert("pricing_cycle".into(), Value::str(cycle));
+                Some(default_cu)
+            }
+        };
+        let mut r = d.resource(&ws, Mode::Managed, a, name_origin.clone());
+        r.depends_on.extend(ws_deps);
+        for (attr, keys) in [
+            ("region", &["spec.region"][..]),
+            ("zone", &["spec.zone"][..]),
+            ("bucket", &["spec.storage.ossBucket.name", "spec.storage.ossBucket", "spec.storage"][..]),
+            ("charge_type", &["spec.billing.method", "spec.billing"][..]),
+            ("cu", &["spec.quota.cu", "spec.quota"][..]),
+            ("auto_renew", &["spec.billing.autoRenew", "spec.billing"][..]),
+            ("vpc_id", &["spec.network.vpc"][..]),
+            ("vswitch_ids", &["spec.network.vSwitches"][..]),
+        ] {
+            self.attr_origin(&ws, attr, d.origin(keys));
+        }
+        self.owned(&d, r)?;
+
+        // Generated default project.
+        let default_name = format!("{}-default", w.name);
+        let default = d.addr(ResourceKind::FlinkProject, &format!("{}/{default_name}", w.name), &name_origin)?;
+        let mut a = attrs([
+            ("generated", Value::Bool(true)),
+            ("name", Value::str(&default_name)),
+            ("region", region.clone()),
+            ("workspace_id", Value::reference(ws.clone())),
+        ]);
+        if let Some(cu) = default_cu {
+            a.insert("cu".into(), Value::Int(cu));
+        }
+        let r = d.resource(&default, Mode::Managed, a, name_origin);
+        self.owned(&d, r)?;
+
+        // Projects.
+        for (i, p) in w.projects.iter().enumerate() {
+            let key = format!("spec.projects[{i}]");
+            let o = d.origin(&[&format!("{key}.name"), &key]);
+            let addr = d.addr(ResourceKind::FlinkProject, &format!("{}/{}", w.name, p.name), &o)?;
+            let mut a = attrs([
+                ("name", Value::str(&p.name)),
+                ("region", region.clone()),
+                ("workspace_id", Value::reference(ws.clone())),
+            ]);
+            if let Some(cu) = p.cu {
+                a.insert("cu".into(), Value::Int(i64::from(cu)));
+                self.attr_origin(&addr, "cu", d.origin(&[&format!("{key}.cu"), &key]));
+            }
+            let mut r = d.resource(&addr, Mode::Managed, a, o);
+            r.depends_on.insert(default.clone());
+            self.owned(&d, r)?;
+        }
+        Ok(())
+    }
+
+    fn attr_origin(&mut self, addr: &Address, name: &str, origin: Origin) {
+        self.desired
+            .attr_origins
+            .entry(addr.clone())
+            .or_default()
+            .insert(name.to_owned(), origin);
+    }
+
+    /// An account-level resource: merged with the same node of other workspaces.
+    fn shared(&mut self, d: &Doc<'_>, addr: &Address, attrs: Attrs, origin: Origin) {
+        self.desired.resources.entry(addr.clone()).or_insert_with(|| {
+            let mut r = d.resource(addr, Mode::Managed, attrs, origin);
+            r.region = None;
+            r.protect = false;
+            r
+        });
+    }
+
+    /// A bucket: shared by workspaces of one account and region, else a conflict.
+    fn bucket(&mut self, d: &Doc<'_>, r: DesiredResource) -> Result<(), Error> {
+        let Some(prev) = self.desired.resources.get_mut(&r.addr) else {
+            self.owner.insert(r.addr.clone(), d.w.name.clone());
+            self.desired.resources.insert(r.addr.clone(), r);
+            return Ok(());
+        };
+        if prev.account == r.account && prev.region == r.region {
+            prev.protect |= r.protect;
+            return Ok(());
+        }
+        Err(Error::BucketConflict {
+            at: at(r.origin.as_ref()),
+            bucket: d.w.storage.bucket.clone(),
+            other: self.owner.get(&r.addr).cloned().unwrap_or_default(),
+            other_place: format!(
+                "account {}, region {}",
+                prev.account,
+                prev.region.as_ref().map(Region::as_str).unwrap_or_default()
+            ),
+        })
+    }
+
+    /// A resource only this document may declare.
+    fn owned(&mut self, d: &Doc<'_>, r: DesiredResource) -> Result<(), Error> {
+        if let Some(prev) = self.desired.resources.get(&r.addr) {
+            let first = prev.origin.as_ref().map(|o| format!(" (first at {o})")).unwrap_or_default();
+            let other = self.owner.get(&r.addr).cloned().unwrap_or_default();
+            return Err(Error::Conflict {
+                at: at(r.origin.as_ref()),
+                addr: r.addr.to_string(),
+                detail: format!("workspace `{}` and workspace `{other}`{first} both produce it", d.w.name),
+            });
+        }
+        self.owner.insert(r.addr.clone(), d.w.name.clone());
+        self.desired.resources.insert(r.addr.clone(), r);
+        Ok(())
+    }
+}

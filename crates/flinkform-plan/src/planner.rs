@@ -1,0 +1,904 @@
+//! The planner: desired + recorded + observed → a [`Plan`], a DAG of actions with reasons,
+//! attribute diffs, drift, kept resources and warnings. Pure and deterministic.
+//!
+//! How each address is decided:
+//! - desired, observed absent: create (again, with a reason, when the state remembers it);
+//! - desired, observed (or, when the cloud cannot be asked, recorded): catalog attributes
+//!   that are not `create_only` are diffed (references resolved to ids; an attribute the
+//!   cloud does not report and the state does not remember is not diffed); an immutable
+//!   difference replaces, an in-place one updates, none is a no-op (or an adoption when the
+//!   state does not know the resource, or when only `protect` changed);
+//! - data resources (`{ id: … }`) are read, and must exist;
+//! - the account balance is always a check;
+//! - recorded, not desired: deleted, or forgotten when it cannot or must not be deleted
+//!   (see [`plan_destroy`] for the rules, which removals from the specs share).
+//!
+//! Protection: a replacement is refused when the *spec* protects the resource (so that
+//! setting `protect: false` and applying works in one step); a deletion is refused when the
+//! *state* protects it (the spec no longer has it). Replacements forced only because a
+//! dependency is replaced need no flag of their own.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use flinkform_core::{
+    Address, Attrs, CloudId, Deletion, DesiredResource, Mode, Observation, Observed, ObservedResource,
+    Readiness, RecordedResource, ResourceKind, Value, attr, kind_spec,
+};
+use petgraph::Direction;
+use petgraph::algo::tarjan_scc;
+use petgraph::stable_graph::{NodeIndex, StableDiGraph};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, PlanErrors, at};
+use crate::expand::Desired;
+use crate::model::{ActionId, After, AttrDiff, Drift, DriftKind, Op, Plan, PlannedAction};
+
+/// Reason given for resources `destroy` keeps because the spec protects them.
+pub const KEPT_PROTECTED: &str = "protected (protect: true)";
+/// Reason given for the OSS activation.
+pub const KEPT_NEVER: &str = "OSS activation cannot be undone";
+/// Reason given for the RAM role.
+pub const KEPT_SHARED: &str = "shared by every workspace of the account";
+/// Reason given for subscription workspaces.
+pub const KEPT_SUBSCRIPTION: &str =
+    "subscription workspaces cannot be released through the API; they end with their term (turn off autoRenew)";
+/// Reason given for resources the specs reference by id.
+pub const KEPT_DATA: &str = "referenced by id in the specs; flinkform never deletes it";
+
+/// Flags that allow destructive actions on protected resources.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// `--allow-replace ADDRESS`: protected resources that may be replaced.
+    pub allow_replace: BTreeSet<Address>,
+    /// `--allow-destroy ADDRESS`: protected resources that may be deleted.
+    pub allow_destroy: BTreeSet<Address>,
+    /// Every protected resource may be replaced or deleted.
+    pub force_all: bool,
+}
+
+impl PlanOptions {
+    fn may_replace(&self, addr: &Address) -> bool {
+        self.force_all || self.allow_replace.contains(addr)
+    }
+    fn may_destroy(&self, addr: &Address) -> bool {
+        self.force_all || self.allow_destroy.contains(addr)
+    }
+}
+
+/// Plans the changes that make the cloud match `desired`.
+///
+/// # Errors
+/// Every failed precondition (region, zone, balance, missing resources referenced by id),
+/// every refused destruction of a protected resource, and dependency cycles, all at once.
+pub fn plan(
+    desired: &Desired,
+    recorded: &BTreeMap<Address, RecordedResource>,
+    observed: &Observed,
+    opts: &PlanOptions,
+) -> Result<Plan, PlanErrors> {
+    let mut cx = Ctx::new(Some(desired), recorded, observed, opts);
+
+    // Decide desired resources dependencies first, so that references know whether their
+    // target gets a new id.
+    let addrs: Vec<&Address> = desired.resources.keys().collect();
+    let pos: BTreeMap<&Address, usize> = addrs.iter().enumerate().map(|(i, a)| (*a, i)).collect();
+    let mut edges = BTreeSet::new();
+    for (i, d) in desired.resources.values().enumerate() {
+        for dep in &d.depends_on {
+            match pos.get(dep) {
+                Some(&j) => {
+                    edges.insert((j, i));
+                }
+                None => cx.errors.push(Error::UnknownDependency {
+                    addr: d.addr.to_string(),
+                    missing: dep.to_string(),
+                }),
+            }
+        }
+    }
+    let order = match topo(addrs.len(), &edges) {
+        Ok(order) => order,
+        Err(cycles) => {
+            for c in cycles {
+                cx.errors.push(cycle_error(c.iter().map(|&i| addrs[i])));
+            }
+            return Err(PlanErrors { errors: cx.errors });
+        }
+    };
+    for i in order {
+        if let Some(d) = desired.resources.get(addrs[i]) {
+            cx.decide(d);
+        }
+    }
+
+    let removed: Vec<&RecordedResource> = recorded
+        .values()
+        .filter(|r| !desired.resources.contains_key(&r.addr))
+        .collect();
+    cx.removals(&removed, false);
+    cx.preconditions();
+    cx.finish()
+}
+
+/// Plans the removal of everything `recorded` holds.
+///
+/// Every recorded resource is deleted, except:
+/// - protected ones (unless allowed): no action, they **stay in state**, listed in
+///   [`Plan::kept`] as "protected (protect: true)";
+/// - the OSS activation (cannot be undone), the RAM role (shared by the account),
+///   subscription workspaces (cannot be released through the API) and resources referenced
+///   by id: **forgotten** (dropped from state, no API call) and listed as kept;
+/// - whatever a kept resource uses (transitively, through the recorded dependencies): kept
+///   the same way as its user ("used by …"): staying in state when the user stays,
+///   forgotten when the user is forgotten;
+/// - a generated default project: forgotten (it goes away with its workspace, or is kept
+///   with it);
+/// - resources already gone from the cloud: forgotten.
+///
+/// # Errors
+/// Dependency cycles in the recorded state.
+pub fn plan_destroy(
+    recorded: &BTreeMap<Address, RecordedResource>,
+    observed: &Observed,
+    opts: &PlanOptions,
+) -> Result<Plan, PlanErrors> {
+    let mut cx = Ctx::new(None, recorded, observed, opts);
+    let all: Vec<&RecordedResource> = recorded.values().collect();
+    cx.removals(&all, true);
+    cx.finish()
+}
+
+/// A deterministic idempotency token for creating `addr` with the fully resolved `attrs`:
+/// `ff-` followed by the hex SHA-256 of the address and the canonical JSON of the
+/// attributes, 64 ASCII characters in all.
+#[must_use]
+pub fn client_token(addr: &Address, attrs: &Attrs) -> String {
+    // A BTreeMap of plain values always serializes; the fallback keeps this total.
+    let json = serde_json::to_string(attrs).unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(addr.to_string().as_bytes());
+    h.update(b"\n");
+    h.update(json.as_bytes());
+    let mut token = format!("ff-{}", hex::encode(h.finalize()));
+    token.truncate(64);
+    token
+}
+
+/// An action before it has its final id.
+struct Draft {
+    op: Op,
+    reasons: Vec<String>,
+    diffs: Vec<AttrDiff>,
+    desired: Option<DesiredResource>,
+    prior: Option<RecordedResource>,
+    cloud_id: Option<CloudId>,
+}
+
+/// What happens to a recorded resource that is being removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Disposition {
+    /// Deleted through the API.
+    Delete,
+    /// Dropped from state, not reported.
+    Forget,
+    /// Dropped from state, reported as kept in the cloud.
+    ForgetKept,
+    /// No action at all: stays in state and in the cloud, reported as kept.
+    Stay,
+}
+
+struct Ctx<'a> {
+    desired: Option<&'a Desired>,
+    recorded: &'a BTreeMap<Address, RecordedResource>,
+    observed: &'a Observed,
+    opts: &'a PlanOptions,
+    drafts: BTreeMap<Address, Draft>,
+    /// Resources that get a new cloud id in this plan (created or replaced).
+    new: BTreeSet<Address>,
+    kept: BTreeMap<Address, String>,
+    errors: Vec<Error>,
+    warnings: Vec<String>,
+}
+
+/// A changed attribute, before it becomes an [`AttrDiff`].
+struct Change {
+    diff: AttrDiff,
+    /// The new value is unknown only because a referenced resource gets a new id.
+    cascade: Vec<Address>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        desired: Option<&'a Desired>,
+        recorded: &'a BTreeMap<Address, RecordedResource>,
+        observed: &'a Observed,
+        opts: &'a PlanOptions,
+    ) -> Self {
+        Self {
+            desired,
+            recorded,
+            observed,
+            opts,
+            drafts: BTreeMap::new(),
+            new: BTreeSet::new(),
+            kept: BTreeMap::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn observation(&self, addr: &Address) -> Option<&'a Observation> {
+        self.observed.resources.get(addr)
+    }
+
+    fn found(&self, addr: &Address) -> Option<&'a ObservedResource> {
+        match self.observation(addr) {
+            Some(Observation::Found(o)) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The cloud id `addr` has now and keeps through this plan.
+    fn stable_id(&self, addr: &Address) -> Option<String> {
+        if self.new.contains(addr) {
+            return None;
+        }
+        self.found(addr)
+            .map(|o| o.cloud_id.to_string())
+            .or_else(|| self.recorded.get(addr).map(|r| r.cloud_id.to_string()))
+    }
+
+    /// The desired value with references resolved, and the referenced resources that get a
+    /// new id.
+    fn after(&self, v: &Value) -> (After, Vec<Address>) {
+        let new: Vec<Address> = v.refs().into_iter().filter(|a| self.new.contains(*a)).cloned().collect();
+        let after = match v.resolve(&|a| self.stable_id(a)) {
+            Some(r) => After::Known(r),
+            None => After::KnownAfterApply,
+        };
+        (after, new)
+    }
+
+    fn origin_at(&self, addr: &Address, name: &str) -> String {
+        at(self.desired.and_then(|d| d.origin_of(addr, name)))
+    }
+
+    fn put(&mut self, addr: &Address, draft: Draft) {
+        if matches!(draft.op, Op::Create | Op::Replace) {
+            self.new.insert(addr.clone());
+        }
+        self.drafts.insert(addr.clone(), draft);
+    }
+
+    fn decide(&mut self, d: &DesiredResource) {
+        let prior = self.recorded.get(&d.addr).cloned();
+        if d.addr.kind() == ResourceKind::AccountBalance {
+            let reasons = vec![self.balance_reason(d)];
+            let draft = Draft { op: Op::Check, reasons, diffs: Vec::new(), desired: Some(d.clone()), prior, cloud_id: None };
+            self.put(&d.addr, draft);
+            return;
+        }
+        let draft = match d.mode {
+            Mode::Data => self.decide_data(d, prior),
+            Mode::Managed => self.decide_managed(d, prior),
+        };
+        self.put(&d.addr, draft);
+    }
+
+    fn balance_reason(&self, d: &DesiredResource) -> String {
+        let facts = self.observed.accounts.get(&d.account);
+        match facts.and_then(|f| f.balance.as_ref()) {
+            Some(b) => {
+                let min = minimum_cents(&b.currency).map(cents).unwrap_or_else(|| "?".into());
+                format!(
+                    "available balance {cur} {avail}; a pay-as-you-go order needs at least {cur} {min}",
+                    cur = b.currency,
+                    avail = cents(b.available_cents)
+                )
+            }
+            None => "the balance is checked again right before the order".to_owned(),
+        }
+    }
+
+    fn decide_data(&mut self, d: &DesiredResource, prior: Option<RecordedResource>) -> Draft {
+        let id = d.attrs.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let mut draft = Draft {
+            op: Op::Read,
+            reasons: vec![format!("read `{id}` (referenced by id in the specs)")],
+            diffs: Vec::new(),
+            desired: Some(d.clone()),
+            prior: prior.clone(),
+            cloud_id: prior.as_ref().map(|p| p.cloud_id.clone()),
+        };
+        match self.observation(&d.addr) {
+            Some(Observation::Found(o)) => {
+                draft.cloud_id = Some(o.cloud_id.clone());
+                if let Some(p) = &prior
+                    && p.cloud_id == o.cloud_id
+                    && changed_attrs(&d.addr, &p.attrs, &o.attrs).is_empty()
+                {
+                    draft.op = Op::NoOp;
+                    draft.reasons.clear();
+                }
+            }
+            Some(Observation::Absent) => {
+                let what = match d.addr.kind() {
+                    ResourceKind::Vswitch => {
+                        let index = d.addr.name().rfind('[').map(|i| &d.addr.name()[i..]).unwrap_or_default();
+                        format!("vSwitches{index}: {{ id: {id} }}")
+                    }
+                    kind => format!("{kind}: {{ id: {id} }}"),
+                };
+                self.errors.push(Error::DataSourceMissing {
+                    at: at(d.origin.as_ref()),
+                    what,
+                    region: d.region.as_ref().map(ToString::to_string).unwrap_or_default(),
+                });
+            }
+            Some(Observation::Unknown) | None => {
+                if prior.is_some() {
+                    draft.op = Op::NoOp;
+                    draft.reasons.clear();
+                }
+            }
+        }
+        draft
+    }
+
+    fn create(&self, d: &DesiredResource, prior: Option<RecordedResource>, reason: String) -> Draft {
+        let diffs = d
+            .attrs
+            .iter()
+            .map(|(name, v)| AttrDiff {
+                name: name.clone(),
+                before: None,
+                after: self.after(v).0,
+                forces_replacement: false,
+            })
+            .collect();
+        Draft { op: Op::Create, reasons: vec![reason], diffs, desired: Some(d.clone()), prior, cloud_id: None }
+    }
+
+    fn decide_managed(&mut self, d: &DesiredResource, prior: Option<RecordedResource>) -> Draft {
+        let obs = self.observation(&d.addr);
+        let found = match obs {
+            Some(Observation::Found(o)) if o.readiness != Readiness::Deleting => Some(o),
+            Some(Observation::Found(_)) => {
+                return self.create(d, prior, "is being deleted outside flinkform; it will be created again".into());
+            }
+            Some(Observation::Absent) => {
+                let reason = if prior.is_some() {
+                    "was deleted outside flinkform"
+                } else {
+                    "not found in the cloud"
+                };
+                return self.create(d, prior, reason.into());
+            }
+            Some(Observation::Unknown) | None => {
+                if prior.is_none() {
+                    return self.create(d, prior, "not in state".into());
+                }
+                None
+            }
+        };
+        let empty = Attrs::new();
+        let observed_attrs = found.map_or(&empty, |o| &o.attrs);
+        let recorded_attrs = prior.as_ref().map_or(&empty, |p| &p.attrs);
+        let cloud_id = found.map(|o| o.cloud_id.clone()).or_else(|| prior.as_ref().map(|p| p.cloud_id.clone()));
+
+        let mut changes = Vec::new();
+        for (name, v) in &d.attrs {
+            let Some(spec) = attr(d.addr.kind(), name) else { continue };
+            if spec.create_only {
+                continue;
+            }
+            let Some(before) = observed_attrs.get(name).or_else(|| recorded_attrs.get(name)) else {
+                continue;
+            };
+            let (after, new) = self.after(v);
+            let changed = match &after {
+                After::Known(x) => x != before,
+                After::KnownAfterApply | After::Removed => !new.is_empty(),
+            };
+            if changed {
+                let cascade = if matches!(after, After::Known(_)) { Vec::new() } else { new };
+                changes.push(Change {
+                    diff: AttrDiff {
+                        name: name.clone(),
+                        before: Some(before.clone()),
+                        after,
+                        forces_replacement: spec.immutable,
+                    },
+                    cascade,
+                });
+            }
+        }
+
+        let mut reasons = Vec::new();
+        if prior.is_none() {
+            reasons.push("found in the cloud by its name but not in state (an earlier apply was interrupted?)".to_owned());
+        }
+        if let Some(Readiness::Failed(why)) = found.map(|o| &o.readiness) {
+            reasons.push(format!("replace because the cloud reports it failed: {why}"));
+        }
+        let failed = matches!(found.map(|o| &o.readiness), Some(Readiness::Failed(_)));
+        let replace = failed || changes.iter().any(|c| c.diff.forces_replacement);
+        for c in &changes {
+            let AttrDiff { name, before, after, forces_replacement } = &c.diff;
+            let before = before.as_ref().map(ToString::to_string).unwrap_or_default();
+            let text = match (forces_replacement, c.cascade.is_empty()) {
+                (true, true) => format!("replace because `{name}` is immutable (was {before}, now {after})"),
+                (true, false) => format!(
+                    "replace because `{name}` is immutable and {} gets a new id",
+                    join(c.cascade.iter().map(|a| format!("`{a}`")))
+                ),
+                (false, _) => format!("update `{name}` in place (was {before}, now {after})"),
+            };
+            reasons.push(text);
+        }
+
+        let op = if replace {
+            self.check_replace(d, &changes, failed);
+            if d.addr.kind() == ResourceKind::FlinkWorkspace
+                && observed_attrs.get("charge_type").or_else(|| recorded_attrs.get("charge_type"))
+                    == Some(&Value::str("PRE"))
+            {
+                self.warnings.push(format!(
+                    "`{}` is a subscription workspace: replacing it orders a new one, and the old one \
+                     cannot be released through the API; it runs (and is billed) until its term ends",
+                    d.addr
+                ));
+            }
+            Op::Replace
+        } else if !changes.is_empty() {
+            Op::Update
+        } else if prior.is_none() {
+            Op::Adopt
+        } else if prior.as_ref().is_some_and(|p| p.protect != d.protect) {
+            reasons.push(format!("record `protect: {}` in state (no API call)", d.protect));
+            Op::Adopt
+        } else {
+            Op::NoOp
+        };
+        let diffs = if replace || op == Op::Update {
+            changes.into_iter().map(|c| c.diff).collect()
+        } else {
+            Vec::new()
+        };
+        if op == Op::NoOp {
+            reasons.clear();
+        }
+        Draft { op, reasons, diffs, desired: Some(d.clone()), prior, cloud_id }
+    }
+
+    /// Refuses the replacement of a protected resource, unless allowed or only forced by a
+    /// replaced dependency.
+    fn check_replace(&mut self, d: &DesiredResource, changes: &[Change], failed: bool) {
+        if !d.protect || self.opts.may_replace(&d.addr) {
+            return;
+        }
+        let forcing: Vec<&str> = changes
+            .iter()
+            .filter(|c| c.diff.forces_replacement && c.cascade.is_empty())
+            .map(|c| c.diff.name.as_str())
+            .collect();
+        let because = match forcing.as_slice() {
+            [] if failed => "the cloud reports it failed".to_owned(),
+            [] => return,
+            [one] => format!("`{one}` is immutable"),
+            many => format!("{} are immutable", join(many.iter().map(|n| format!("`{n}`")))),
+        };
+        let first = forcing.first().copied().unwrap_or("name");
+        self.errors.push(Error::ProtectedReplace {
+            at: self.origin_at(&d.addr, first),
+            addr: d.addr.to_string(),
+            because,
+        });
+    }
+
+    /// Decides what happens to recorded resources that are removed (from the specs, or by
+    /// `destroy`).
+    fn removals(&mut self, removed: &[&RecordedResource], destroy: bool) {
+        let set: BTreeSet<&Address> = removed.iter().map(|r| &r.addr).collect();
+        let mut disp: BTreeMap<Address, (Disposition, String)> = BTreeMap::new();
+        for r in removed {
+            if r.addr.kind() == ResourceKind::AccountBalance {
+                disp.insert(r.addr.clone(), (Disposition::Forget, "a check is never kept in state".into()));
+                continue;
+            }
+            let generated = r.attrs.get("generated") == Some(&Value::Bool(true));
+            let pre = r.addr.kind() == ResourceKind::FlinkWorkspace && r.attrs.get("charge_type") == Some(&Value::str("PRE"));
+            let absent = matches!(self.observation(&r.addr), Some(Observation::Absent));
+            let base = if r.mode == Mode::Data {
+                (Disposition::ForgetKept, KEPT_DATA.to_owned())
+            } else if absent {
+                (Disposition::Forget, "already gone from the cloud".to_owned())
+            } else {
+                match kind_spec(r.addr.kind()).deletion {
+                    Deletion::Never => (Disposition::ForgetKept, KEPT_NEVER.to_owned()),
+                    Deletion::Shared => (Disposition::ForgetKept, KEPT_SHARED.to_owned()),
+                    Deletion::WithParent | Deletion::Check => {
+                        (Disposition::Forget, "goes away with its workspace".to_owned())
+                    }
+                    Deletion::Api if generated => (Disposition::Forget, "goes away with its workspace".to_owned()),
+                    Deletion::Api if pre => (Disposition::ForgetKept, KEPT_SUBSCRIPTION.to_owned()),
+                    Deletion::Api => (Disposition::Delete, String::new()),
+                }
+            };
+            let protected = r.protect && !self.opts.may_destroy(&r.addr);
+            let d = if destroy && protected && matches!(base.0, Disposition::Delete | Disposition::ForgetKept) && r.mode == Mode::Managed && !absent {
+                (Disposition::Stay, KEPT_PROTECTED.to_owned())
+            } else {
+                base
+            };
+            disp.insert(r.addr.clone(), d);
+        }
+
+        // Whatever a kept resource uses is kept the same way.
+        loop {
+            let mut changed = false;
+            let keepers: Vec<(Address, Disposition)> = disp
+                .iter()
+                .filter(|(_, (d, _))| matches!(d, Disposition::Stay | Disposition::ForgetKept))
+                .map(|(a, (d, _))| (a.clone(), *d))
+                .collect();
+            for (user, how) in keepers {
+                let Some(r) = self.recorded.get(&user) else { continue };
+                for dep in &r.depends_on {
+                    if !set.contains(dep) {
+                        continue;
+                    }
+                    let Some(entry) = disp.get_mut(dep) else { continue };
+                    match (entry.0, how) {
+                        (Disposition::Delete, _) => {
+                            *entry = (how, format!("used by {user}"));
+                            changed = true;
+                        }
+                        (Disposition::ForgetKept, Disposition::Stay) => {
+                            entry.0 = Disposition::Stay;
+                            changed = true;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            // A generated default project is kept with its workspace.
+            let parents: Vec<(Address, Disposition)> = disp
+                .iter()
+                .filter(|(a, (d, _))| {
+                    *d == Disposition::Forget
+                        && a.kind() == ResourceKind::FlinkProject
+                        && self.recorded.get(*a).and_then(|r| r.attrs.get("generated")) == Some(&Value::Bool(true))
+                })
+                .filter_map(|(a, _)| {
+                    let ws = a.name().split_once('/').map(|(w, _)| w)?;
+                    let parent = Address::new(ResourceKind::FlinkWorkspace, ws).ok()?;
+                    let (pd, _) = disp.get(&parent)?;
+                    matches!(pd, Disposition::Stay | Disposition::ForgetKept).then(|| (a.clone(), *pd))
+                })
+                .collect();
+            for (a, how) in parents {
+                if let Some(entry) = disp.get_mut(&a) {
+                    let ws = a.name().split_once('/').map(|(w, _)| w).unwrap_or_default();
+                    *entry = (how, format!("part of flink_workspace.{ws}"));
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+
+        for r in removed {
+            let Some((d, reason)) = disp.remove(&r.addr) else { continue };
+            if r.addr.kind() == ResourceKind::AccountBalance {
+                continue;
+            }
+            let (op, reason) = match d {
+                Disposition::Stay => {
+                    self.kept.insert(r.addr.clone(), reason);
+                    continue;
+                }
+                Disposition::ForgetKept => {
+                    self.kept.insert(r.addr.clone(), reason.clone());
+                    (Op::Forget, format!("{reason}: dropped from state only, it stays in the cloud"))
+                }
+                Disposition::Forget => (Op::Forget, format!("{reason}: dropped from state only")),
+                Disposition::Delete => {
+                    if !destroy && r.protect && !self.opts.may_destroy(&r.addr) {
+                        self.errors.push(Error::ProtectedDelete { addr: r.addr.to_string() });
+                    }
+                    let why = if destroy { "destroy" } else { "no longer in the specs" };
+                    (Op::Delete, why.to_owned())
+                }
+            };
+            let cloud_id = self.found(&r.addr).map(|o| o.cloud_id.clone()).or_else(|| Some(r.cloud_id.clone()));
+            let draft = Draft { op, reasons: vec![reason], diffs: Vec::new(), desired: None, prior: Some((*r).clone()), cloud_id };
+            self.put(&r.addr, draft);
+        }
+    }
+
+    /// Balance, region and zone preconditions of the workspaces this plan orders.
+    fn preconditions(&mut self) {
+        let Some(desired) = self.desired else { return };
+        let ordering: Vec<&DesiredResource> = self
+            .drafts
+            .iter()
+            .filter(|(a, d)| a.kind() == ResourceKind::FlinkWorkspace && matches!(d.op, Op::Create | Op::Replace))
+            .filter_map(|(_, d)| d.desired.as_ref())
+            .collect();
+        let mut errors = Vec::new();
+        for (addr, draft) in &self.drafts {
+            if addr.kind() != ResourceKind::AccountBalance {
+                continue;
+            }
+            let Some(b) = draft.desired.as_ref() else { continue };
+            let Some(balance) = self.observed.accounts.get(&b.account).and_then(|f| f.balance.as_ref()) else {
+                continue;
+            };
+            let Some(min) = minimum_cents(&balance.currency) else { continue };
+            let orders = ordering.iter().any(|w| w.depends_on.contains(addr));
+            if orders && balance.available_cents < min {
+                errors.push(Error::InsufficientBalance {
+                    at: at(desired.origin_of(addr, "minimum")),
+                    account: b.account.to_string(),
+                    currency: balance.currency.clone(),
+                    available: cents(balance.available_cents),
+                    minimum: cents(min),
+                });
+            }
+        }
+        for w in ordering {
+            let Some(facts) = self.observed.accounts.get(&w.account) else { continue };
+            let Some(region) = &w.region else { continue };
+            if !facts.flink_regions.is_empty() && !facts.flink_regions.contains(region) {
+                errors.push(Error::RegionNotOffered {
+                    at: at(desired.origin_of(&w.addr, "region")),
+                    region: region.to_string(),
+                    account: w.account.to_string(),
+                    offered: join(facts.flink_regions.iter().map(ToString::to_string)),
+                });
+                continue;
+            }
+            let zone = w.attrs.get("zone").and_then(Value::as_str).unwrap_or_default();
+            if let Some(zones) = facts.flink_zones.get(region)
+                && !zones.iter().any(|z| z.as_str() == zone)
+            {
+                errors.push(Error::ZoneNotOffered {
+                    at: at(desired.origin_of(&w.addr, "zone")),
+                    zone: zone.to_owned(),
+                    region: region.to_string(),
+                    offered: join(zones.iter().map(ToString::to_string)),
+                });
+            }
+        }
+        self.errors.extend(errors);
+    }
+
+    fn finish(mut self) -> Result<Plan, PlanErrors> {
+        let addrs: Vec<Address> = self.drafts.keys().cloned().collect();
+        let pos: BTreeMap<&Address, usize> = addrs.iter().enumerate().map(|(i, a)| (a, i)).collect();
+        let drafts: Vec<&Draft> = self.drafts.values().collect();
+        let mut edges = BTreeSet::new();
+
+        for (y, draft) in drafts.iter().enumerate() {
+            // Creation order: dependency before dependent (an update of the dependency does
+            // not have to wait for or precede anything).
+            if let Some(d) = &draft.desired {
+                for dep in &d.depends_on {
+                    if let Some(&x) = pos.get(dep)
+                        && drafts[x].op != Op::Update
+                    {
+                        edges.insert((x, y));
+                    }
+                }
+            }
+            // Deletion order: dependent before dependency.
+            if let Some(p) = &draft.prior
+                && matches!(draft.op, Op::Delete | Op::Forget | Op::Replace)
+            {
+                for dep in &p.depends_on {
+                    let Some(&x) = pos.get(dep) else { continue };
+                    let waits = match draft.op {
+                        Op::Replace => matches!(drafts[x].op, Op::Delete | Op::Forget),
+                        _ => matches!(drafts[x].op, Op::Delete | Op::Forget | Op::Replace),
+                    };
+                    if waits {
+                        edges.insert((y, x));
+                    }
+                }
+            }
+        }
+
+        // CU released before CU claimed, per workspace.
+        let mut by_workspace: BTreeMap<&str, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+        for (i, a) in addrs.iter().enumerate() {
+            if a.kind() != ResourceKind::FlinkProject {
+                continue;
+            }
+            let Some((ws, _)) = a.name().split_once('/') else { continue };
+            let entry = by_workspace.entry(ws).or_default();
+            match cu_effect(drafts[i]) {
+                Some(true) => entry.1.push(i),
+                Some(false) => entry.0.push(i),
+                None => {}
+            }
+        }
+        for (ws, (releases, claims)) in by_workspace {
+            let update = Address::new(ResourceKind::FlinkWorkspace, ws)
+                .ok()
+                .and_then(|a| pos.get(&a).copied())
+                .filter(|&u| drafts[u].op == Op::Update);
+            match update {
+                Some(u) => {
+                    edges.extend(releases.iter().map(|&r| (r, u)));
+                    edges.extend(claims.iter().map(|&c| (u, c)));
+                }
+                None => {
+                    for &r in &releases {
+                        edges.extend(claims.iter().map(|&c| (r, c)));
+                    }
+                }
+            }
+        }
+
+        let order = match topo(addrs.len(), &edges) {
+            Ok(order) => order,
+            Err(cycles) => {
+                for c in cycles {
+                    self.errors.push(cycle_error(c.iter().map(|&i| &addrs[i])));
+                }
+                return Err(PlanErrors { errors: self.errors });
+            }
+        };
+        if !self.errors.is_empty() {
+            return Err(PlanErrors { errors: self.errors });
+        }
+
+        let mut new_id = vec![ActionId(0); addrs.len()];
+        for (n, &i) in order.iter().enumerate() {
+            new_id[i] = ActionId(u32::try_from(n).unwrap_or(u32::MAX));
+        }
+        let mut slots: Vec<Option<(Address, Draft)>> = std::mem::take(&mut self.drafts).into_iter().map(Some).collect();
+        let mut actions = Vec::with_capacity(order.len());
+        for &i in &order {
+            let Some((addr, d)) = slots[i].take() else { continue };
+            actions.push(PlannedAction {
+                id: new_id[i],
+                addr,
+                op: d.op,
+                reasons: d.reasons,
+                diffs: d.diffs,
+                desired: d.desired,
+                prior: d.prior,
+                cloud_id: d.cloud_id,
+            });
+        }
+        let edges = edges.into_iter().map(|(a, b)| (new_id[a], new_id[b])).collect();
+        let mut warnings = self.warnings;
+        warnings.sort();
+        warnings.dedup();
+        Ok(Plan {
+            actions,
+            edges,
+            drift: drift(self.recorded, self.observed),
+            kept: self.kept.into_iter().collect(),
+            warnings,
+        })
+    }
+}
+
+/// Whether a project action claims CU (`Some(true)`), releases CU (`Some(false)`) or
+/// neither.
+fn cu_effect(d: &Draft) -> Option<bool> {
+    match d.op {
+        Op::Create | Op::Replace => Some(true),
+        Op::Delete => Some(false),
+        Op::Update => {
+            let diff = d.diffs.iter().find(|x| x.name == "cu")?;
+            let before = diff.before.as_ref().and_then(Value::as_int)?;
+            let After::Known(after) = &diff.after else { return None };
+            let after = after.as_int()?;
+            (after != before).then_some(after > before)
+        }
+        _ => None,
+    }
+}
+
+/// Recorded vs observed, for every recorded resource the refresh saw.
+fn drift(recorded: &BTreeMap<Address, RecordedResource>, observed: &Observed) -> Vec<Drift> {
+    recorded
+        .values()
+        .filter_map(|r| {
+            let kind = match observed.resources.get(&r.addr)? {
+                Observation::Absent => DriftKind::Deleted,
+                Observation::Found(o) => {
+                    let changes = changed_attrs(&r.addr, &r.attrs, &o.attrs);
+                    if changes.is_empty() {
+                        return None;
+                    }
+                    DriftKind::Changed(changes)
+                }
+                Observation::Unknown => return None,
+            };
+            Some(Drift { addr: r.addr.clone(), kind })
+        })
+        .collect()
+}
+
+/// Catalog attributes (not `create_only`) both sides have, whose values differ.
+fn changed_attrs(addr: &Address, recorded: &Attrs, observed: &Attrs) -> Vec<(String, Value, Option<Value>)> {
+    recorded
+        .iter()
+        .filter(|(name, _)| attr(addr.kind(), name).is_some_and(|s| !s.create_only))
+        .filter_map(|(name, rv)| {
+            let ov = observed.get(name)?;
+            (ov != rv).then(|| (name.clone(), rv.clone(), Some(ov.clone())))
+        })
+        .collect()
+}
+
+/// Least available balance for a pay-as-you-go order, in cents of `currency`.
+fn minimum_cents(currency: &str) -> Option<i64> {
+    match currency {
+        "USD" => Some(10_000), // USD 100.00
+        "CNY" => Some(70_000), // CNY 700.00
+        _ => None,
+    }
+}
+
+/// `4210` → `42.10`.
+fn cents(c: i64) -> String {
+    let sign = if c < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", c.unsigned_abs() / 100, c.unsigned_abs() % 100)
+}
+
+fn join(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(", ")
+}
+
+fn cycle_error<'x>(addrs: impl Iterator<Item = &'x Address>) -> Error {
+    let mut v: Vec<String> = addrs.map(ToString::to_string).collect();
+    v.sort();
+    Error::Cycle { addresses: v.join(", ") }
+}
+
+/// Topological order of nodes `0..n` (ties broken by index, i.e. by address), or every
+/// cycle (strongly connected component with more than one node, or a self loop).
+fn topo(n: usize, edges: &BTreeSet<(usize, usize)>) -> Result<Vec<usize>, Vec<Vec<usize>>> {
+    let mut g: StableDiGraph<usize, ()> = StableDiGraph::with_capacity(n, edges.len());
+    let idx: Vec<NodeIndex> = (0..n).map(|i| g.add_node(i)).collect();
+    for &(a, b) in edges {
+        g.add_edge(idx[a], idx[b], ());
+    }
+    let mut cycles: Vec<Vec<usize>> = tarjan_scc(&g)
+        .into_iter()
+        .filter(|c| c.len() > 1 || c.first().is_some_and(|&x| g.contains_edge(x, x)))
+        .map(|c| {
+            let mut v: Vec<usize> = c.into_iter().map(|x| g[x]).collect();
+            v.sort_unstable();
+            v
+        })
+        .collect();
+    if !cycles.is_empty() {
+        cycles.sort();
+        return Err(cycles);
+    }
+    let mut indegree = vec![0_usize; n];
+    for &(_, b) in edges {
+        indegree[b] += 1;
+    }
+    let mut ready: BTreeSet<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for next in g.neighbors_directed(idx[i], Direction::Outgoing) {
+            let j = g[next];
+            indegree[j] -= 1;
+            if indegree[j] == 0 {
+                ready.insert(j);
+            }
+        }
+    }
+    Ok(order)
+}
