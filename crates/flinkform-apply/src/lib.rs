@@ -1,1 +1,28 @@
-//! Executor: walks the plan DAG with bounded concurrency, rate limits, retries and state after every action
+//! The executor: walks a [`flinkform_plan::Plan`] with tokio, calling a
+//! [`flinkform_core::Provider`] for each action and recording every intent and outcome
+//! through a [`flinkform_state::StateSink`].
+//!
+//! - bounded concurrency: at most `parallelism` provider calls in flight; waiting for a
+//!   resource to become ready polls without holding a slot;
+//! - per-API (per resource kind) adaptive token buckets, and retries of throttling and
+//!   transient errors with exponential backoff and full jitter;
+//! - crash safety: an intent is durable before each mutating call, the outcome right after;
+//! - failure isolation: a failed action's dependents are skipped, independent branches finish;
+//! - progress as [`Event`]s, and an [`ApplyReport`] sorted by address.
+//!
+//! All time is `tokio::time`, so tests run on a paused clock.
+
+mod error;
+mod event;
+mod exec;
+mod limiter;
+mod options;
+mod report;
+mod token;
+
+pub use error::{Error, Result};
+pub use event::Event;
+pub use exec::apply;
+pub use options::{ApplyOptions, RetryPolicy};
+pub use report::{ApplyReport, NodeResult, NodeStatus};
+pub use token::client_token;

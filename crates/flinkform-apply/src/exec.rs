@@ -1,0 +1,788 @@
+//! The walker and the per-action steps.
+//!
+//! The walker (the [`apply`] future itself) owns the state sink, the plan's dependency
+//! counts and a `JoinSet` with one task per running action. Tasks never touch the sink:
+//! they send each state change to the walker, which commits it (a durable write) and
+//! answers, so every intent is on disk before its call and every outcome right after it.
+//! Provider calls take a slot of a semaphore of `parallelism` permits only for the call
+//! itself; backoff sleeps and polling delays hold none.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use flinkform_core::{
+    Address, Attrs, ChangeRequest, CloudId, DeleteRequest, DesiredResource, Mode, ObserveRequest, ObservedResource,
+    Observation, Outcome, Provider, ProviderError, ProviderErrorKind, Readiness, RecordedResource, Value,
+};
+use flinkform_plan::{Op, Plan, PlannedAction};
+use flinkform_state::{Intent, IntentOp, State, StateSink, now_rfc3339};
+use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep};
+
+use crate::error::Error;
+use crate::event::Event;
+use crate::limiter::RateLimiter;
+use crate::options::ApplyOptions;
+use crate::report::{ApplyReport, NodeResult, NodeStatus};
+use crate::token::client_token;
+
+type Mutation = Box<dyn FnOnce(&mut State) + Send>;
+
+/// A state change a task asks the walker to commit.
+struct CommitRequest {
+    idx: usize,
+    mutation: Mutation,
+    reply: oneshot::Sender<Result<(), flinkform_state::Error>>,
+}
+
+/// What every task shares.
+struct Shared {
+    provider: Arc<dyn Provider>,
+    slots: Semaphore,
+    limiter: RateLimiter,
+    opts: ApplyOptions,
+    events: UnboundedSender<Event>,
+    commits: mpsc::UnboundedSender<CommitRequest>,
+    intent_ids: AtomicU64,
+    throttled: AtomicU64,
+}
+
+/// One action, prepared by the walker from the state as it is when the action starts.
+struct Job {
+    idx: usize,
+    action: PlannedAction,
+    /// Desired attributes with every reference replaced by the referenced cloud id.
+    resolved: Attrs,
+    /// What the state (else the plan) remembers of the resource.
+    prior: Option<RecordedResource>,
+}
+
+/// What a task reports back.
+struct NodeOutcome {
+    idx: usize,
+    result: Result<Option<CloudId>, Error>,
+    api_calls: u64,
+    retries: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+/// Executes `plan` against `provider`, recording every intent and outcome in `store`, and
+/// reports what happened to each action. Progress goes to `events` (a closed receiver is
+/// fine).
+///
+/// Actions start when every action they depend on is done; a failed action fails once and
+/// its transitive dependents are skipped, while independent branches run to the end. If the
+/// state cannot be saved, nothing further starts. The report is sorted by address.
+pub async fn apply(
+    plan: &Plan,
+    provider: Arc<dyn Provider>,
+    store: &mut dyn StateSink,
+    opts: &ApplyOptions,
+    events: UnboundedSender<Event>,
+) -> ApplyReport {
+    let n = plan.actions.len();
+    let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+    let mut dependents: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+    let mut bad: BTreeMap<usize, String> = BTreeMap::new();
+    for &(from, to) in &plan.edges {
+        let (f, t) = (from.index(), to.index());
+        if t >= n {
+            continue;
+        }
+        if f >= n || f == t {
+            bad.entry(t)
+                .or_insert_with(|| format!("it depends on action {f}, which is itself or not in the plan"));
+            continue;
+        }
+        deps[t].insert(f);
+        dependents[f].insert(t);
+    }
+
+    let (commit_tx, mut commit_rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared {
+        provider,
+        slots: Semaphore::new(opts.parallelism.clamp(1, Semaphore::MAX_PERMITS)),
+        limiter: RateLimiter::new(opts.rate_per_api),
+        opts: opts.clone(),
+        events: events.clone(),
+        commits: commit_tx,
+        intent_ids: AtomicU64::new(store.state().next_intent_id()),
+        throttled: AtomicU64::new(0),
+    });
+    let mut walk = Walk { plan, slots: vec![Slot::Pending; n], dependents, results: BTreeMap::new(), events };
+    for (i, reason) in bad {
+        let err = Error::BadPlan { addr: plan.actions[i].addr.clone(), reason };
+        walk.fail(i, &err, 0, 0);
+    }
+
+    let mut set: JoinSet<NodeOutcome> = JoinSet::new();
+    let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
+    let mut halted: Option<Address> = None;
+    loop {
+        if halted.is_none() {
+            for i in 0..n {
+                if walk.slots[i] != Slot::Pending || !deps[i].iter().all(|d| walk.slots[*d] == Slot::Done) {
+                    continue;
+                }
+                match prepare(i, &plan.actions[i], store.state()) {
+                    Ok(job) => {
+                        walk.slots[i] = Slot::Running;
+                        walk.emit(Event::Started { addr: job.action.addr.clone(), op: job.action.op });
+                        let handle = set.spawn(run(Arc::clone(&shared), job));
+                        running.insert(handle.id(), i);
+                    }
+                    Err(e) => walk.fail(i, &e, 0, 0),
+                }
+            }
+        }
+        if set.is_empty() {
+            break;
+        }
+        tokio::select! {
+            biased;
+            Some(req) = commit_rx.recv() => {
+                let mut mutation = Some(req.mutation);
+                let result = store.commit(&mut |s: &mut State| {
+                    if let Some(m) = mutation.take() {
+                        m(s);
+                    }
+                });
+                if let Err(e) = &result {
+                    tracing::warn!(error = %e, "state could not be saved; starting no further actions");
+                    halted.get_or_insert_with(|| plan.actions[req.idx].addr.clone());
+                }
+                // The task may be gone if it panicked; nothing to answer then.
+                let _ = req.reply.send(result);
+            }
+            Some(joined) = set.join_next_with_id() => match joined {
+                Ok((id, out)) => {
+                    running.remove(&id);
+                    walk.finish(out);
+                }
+                Err(e) => {
+                    if let Some(i) = running.remove(&e.id()) {
+                        let err = Error::Internal { addr: plan.actions[i].addr.clone(), message: e.to_string() };
+                        walk.fail(i, &err, 0, 0);
+                    }
+                }
+            },
+        }
+    }
+
+    for i in 0..n {
+        if walk.slots[i] != Slot::Pending {
+            continue;
+        }
+        match &halted {
+            Some(because) => walk.skip(i, because),
+            None => {
+                let err = Error::BadPlan {
+                    addr: plan.actions[i].addr.clone(),
+                    reason: "its dependencies form a cycle".to_owned(),
+                };
+                walk.fail(i, &err, 0, 0);
+            }
+        }
+    }
+
+    let mut report = ApplyReport {
+        results: walk.results,
+        throttled: shared.throttled.load(Ordering::Relaxed),
+        ..ApplyReport::default()
+    };
+    report.api_calls = report.results.values().map(|r| r.api_calls).sum();
+    report.retries = report.results.values().map(|r| r.retries).sum();
+    report
+}
+
+/// The walker's bookkeeping of results.
+struct Walk<'p> {
+    plan: &'p Plan,
+    slots: Vec<Slot>,
+    dependents: Vec<BTreeSet<usize>>,
+    results: BTreeMap<Address, NodeResult>,
+    events: UnboundedSender<Event>,
+}
+
+impl Walk<'_> {
+    fn emit(&self, event: Event) {
+        // A dropped receiver only means nobody watches the progress.
+        let _ = self.events.send(event);
+    }
+
+    fn finish(&mut self, out: NodeOutcome) {
+        match out.result {
+            Ok(cloud_id) => {
+                let action = &self.plan.actions[out.idx];
+                self.slots[out.idx] = Slot::Done;
+                self.results.insert(
+                    action.addr.clone(),
+                    NodeResult { op: action.op, status: NodeStatus::Done, api_calls: out.api_calls, retries: out.retries },
+                );
+                self.emit(Event::Finished { addr: action.addr.clone(), op: action.op, cloud_id });
+            }
+            Err(e) => self.fail(out.idx, &e, out.api_calls, out.retries),
+        }
+    }
+
+    /// Marks `idx` failed and skips everything that depends on it, transitively.
+    fn fail(&mut self, idx: usize, error: &Error, api_calls: u64, retries: u64) {
+        let action = &self.plan.actions[idx];
+        let message = error.to_string();
+        tracing::debug!(addr = %action.addr, error = %message, "action failed");
+        self.slots[idx] = Slot::Failed;
+        self.results.insert(
+            action.addr.clone(),
+            NodeResult { op: action.op, status: NodeStatus::Failed(message.clone()), api_calls, retries },
+        );
+        self.emit(Event::Failed { addr: action.addr.clone(), error: message });
+        let because = action.addr.clone();
+        let mut stack: Vec<usize> = self.dependents[idx].iter().copied().collect();
+        while let Some(j) = stack.pop() {
+            if self.slots[j] == Slot::Pending {
+                self.skip(j, &because);
+                stack.extend(self.dependents[j].iter().copied());
+            }
+        }
+    }
+
+    fn skip(&mut self, idx: usize, because: &Address) {
+        let action = &self.plan.actions[idx];
+        self.slots[idx] = Slot::Skipped;
+        self.results.insert(
+            action.addr.clone(),
+            NodeResult { op: action.op, status: NodeStatus::Skipped { because: because.clone() }, api_calls: 0, retries: 0 },
+        );
+        self.emit(Event::Skipped { addr: action.addr.clone(), because: because.clone() });
+    }
+}
+
+/// Resolves the action's references against the current state.
+fn prepare(idx: usize, action: &PlannedAction, state: &State) -> Result<Job, Error> {
+    let needs_desired = matches!(action.op, Op::Check | Op::Read | Op::Create | Op::Update | Op::Replace | Op::Adopt);
+    let resolved = match &action.desired {
+        Some(d) if needs_desired => resolve(&action.addr, &d.attrs, state)?,
+        None if needs_desired => {
+            return Err(Error::BadPlan {
+                addr: action.addr.clone(),
+                reason: format!("a `{}` action has no desired resource", action.op),
+            });
+        }
+        _ => Attrs::new(),
+    };
+    let prior = state.resources.get(&action.addr).cloned().or_else(|| action.prior.clone());
+    Ok(Job { idx, action: action.clone(), resolved, prior })
+}
+
+fn resolve(addr: &Address, attrs: &Attrs, state: &State) -> Result<Attrs, Error> {
+    let lookup = |a: &Address| state.resources.get(a).map(|r| r.cloud_id.to_string());
+    let mut out = Attrs::new();
+    for (name, value) in attrs {
+        match value.resolve(&lookup) {
+            Some(v) => {
+                out.insert(name.clone(), v);
+            }
+            None => {
+                let reference = value
+                    .refs()
+                    .into_iter()
+                    .find(|a| lookup(a).is_none())
+                    .cloned()
+                    .unwrap_or_else(|| addr.clone());
+                return Err(Error::Unresolved { addr: addr.clone(), reference });
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn run(shared: Arc<Shared>, job: Job) -> NodeOutcome {
+    let idx = job.idx;
+    let mut runner = Runner { shared, idx, addr: job.action.addr.clone(), api_calls: 0, retries: 0 };
+    let result = runner.execute(job).await;
+    NodeOutcome { idx, result, api_calls: runner.api_calls, retries: runner.retries }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Ready,
+    Absent,
+}
+
+/// Runs one action inside its task.
+struct Runner {
+    shared: Arc<Shared>,
+    idx: usize,
+    addr: Address,
+    api_calls: u64,
+    retries: u64,
+}
+
+impl Runner {
+    fn emit(&self, event: Event) {
+        let _ = self.shared.events.send(event);
+    }
+
+    fn bad_plan(&self, reason: impl Into<String>) -> Error {
+        Error::BadPlan { addr: self.addr.clone(), reason: reason.into() }
+    }
+
+    async fn execute(&mut self, job: Job) -> Result<Option<CloudId>, Error> {
+        let Job { action, resolved, prior, .. } = job;
+        let desired = action.desired.as_ref();
+        match action.op {
+            Op::NoOp => Ok(action.cloud_id.clone().or_else(|| prior.map(|p| p.cloud_id))),
+            Op::Check => {
+                let d = desired.ok_or_else(|| self.bad_plan("check without a desired resource"))?;
+                self.check_balance(d, &resolved).await.map(|()| None)
+            }
+            Op::Read => {
+                let d = desired.ok_or_else(|| self.bad_plan("read without a desired resource"))?;
+                self.read_data(d, &resolved, action.cloud_id.clone().or(prior.map(|p| p.cloud_id)))
+                    .await
+                    .map(Some)
+            }
+            Op::Create => {
+                let d = desired.ok_or_else(|| self.bad_plan("create without a desired resource"))?;
+                self.create(d, &resolved).await.map(Some)
+            }
+            Op::Update => {
+                let d = desired.ok_or_else(|| self.bad_plan("update without a desired resource"))?;
+                let p = prior.ok_or_else(|| self.bad_plan("update of a resource the state does not have"))?;
+                let changed = action.diffs.iter().map(|diff| diff.name.clone()).collect();
+                self.update(d, &resolved, p, changed).await.map(Some)
+            }
+            Op::Replace => {
+                let d = desired.ok_or_else(|| self.bad_plan("replace without a desired resource"))?;
+                if let Some(p) = prior {
+                    self.delete(p).await?;
+                }
+                self.create(d, &resolved).await.map(Some)
+            }
+            Op::Delete => {
+                if let Some(p) = prior {
+                    self.delete(p).await?;
+                }
+                Ok(None)
+            }
+            Op::Adopt => {
+                let d = desired.ok_or_else(|| self.bad_plan("adopt without a desired resource"))?;
+                let cloud_id = action
+                    .cloud_id
+                    .clone()
+                    .ok_or_else(|| self.bad_plan("adopt without the id the cloud has for it"))?;
+                self.record(recorded(d, cloud_id.clone(), resolved)).await?;
+                Ok(Some(cloud_id))
+            }
+            Op::Forget => {
+                let addr = self.addr.clone();
+                self.commit(move |s| {
+                    s.remove(&addr);
+                    s.journal.retain(|i| i.addr != addr);
+                })
+                .await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Sends a state change to the walker and waits until it is durable.
+    async fn commit(&self, mutation: impl FnOnce(&mut State) + Send + 'static) -> Result<(), Error> {
+        let (reply, answer) = oneshot::channel();
+        let request = CommitRequest { idx: self.idx, mutation: Box::new(mutation), reply };
+        let lost = || Error::Internal { addr: self.addr.clone(), message: "the executor stopped".to_owned() };
+        self.shared.commits.send(request).map_err(|_| lost())?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => Err(Error::State { addr: self.addr.clone(), source }),
+            Err(_) => Err(lost()),
+        }
+    }
+
+    /// Records `resource` and drops every intent of its address (the outcome is known now).
+    async fn record(&self, resource: RecordedResource) -> Result<(), Error> {
+        self.commit(move |s| {
+            let addr = resource.addr.clone();
+            s.record(resource);
+            s.journal.retain(|i| i.addr != addr);
+        })
+        .await
+    }
+
+    /// Durably announces a mutating call; returns the intent id.
+    async fn begin_intent(&self, op: IntentOp, client_token: String, attrs: &Attrs) -> Result<u64, Error> {
+        let id = self.shared.intent_ids.fetch_add(1, Ordering::Relaxed);
+        let identity: Attrs = attrs.iter().filter(|(k, _)| k.as_str() == "name").map(|(k, v)| (k.clone(), v.clone())).collect();
+        let intent = Intent { id, addr: self.addr.clone(), op, client_token, identity, started_at: now_rfc3339() };
+        self.commit(move |s| s.push_intent(intent)).await?;
+        Ok(id)
+    }
+
+    /// After a failed call: a definite refusal ends the intent; when the outcome is unknown
+    /// (retryable errors until the attempts ran out) the intent stays for the next run.
+    async fn abandon_intent(&self, id: u64, error: &ProviderError) -> Result<(), Error> {
+        if error.kind.is_retryable() {
+            return Ok(());
+        }
+        self.commit(move |s| {
+            s.end_intent(id);
+        })
+        .await
+    }
+
+    /// One provider call with rate limiting, a concurrency slot, and retries.
+    async fn call<T, Fut>(&mut self, mut f: impl FnMut() -> Fut) -> Result<T, ProviderError>
+    where
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        let shared = Arc::clone(&self.shared);
+        let kind = self.addr.kind();
+        let max_attempts = shared.opts.retry.max_attempts.max(1);
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            shared.limiter.acquire(kind).await;
+            let result = {
+                let _slot = shared.slots.acquire().await.ok();
+                self.api_calls += 1;
+                f().await
+            };
+            let error = match result {
+                Ok(v) => {
+                    shared.limiter.succeeded(kind);
+                    return Ok(v);
+                }
+                Err(e) => e,
+            };
+            if error.kind == ProviderErrorKind::Throttling {
+                shared.throttled.fetch_add(1, Ordering::Relaxed);
+                shared.limiter.throttled(kind);
+            }
+            if !error.kind.is_retryable() || attempt >= max_attempts {
+                return Err(error);
+            }
+            self.retries += 1;
+            self.emit(Event::Retrying { addr: self.addr.clone(), attempt, error: error.to_string() });
+            let ceiling = u64::try_from(shared.opts.retry.ceiling(attempt).as_nanos()).unwrap_or(u64::MAX);
+            let pause = if ceiling == 0 { 0 } else { rand::random_range(0..=ceiling) };
+            sleep(Duration::from_nanos(pause)).await;
+        }
+    }
+
+    /// Polls `rec` until it is ready (or absent), with a doubling delay and no slot held
+    /// while waiting.
+    async fn wait_for(&mut self, want: Want, rec: &RecordedResource) -> Result<Option<ObservedResource>, Error> {
+        let provider = Arc::clone(&self.shared.provider);
+        let (initial, max, timeout) =
+            (self.shared.opts.poll_initial, self.shared.opts.poll_max, self.shared.opts.wait_timeout);
+        let start = Instant::now();
+        let mut delay = initial;
+        loop {
+            sleep(delay).await;
+            let obs = self
+                .call(|| provider.read(&rec.addr, rec.mode, &rec.account, rec.region.as_ref(), &rec.cloud_id))
+                .await?;
+            let status = match obs {
+                Observation::Unknown => return Ok(None),
+                Observation::Absent if want == Want::Absent => return Ok(None),
+                Observation::Absent => "not visible yet".to_owned(),
+                Observation::Found(r) => match &r.readiness {
+                    Readiness::Failed(message) => {
+                        return Err(Error::ResourceFailed {
+                            addr: self.addr.clone(),
+                            cloud_id: r.cloud_id.clone(),
+                            message: message.clone(),
+                        });
+                    }
+                    Readiness::Ready if want == Want::Ready => return Ok(Some(r)),
+                    Readiness::Ready => "still present".to_owned(),
+                    Readiness::Pending => "pending".to_owned(),
+                    Readiness::Deleting => "deleting".to_owned(),
+                },
+            };
+            self.emit(Event::Waiting { addr: self.addr.clone(), status });
+            if start.elapsed() >= timeout {
+                return Err(Error::WaitTimeout {
+                    addr: self.addr.clone(),
+                    cloud_id: rec.cloud_id.clone(),
+                    wanted: if want == Want::Ready { "ready" } else { "absent" },
+                    waited_secs: start.elapsed().as_secs(),
+                });
+            }
+            delay = delay.saturating_mul(2).min(max).max(initial.min(max));
+        }
+    }
+
+    /// Waits for a pending create or update and records what the cloud reports once ready.
+    async fn settle(&mut self, rec: RecordedResource, resolved: &Attrs) -> Result<(), Error> {
+        if let Some(obs) = self.wait_for(Want::Ready, &rec).await? {
+            let attrs = merged(&obs.attrs, resolved);
+            if attrs != rec.attrs || obs.cloud_id != rec.cloud_id {
+                self.record(RecordedResource { attrs, cloud_id: obs.cloud_id, ..rec }).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn create(&mut self, desired: &DesiredResource, resolved: &Attrs) -> Result<CloudId, Error> {
+        let token = client_token(&self.addr, resolved);
+        let intent = self.begin_intent(IntentOp::Create, token.clone(), resolved).await?;
+        let req = ChangeRequest {
+            addr: self.addr.clone(),
+            account: desired.account.clone(),
+            region: desired.region.clone(),
+            attrs: resolved.clone(),
+            prior: None,
+            changed: Vec::new(),
+            client_token: token,
+        };
+        let provider = Arc::clone(&self.shared.provider);
+        let outcome = match self.call(|| provider.create(&req)).await {
+            Ok(o) => o,
+            Err(e) if e.kind == ProviderErrorKind::Conflict => match self.find_existing(desired, resolved).await {
+                Ok(Some(o)) => o,
+                Ok(None) => {
+                    self.abandon_intent(intent, &e).await?;
+                    return Err(e.into());
+                }
+                Err(lookup) => {
+                    self.abandon_intent(intent, &lookup).await?;
+                    return Err(lookup.into());
+                }
+            },
+            Err(e) => {
+                self.abandon_intent(intent, &e).await?;
+                return Err(e.into());
+            }
+        };
+        let cloud_id = outcome.cloud_id.clone();
+        let rec = recorded(desired, outcome.cloud_id, merged(&outcome.attrs, resolved));
+        self.record(rec.clone()).await?;
+        if !outcome.done {
+            self.settle(rec, resolved).await?;
+        }
+        Ok(cloud_id)
+    }
+
+    /// After a create conflict: the resource may exist already (a create without a client
+    /// token that happened before a crash or a lost response). Look it up by identity.
+    async fn find_existing(&mut self, desired: &DesiredResource, resolved: &Attrs) -> Result<Option<Outcome>, ProviderError> {
+        let provider = Arc::clone(&self.shared.provider);
+        let req = ObserveRequest {
+            desired: vec![DesiredResource { attrs: resolved.clone(), ..desired.clone() }],
+            ..ObserveRequest::default()
+        };
+        let observed = self.call(|| provider.observe(&req)).await?;
+        Ok(match observed.resources.get(&self.addr) {
+            Some(Observation::Found(r)) => Some(Outcome {
+                cloud_id: r.cloud_id.clone(),
+                attrs: r.attrs.clone(),
+                done: r.readiness == Readiness::Ready,
+            }),
+            _ => None,
+        })
+    }
+
+    async fn update(
+        &mut self,
+        desired: &DesiredResource,
+        resolved: &Attrs,
+        prior: RecordedResource,
+        changed: Vec<String>,
+    ) -> Result<CloudId, Error> {
+        let token = client_token(&self.addr, resolved);
+        let intent = self.begin_intent(IntentOp::Update, token.clone(), resolved).await?;
+        let prior_attrs = prior.attrs.clone();
+        let req = ChangeRequest {
+            addr: self.addr.clone(),
+            account: desired.account.clone(),
+            region: desired.region.clone(),
+            attrs: resolved.clone(),
+            prior: Some(prior),
+            changed,
+            client_token: token,
+        };
+        let provider = Arc::clone(&self.shared.provider);
+        let outcome = match self.call(|| provider.update(&req)).await {
+            Ok(o) => o,
+            Err(e) => {
+                self.abandon_intent(intent, &e).await?;
+                return Err(e.into());
+            }
+        };
+        let cloud_id = outcome.cloud_id.clone();
+        let attrs = merged(&merged(&prior_attrs, &outcome.attrs), resolved);
+        let rec = recorded(desired, outcome.cloud_id, attrs);
+        self.record(rec.clone()).await?;
+        if !outcome.done {
+            self.settle(rec, resolved).await?;
+        }
+        Ok(cloud_id)
+    }
+
+    async fn delete(&mut self, prior: RecordedResource) -> Result<(), Error> {
+        let intent = self.begin_intent(IntentOp::Delete, String::new(), &prior.attrs).await?;
+        let provider = Arc::clone(&self.shared.provider);
+        let req = DeleteRequest { prior: prior.clone() };
+        let gone = match self.call(|| provider.delete(&req)).await {
+            Ok(o) => o.done,
+            Err(e) if e.kind == ProviderErrorKind::NotFound => true,
+            Err(e) => {
+                self.abandon_intent(intent, &e).await?;
+                return Err(e.into());
+            }
+        };
+        self.commit(move |s| {
+            s.end_intent(intent);
+        })
+        .await?;
+        if !gone {
+            self.wait_for(Want::Absent, &prior).await?;
+        }
+        let addr = self.addr.clone();
+        self.commit(move |s| {
+            s.remove(&addr);
+            s.journal.retain(|i| i.addr != addr);
+        })
+        .await
+    }
+
+    async fn read_data(
+        &mut self,
+        desired: &DesiredResource,
+        resolved: &Attrs,
+        known: Option<CloudId>,
+    ) -> Result<CloudId, Error> {
+        let cloud_id = match resolved.get("id").and_then(Value::as_str) {
+            Some(id) => CloudId::new(id).map_err(|e| self.bad_plan(e.to_string()))?,
+            None => known.ok_or_else(|| self.bad_plan("a read needs the `id` attribute"))?,
+        };
+        let provider = Arc::clone(&self.shared.provider);
+        let addr = self.addr.clone();
+        let obs = self
+            .call(|| provider.read(&addr, Mode::Data, &desired.account, desired.region.as_ref(), &cloud_id))
+            .await?;
+        let rec = match obs {
+            Observation::Found(r) => {
+                RecordedResource { mode: Mode::Data, ..recorded(desired, r.cloud_id, merged(resolved, &r.attrs)) }
+            }
+            Observation::Unknown => RecordedResource { mode: Mode::Data, ..recorded(desired, cloud_id, resolved.clone()) },
+            Observation::Absent => return Err(Error::NotFound { addr: self.addr.clone(), cloud_id }),
+        };
+        let id = rec.cloud_id.clone();
+        self.record(rec).await?;
+        Ok(id)
+    }
+
+    /// The apply-time balance re-check: no pay-as-you-go order without the balance.
+    async fn check_balance(&mut self, desired: &DesiredResource, resolved: &Attrs) -> Result<(), Error> {
+        let minimum = resolved
+            .get("minimum")
+            .and_then(parse_cents)
+            .ok_or_else(|| self.bad_plan("a balance check needs `minimum` as a decimal amount"))?;
+        let provider = Arc::clone(&self.shared.provider);
+        let req = ObserveRequest {
+            accounts: BTreeMap::from([(desired.account.clone(), BTreeSet::new())]),
+            ..ObserveRequest::default()
+        };
+        let observed = self.call(|| provider.observe(&req)).await?;
+        let unknown = |reason: String| Error::BalanceUnknown { account: desired.account.clone(), reason };
+        let balance = observed
+            .accounts
+            .get(&desired.account)
+            .and_then(|f| f.balance.clone())
+            .ok_or_else(|| unknown("the cloud reported no balance".to_owned()))?;
+        if let Some(currency) = resolved.get("currency").and_then(Value::as_str)
+            && currency != balance.currency
+        {
+            return Err(unknown(format!("the balance is in {}, the check in {currency}", balance.currency)));
+        }
+        if balance.available_cents < minimum {
+            return Err(Error::BalanceTooLow {
+                account: desired.account.clone(),
+                available: format_cents(balance.available_cents),
+                minimum: format_cents(minimum),
+                currency: balance.currency,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The record of `desired` under `cloud_id` with `attrs`.
+fn recorded(desired: &DesiredResource, cloud_id: CloudId, attrs: Attrs) -> RecordedResource {
+    RecordedResource {
+        addr: desired.addr.clone(),
+        mode: desired.mode,
+        account: desired.account.clone(),
+        region: desired.region.clone(),
+        cloud_id,
+        attrs,
+        depends_on: desired.depends_on.clone(),
+        protect: desired.protect,
+    }
+}
+
+/// `base` with every attribute of `over` put over it.
+fn merged(base: &Attrs, over: &Attrs) -> Attrs {
+    let mut out = base.clone();
+    out.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+    out
+}
+
+/// `"100"`, `"100.5"`, `"100.00"` or an integer amount → cents.
+fn parse_cents(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => i.checked_mul(100),
+        Value::Str(s) => {
+            let (whole, frac) = s.trim().split_once('.').unwrap_or((s.trim(), ""));
+            if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            if frac.len() > 2 || !frac.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let whole: i64 = whole.parse().ok()?;
+            let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
+            whole.checked_mul(100)?.checked_add(frac)
+        }
+        _ => None,
+    }
+}
+
+fn format_cents(c: i64) -> String {
+    let sign = if c < 0 { "-" } else { "" };
+    let a = c.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_amounts() {
+        assert_eq!(parse_cents(&Value::str("100.00")), Some(10_000));
+        assert_eq!(parse_cents(&Value::str("100")), Some(10_000));
+        assert_eq!(parse_cents(&Value::str("100.5")), Some(10_050));
+        assert_eq!(parse_cents(&Value::Int(7)), Some(700));
+        for bad in ["", ".5", "1.234", "-3", "1e3", "abc"] {
+            assert_eq!(parse_cents(&Value::str(bad)), None, "{bad}");
+        }
+        assert_eq!(format_cents(10_050), "100.50");
+        assert_eq!(format_cents(-5), "-0.05");
+    }
+}

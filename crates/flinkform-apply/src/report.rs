@@ -1,0 +1,64 @@
+//! The summary of an apply: what happened to each action, and call counts.
+
+use std::collections::BTreeMap;
+
+use flinkform_core::Address;
+use flinkform_plan::Op;
+
+/// How one action ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeStatus {
+    /// It succeeded.
+    Done,
+    /// It failed; the text says why.
+    Failed(String),
+    /// It did not run because `because` failed.
+    Skipped {
+        /// The failed action it (transitively) depends on.
+        because: Address,
+    },
+}
+
+/// What happened to one action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeResult {
+    /// What the plan asked for.
+    pub op: Op,
+    /// How it ended.
+    pub status: NodeStatus,
+    /// Provider calls it made (polls and retries included).
+    pub api_calls: u64,
+    /// Retries among them.
+    pub retries: u64,
+}
+
+/// The outcome of an apply.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ApplyReport {
+    /// Per action, sorted by address.
+    pub results: BTreeMap<Address, NodeResult>,
+    /// Retries in all.
+    pub retries: u64,
+    /// Calls the cloud throttled.
+    pub throttled: u64,
+    /// Provider calls in all.
+    pub api_calls: u64,
+}
+
+impl ApplyReport {
+    /// Whether every action succeeded.
+    #[must_use]
+    pub fn succeeded(&self) -> bool {
+        self.results.values().all(|r| r.status == NodeStatus::Done)
+    }
+
+    /// Addresses of the actions that failed (not the skipped ones), sorted.
+    #[must_use]
+    pub fn failed(&self) -> Vec<&Address> {
+        self.results
+            .iter()
+            .filter(|(_, r)| matches!(r.status, NodeStatus::Failed(_)))
+            .map(|(a, _)| a)
+            .collect()
+    }
+}
