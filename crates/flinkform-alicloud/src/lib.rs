@@ -1,3 +1,21 @@
 //! Alibaba Cloud OpenAPI client and the flinkform resource provider.
+//!
+//! - [`sign`]: V3, legacy RPC and OSS V1 request signatures (shared with the emulator).
+//! - [`credentials`]: AccessKey credentials from the environment or aliyun CLI profiles.
+//! - [`endpoint`]: real hosts per product and region, or one override URL (the emulator).
+//! - [`client`]: signed RPC and OSS calls, typed errors, a call counter.
+//! - [`provider`]: [`AliProvider`], the `flinkform_core::Provider` for Alibaba Cloud.
 
+pub mod client;
+pub mod credentials;
+pub mod endpoint;
+mod error;
+pub mod provider;
 pub mod sign;
+mod wire;
+
+pub use client::{ApiError, Client, ClientOptions, OssMethod, RpcMethod, classify};
+pub use credentials::{Credentials, Secret, default_aliyun_config_path, resolve};
+pub use endpoint::{Endpoints, Product};
+pub use error::{Error, Result};
+pub use provider::AliProvider;

@@ -94,7 +94,11 @@ impl V3Request<'_> {
     /// The canonical request (six newline-joined parts).
     #[must_use]
     pub fn canonical_request(&self) -> String {
-        let mut names: Vec<String> = self.signed_headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+        let mut names: Vec<String> = self
+            .signed_headers
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
         names.sort();
         names.dedup();
         let mut canonical_headers = String::new();
@@ -119,7 +123,10 @@ impl V3Request<'_> {
     /// `ACS3-HMAC-SHA256\n<hex sha256 of the canonical request>`.
     #[must_use]
     pub fn string_to_sign(&self) -> String {
-        format!("{ACS3_HMAC_SHA256}\n{}", sha256_hex(self.canonical_request().as_bytes()))
+        format!(
+            "{ACS3_HMAC_SHA256}\n{}",
+            sha256_hex(self.canonical_request().as_bytes())
+        )
     }
 
     /// The hex signature with `secret`.
@@ -131,7 +138,11 @@ impl V3Request<'_> {
     /// The `Authorization` header value.
     #[must_use]
     pub fn authorization(&self, access_key_id: &str, secret: &str) -> String {
-        let mut names: Vec<String> = self.signed_headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+        let mut names: Vec<String> = self
+            .signed_headers
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
         names.sort();
         names.dedup();
         format!(
@@ -171,7 +182,11 @@ impl V3Authorization {
                 _ => {}
             }
         }
-        Some(Self { access_key_id: ak?, signed_headers: signed?, signature: sig? })
+        Some(Self {
+            access_key_id: ak?,
+            signed_headers: signed?,
+            signature: sig?,
+        })
     }
 }
 
@@ -208,7 +223,10 @@ impl OssV1Request<'_> {
     /// Base64 HMAC-SHA1 signature with `secret`.
     #[must_use]
     pub fn signature(&self, secret: &str) -> String {
-        let mut s = format!("{}\n{}\n{}\n{}\n", self.verb, self.content_md5, self.content_type, self.date);
+        let mut s = format!(
+            "{}\n{}\n{}\n{}\n",
+            self.verb, self.content_md5, self.content_type, self.date
+        );
         for (k, v) in self.oss_headers {
             s.push_str(&format!("{k}:{}\n", v.trim()));
         }
@@ -222,14 +240,19 @@ mod tests {
     use super::*;
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        p.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     /// The worked example of the V3 signature documentation (reference §2.1).
     #[test]
     fn v3_official_test_vector() {
         let query = pairs(&[
-            ("ImageId", "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd"),
+            (
+                "ImageId",
+                "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd",
+            ),
             ("RegionId", "cn-shanghai"),
         ]);
         let headers: BTreeMap<String, String> = [
@@ -283,8 +306,14 @@ mod tests {
             ("Timestamp", "2016-02-23T12:46:24Z"),
             ("Version", "2014-05-26"),
         ]);
-        assert_eq!(rpc_v1_signature("GET", &params, "testsecret"), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
-        assert_eq!(rpc_v1_signature("POST", &params, "testsecret"), "MxbnVAM4w6sft9xjVpe/GCKueuk=");
+        assert_eq!(
+            rpc_v1_signature("GET", &params, "testsecret"),
+            "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+        );
+        assert_eq!(
+            rpc_v1_signature("POST", &params, "testsecret"),
+            "MxbnVAM4w6sft9xjVpe/GCKueuk="
+        );
     }
 
     #[test]

@@ -1,0 +1,282 @@
+//! Reading API answers: small accessors over `serde_json::Value` (Alibaba Cloud sends
+//! numbers as strings in places and wraps lists in XML-era objects) and the translation of
+//! each product's resource shape into catalog attributes. Nothing here does IO.
+
+use std::collections::BTreeMap;
+
+use flinkform_core::{Attrs, CloudId, ObservedResource, Readiness, Value};
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+/// The value at `path` (object keys).
+pub(crate) fn at<'a>(v: &'a Json, path: &[&str]) -> Option<&'a Json> {
+    path.iter().try_fold(v, |cur, k| cur.get(*k))
+}
+
+/// A string (or a number rendered as one) at `path`.
+pub(crate) fn string_at(v: &Json, path: &[&str]) -> Option<String> {
+    match at(v, path)? {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// An integer (or a numeric string) at `path`.
+pub(crate) fn int_at(v: &Json, path: &[&str]) -> Option<i64> {
+    match at(v, path)? {
+        Json::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Json::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The array at `path`; empty when absent.
+pub(crate) fn list_at<'a>(v: &'a Json, path: &[&str]) -> &'a [Json] {
+    at(v, path)
+        .and_then(Json::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// Strings of the array at `path`, in order.
+pub(crate) fn strings_at(v: &Json, path: &[&str]) -> Vec<String> {
+    list_at(v, path)
+        .iter()
+        .filter_map(|x| x.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn put(attrs: &mut Attrs, name: &str, value: Option<String>) {
+    if let Some(v) = value {
+        attrs.insert(name.to_owned(), Value::Str(v));
+    }
+}
+
+fn found(id: String, attrs: Attrs, readiness: Readiness) -> Option<ObservedResource> {
+    Some(ObservedResource {
+        cloud_id: CloudId::new(id).ok()?,
+        attrs,
+        readiness,
+    })
+}
+
+/// A foasconsole instance as a `flink_workspace`; `None` for a `DELETED` one. `renew` maps
+/// instance ids to BSS `RenewStatus`.
+pub(crate) fn workspace(inst: &Json, renew: &BTreeMap<String, String>) -> Option<ObservedResource> {
+    let id = string_at(inst, &["InstanceId"])?;
+    let status = string_at(inst, &["ClusterStatus"]).unwrap_or_default();
+    if status == "DELETED" {
+        return None;
+    }
+    let charge = string_at(inst, &["ChargeType"]);
+    let mut attrs = Attrs::new();
+    put(&mut attrs, "name", string_at(inst, &["InstanceName"]));
+    put(&mut attrs, "region", string_at(inst, &["Region"]));
+    put(&mut attrs, "zone", string_at(inst, &["ZoneId"]));
+    put(&mut attrs, "charge_type", charge.clone());
+    put(&mut attrs, "vpc_id", string_at(inst, &["VpcId"]));
+    if at(inst, &["VSwitchIds"]).is_some() {
+        let ids = strings_at(inst, &["VSwitchIds"])
+            .into_iter()
+            .map(Value::Str)
+            .collect();
+        attrs.insert("vswitch_ids".to_owned(), Value::List(ids));
+    }
+    put(
+        &mut attrs,
+        "bucket",
+        string_at(inst, &["Storage", "Oss", "Bucket"]),
+    );
+    if charge.as_deref() == Some("PRE") {
+        if let Some(cpu) = int_at(inst, &["ResourceSpec", "Cpu"]) {
+            attrs.insert("cu".to_owned(), Value::Int(cpu));
+        }
+        if let Some(status) = renew.get(&id) {
+            attrs.insert(
+                "auto_renew".to_owned(),
+                Value::Bool(status == "AutoRenewal"),
+            );
+        }
+    }
+    let readiness = match status.as_str() {
+        "RUNNING" => Readiness::Ready,
+        "CREATING" => Readiness::Pending,
+        "DELETING" => Readiness::Deleting,
+        other => Readiness::Failed(format!("cluster status {other}")),
+    };
+    found(id, attrs, readiness)
+}
+
+fn vpc_readiness(status: Option<String>) -> Readiness {
+    match status.as_deref() {
+        Some("Available") => Readiness::Ready,
+        Some("Pending") | None => Readiness::Pending,
+        Some(other) => Readiness::Failed(format!("status {other}")),
+    }
+}
+
+/// A VPC as a `vpc`.
+pub(crate) fn vpc(v: &Json, region: &str) -> Option<ObservedResource> {
+    let id = string_at(v, &["VpcId"])?;
+    let mut attrs = Attrs::new();
+    put(&mut attrs, "name", string_at(v, &["VpcName"]));
+    put(
+        &mut attrs,
+        "region",
+        string_at(v, &["RegionId"]).or_else(|| Some(region.to_owned())),
+    );
+    put(&mut attrs, "cidr", string_at(v, &["CidrBlock"]));
+    found(id, attrs, vpc_readiness(string_at(v, &["Status"])))
+}
+
+/// A vSwitch as a `vswitch`.
+pub(crate) fn vswitch(v: &Json, region: &str) -> Option<ObservedResource> {
+    let id = string_at(v, &["VSwitchId"])?;
+    let mut attrs = Attrs::new();
+    put(&mut attrs, "name", string_at(v, &["VSwitchName"]));
+    put(&mut attrs, "region", Some(region.to_owned()));
+    put(&mut attrs, "zone", string_at(v, &["ZoneId"]));
+    put(&mut attrs, "cidr", string_at(v, &["CidrBlock"]));
+    put(&mut attrs, "vpc_id", string_at(v, &["VpcId"]));
+    found(id, attrs, vpc_readiness(string_at(v, &["Status"])))
+}
+
+/// A namespace as a `flink_project` of `instance_id`; its cloud id is
+/// `<instance_id>/<namespace>`. `generated` is not observable and left out.
+pub(crate) fn project(ns: &Json, instance_id: &str, region: &str) -> Option<ObservedResource> {
+    let name = string_at(ns, &["Namespace"])?;
+    let mut attrs = Attrs::new();
+    attrs.insert("name".to_owned(), Value::Str(name.clone()));
+    attrs.insert("region".to_owned(), Value::Str(region.to_owned()));
+    attrs.insert(
+        "workspace_id".to_owned(),
+        Value::Str(instance_id.to_owned()),
+    );
+    if let Some(cpu) = int_at(ns, &["ResourceSpec", "Cpu"]) {
+        attrs.insert("cu".to_owned(), Value::Int(cpu));
+    }
+    let readiness = match string_at(ns, &["Status"]).as_deref() {
+        Some("SUCCESS") | None => Readiness::Ready,
+        Some("CREATING" | "MODIFYING") => Readiness::Pending,
+        Some("DELETING") => Readiness::Deleting,
+        Some(other) => Readiness::Failed(format!("namespace status {other}")),
+    };
+    found(format!("{instance_id}/{name}"), attrs, readiness)
+}
+
+/// The RAM role as a `ram_role`: policies as sorted `<PolicyType>:<PolicyName>`.
+pub(crate) fn role(role_name: &str, policies: &[String]) -> Option<ObservedResource> {
+    let mut sorted = policies.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let mut attrs = Attrs::new();
+    attrs.insert("role_name".to_owned(), Value::Str(role_name.to_owned()));
+    attrs.insert(
+        "policies".to_owned(),
+        Value::List(sorted.into_iter().map(Value::Str).collect()),
+    );
+    found(role_name.to_owned(), attrs, Readiness::Ready)
+}
+
+/// The policies of a `ListPoliciesForRole` answer as `<PolicyType>:<PolicyName>`.
+pub(crate) fn role_policies(resp: &Json) -> Vec<String> {
+    list_at(resp, &["Policies", "Policy"])
+        .iter()
+        .filter_map(|p| {
+            Some(format!(
+                "{}:{}",
+                string_at(p, &["PolicyType"])?,
+                string_at(p, &["PolicyName"])?
+            ))
+        })
+        .collect()
+}
+
+/// A bucket as an `oss_bucket`.
+pub(crate) fn bucket(name: &str, region: Option<&str>) -> Option<ObservedResource> {
+    let mut attrs = Attrs::new();
+    attrs.insert("name".to_owned(), Value::Str(name.to_owned()));
+    put(&mut attrs, "region", region.map(str::to_owned));
+    found(name.to_owned(), attrs, Readiness::Ready)
+}
+
+/// `oss-ap-southeast-1` → `ap-southeast-1`.
+pub(crate) fn oss_location_region(location: &str) -> String {
+    location.strip_prefix("oss-").unwrap_or(location).to_owned()
+}
+
+/// A decimal amount (`"10000.00"`, `"-11.19"`, `"5"`) in hundredths.
+pub(crate) fn parse_cents(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let mut frac2: String = frac.chars().take(2).collect();
+    while frac2.len() < 2 {
+        frac2.push('0');
+    }
+    let cents = whole
+        .checked_mul(100)?
+        .checked_add(frac2.parse::<i64>().ok()?)?;
+    Some(if neg { -cents } else { cents })
+}
+
+/// `ListAllMyBucketsResult`.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct BucketList {
+    #[serde(rename = "Buckets", default)]
+    pub(crate) buckets: BucketsXml,
+    #[serde(rename = "IsTruncated", default)]
+    pub(crate) is_truncated: Option<String>,
+    #[serde(rename = "NextMarker", default)]
+    pub(crate) next_marker: Option<String>,
+}
+
+/// `<Buckets>`.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct BucketsXml {
+    #[serde(rename = "Bucket", default)]
+    pub(crate) bucket: Vec<BucketXml>,
+}
+
+/// One `<Bucket>` of a listing or of `GetBucketInfo`.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct BucketXml {
+    #[serde(rename = "Name", default)]
+    pub(crate) name: String,
+    #[serde(rename = "Location", default)]
+    pub(crate) location: Option<String>,
+    #[serde(rename = "Region", default)]
+    pub(crate) region: Option<String>,
+}
+
+impl BucketXml {
+    /// The bucket's region, from `Region` or else `Location`.
+    pub(crate) fn region(&self) -> Option<String> {
+        self.region
+            .clone()
+            .filter(|r| !r.is_empty())
+            .or_else(|| self.location.as_deref().map(oss_location_region))
+    }
+}
+
+/// `BucketInfo`.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct BucketInfo {
+    #[serde(rename = "Bucket", default)]
+    pub(crate) bucket: BucketXml,
+}
