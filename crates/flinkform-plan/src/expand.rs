@@ -179,15 +179,15 @@ impl Expander {
                     ("name", Value::str(&w.name)),
                     ("region", region.clone()),
                 ]);
-                let mut r = d.resource(&vpc, Mode::Managed, a, vpc_origin.clone());
+                let r = d.resource(&vpc, Mode::Managed, a, vpc_origin);
                 self.attr_origin(&vpc, "cidr", d.origin(&["spec.network.vpc.create.cidr", "spec.network.vpc"]));
                 self.attr_origin(&vpc, "region", d.origin(&["spec.region"]));
-                r.origin = Some(vpc_origin);
                 self.owned(&d, r)?;
                 Value::reference(vpc.clone())
             }
             VpcRef::Existing(id) => {
-                let r = d.resource(&vpc, Mode::Data, attrs([("id", Value::str(id.as_str()))]), vpc_origin);
+                let o = d.origin(&["spec.network.vpc.id", "spec.network.vpc"]);
+                let r = d.resource(&vpc, Mode::Data, attrs([("id", Value::str(id.as_str()))]), o);
                 self.owned(&d, r)?;
                 Value::str(id.as_str())
             }
@@ -211,6 +211,7 @@ impl Expander {
                     ]);
                     let mut r = d.resource(&addr, Mode::Managed, a, o);
                     r.depends_on.insert(vpc.clone());
+                    self.attr_origin(&addr, "cidr", d.origin(&[&format!("{key}.create.cidr"), &key]));
                     self.attr_origin(&addr, "zone", d.origin(&["spec.zone"]));
                     self.attr_origin(&addr, "region", d.origin(&["spec.region"]));
                     self.attr_origin(&addr, "vpc_id", d.origin(&["spec.network.vpc"]));
@@ -218,6 +219,7 @@ impl Expander {
                     vswitch_ids.push(Value::reference(addr.clone()));
                 }
                 VSwitchRef::Existing(id) => {
+                    let o = d.origin(&[&format!("{key}.id"), &key]);
                     let mut r = d.resource(&addr, Mode::Data, attrs([("id", Value::str(id.as_str()))]), o);
                     r.depends_on.insert(vpc.clone());
                     self.owned(&d, r)?;

@@ -195,6 +195,8 @@ struct Ctx<'a> {
     drafts: BTreeMap<Address, Draft>,
     /// Resources that get a new cloud id in this plan (created or replaced).
     new: BTreeSet<Address>,
+    /// Of those, the ones replaced (a replacement the user allowed, or an unprotected one).
+    replaced: BTreeSet<Address>,
     kept: BTreeMap<Address, String>,
     errors: Vec<Error>,
     warnings: Vec<String>,
@@ -221,6 +223,7 @@ impl<'a> Ctx<'a> {
             opts,
             drafts: BTreeMap::new(),
             new: BTreeSet::new(),
+            replaced: BTreeSet::new(),
             kept: BTreeMap::new(),
             errors: Vec::new(),
             warnings: Vec::new(),
@@ -266,6 +269,9 @@ impl<'a> Ctx<'a> {
     fn put(&mut self, addr: &Address, draft: Draft) {
         if matches!(draft.op, Op::Create | Op::Replace) {
             self.new.insert(addr.clone());
+        }
+        if draft.op == Op::Replace {
+            self.replaced.insert(addr.clone());
         }
         self.drafts.insert(addr.clone(), draft);
     }
@@ -416,7 +422,7 @@ impl<'a> Ctx<'a> {
 
         let mut reasons = Vec::new();
         if prior.is_none() {
-            reasons.push("found in the cloud by its name but not in state (an earlier apply was interrupted?)".to_owned());
+            reasons.push("found in the cloud by its name but not in state, as after an interrupted apply".to_owned());
         }
         if let Some(Readiness::Failed(why)) = found.map(|o| &o.readiness) {
             reasons.push(format!("replace because the cloud reports it failed: {why}"));
@@ -429,8 +435,13 @@ impl<'a> Ctx<'a> {
             let text = match (forces_replacement, c.cascade.is_empty()) {
                 (true, true) => format!("replace because `{name}` is immutable (was {before}, now {after})"),
                 (true, false) => format!(
-                    "replace because `{name}` is immutable and {} gets a new id",
-                    join(c.cascade.iter().map(|a| format!("`{a}`")))
+                    "replace because `{name}` is immutable and {} {}",
+                    join(c.cascade.iter().map(|a| format!("`{a}`"))),
+                    if c.cascade.iter().all(|a| self.replaced.contains(a)) {
+                        "is replaced"
+                    } else {
+                        "gets a new id"
+                    }
                 ),
                 (false, _) => format!("update `{name}` in place (was {before}, now {after})"),
             };
@@ -477,18 +488,29 @@ impl<'a> Ctx<'a> {
         if !d.protect || self.opts.may_replace(&d.addr) {
             return;
         }
-        let forcing: Vec<&str> = changes
+        let forcing: Vec<&Change> = changes
             .iter()
-            .filter(|c| c.diff.forces_replacement && c.cascade.is_empty())
-            .map(|c| c.diff.name.as_str())
+            .filter(|c| {
+                c.diff.forces_replacement
+                    && (c.cascade.is_empty() || !c.cascade.iter().all(|a| self.replaced.contains(a)))
+            })
             .collect();
-        let because = match forcing.as_slice() {
-            [] if failed => "the cloud reports it failed".to_owned(),
-            [] => return,
-            [one] => format!("`{one}` is immutable"),
-            many => format!("{} are immutable", join(many.iter().map(|n| format!("`{n}`")))),
+        let because = if forcing.is_empty() {
+            if !failed {
+                return;
+            }
+            "the cloud reports it failed".to_owned()
+        } else {
+            join(forcing.iter().map(|c| {
+                if c.cascade.is_empty() {
+                    format!("`{}` is immutable", c.diff.name)
+                } else {
+                    let refs = join(c.cascade.iter().map(|a| format!("`{a}`")));
+                    format!("`{}` is immutable and {refs} gets a new id", c.diff.name)
+                }
+            }))
         };
-        let first = forcing.first().copied().unwrap_or("name");
+        let first = forcing.first().map_or("name", |c| c.diff.name.as_str());
         self.errors.push(Error::ProtectedReplace {
             at: self.origin_at(&d.addr, first),
             addr: d.addr.to_string(),
@@ -608,7 +630,7 @@ impl<'a> Ctx<'a> {
                     if !destroy && r.protect && !self.opts.may_destroy(&r.addr) {
                         self.errors.push(Error::ProtectedDelete { addr: r.addr.to_string() });
                     }
-                    let why = if destroy { "destroy" } else { "no longer in the specs" };
+                    let why = if destroy { "destroy deletes everything in state that is not kept" } else { "no longer in the specs" };
                     (Op::Delete, why.to_owned())
                 }
             };
@@ -699,12 +721,16 @@ impl<'a> Ctx<'a> {
             {
                 for dep in &p.depends_on {
                     let Some(&x) = pos.get(dep) else { continue };
-                    let waits = match draft.op {
-                        Op::Replace => matches!(drafts[x].op, Op::Delete | Op::Forget),
-                        _ => matches!(drafts[x].op, Op::Delete | Op::Forget | Op::Replace),
-                    };
-                    if waits {
-                        edges.insert((y, x));
+                    match (draft.op, drafts[x].op) {
+                        // Forgetting only writes state: after what it goes away with.
+                        (Op::Forget, Op::Delete) => {
+                            edges.insert((x, y));
+                        }
+                        (Op::Forget, _) => {}
+                        (Op::Replace, Op::Delete | Op::Forget) | (Op::Delete, Op::Delete | Op::Forget | Op::Replace) => {
+                            edges.insert((y, x));
+                        }
+                        _ => {}
                     }
                 }
             }

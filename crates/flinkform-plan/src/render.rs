@@ -61,9 +61,13 @@ fn phrase(op: Op) -> &'static str {
 }
 
 fn block(out: &mut String, a: &PlannedAction) {
-    let _ = writeln!(out, "  # {} {}", a.addr, phrase(a.op));
+    let phrase = match (a.op, &a.prior) {
+        (Op::Adopt, Some(_)) => "will be updated in state only (no API call)",
+        (op, _) => phrase(op),
+    };
+    let _ = writeln!(out, "  # {} {phrase}", a.addr);
     for r in &a.reasons {
-        let _ = writeln!(out, "  # ({r})");
+        let _ = writeln!(out, "  #   {r}");
     }
     let id = match (&a.cloud_id, a.op) {
         (Some(id), Op::Delete | Op::Forget | Op::Replace | Op::Update | Op::Adopt | Op::Read) => format!(" ({id})"),

@@ -1,0 +1,253 @@
+//! Golden planner cases, as data. Every directory under `tests/data/` is one case:
+//!
+//! - `spec.yaml`: the specs to plan (absent: a `destroy` plan);
+//! - `applied.yaml` (optional): specs applied earlier; the state and the cloud start as a
+//!   perfect apply of them left them (ids derived from addresses, see `support::applied`);
+//! - `state.json` (optional): edits to that state: address → recorded resource, or `null`
+//!   to remove the address from state;
+//! - `observed.json` (optional): edits to that cloud (format below);
+//! - `options.json` (optional): `{ "destroy": bool, "allow_replace": [..],
+//!   "allow_destroy": [..], "force_all": bool }`.
+//!
+//! `observed.json`: `{ "resources": { ADDRESS: OBS }, "accounts": { NAME: FACTS } }` where
+//! OBS is `"absent"`, `"unknown"`, `{ "found": { "cloud_id", "attrs", "readiness" } }`
+//! (readiness `ready` | `pending` | `deleting` | `failed: why`) or
+//! `{ "changed": { ATTR: VALUE } }` (the resource as applied, with these attributes
+//! changed); FACTS is `{ "uid", "flink_regions": [..], "flink_zones": { REGION: [..] },
+//! "balance": { "available_cents", "currency" } }` and replaces the default facts (every
+//! region and zone the specs use is offered, USD 500.00 available). Addresses the cloud
+//! did not get from `applied.yaml` are absent, except resources referenced by id, which
+//! exist.
+//!
+//! The snapshot shows the text plan, the edges, the drift report and the JSON summary, or
+//! every planning error.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use flinkform_core::{
+    AccountFacts, AccountName, Address, Attrs, Balance, CloudId, Mode, Observation, Observed, ObservedResource, Readiness,
+    RecordedResource, Region, ResourceKind, Value, ZoneId,
+};
+use flinkform_plan::{Desired, PlanOptions, expand, plan, plan_destroy, plan_json, render_drift_text, render_text};
+use flinkform_spec::{SourceFile, load};
+use miette::Diagnostic;
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    #[serde(default)]
+    destroy: bool,
+    #[serde(default)]
+    allow_replace: BTreeSet<Address>,
+    #[serde(default)]
+    allow_destroy: BTreeSet<Address>,
+    #[serde(default)]
+    force_all: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ObservedFile {
+    #[serde(default)]
+    resources: BTreeMap<Address, ObsFile>,
+    #[serde(default)]
+    accounts: BTreeMap<AccountName, FactsFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum ObsFile {
+    Absent,
+    Unknown,
+    Found { cloud_id: CloudId, attrs: Attrs, readiness: String },
+    Changed(Attrs),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FactsFile {
+    uid: Option<flinkform_core::AccountUid>,
+    #[serde(default)]
+    flink_regions: BTreeSet<Region>,
+    #[serde(default)]
+    flink_zones: BTreeMap<Region, BTreeSet<ZoneId>>,
+    balance: Option<BalanceFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BalanceFile {
+    available_cents: i64,
+    currency: String,
+}
+
+fn readiness(s: &str) -> Readiness {
+    match s {
+        "ready" => Readiness::Ready,
+        "pending" => Readiness::Pending,
+        "deleting" => Readiness::Deleting,
+        other => Readiness::Failed(other.strip_prefix("failed: ").unwrap_or(other).to_owned()),
+    }
+}
+
+fn read(dir: &Path, file: &str) -> Option<String> {
+    std::fs::read_to_string(dir.join(file)).ok()
+}
+
+fn desired_from(dir: &Path, case: &str, file: &str) -> Option<Desired> {
+    let text = read(dir, file)?;
+    let loaded = load(&[SourceFile::new(format!("{case}/{file}"), text)])
+        .unwrap_or_else(|e| panic!("{case}/{file} does not load: {e:?}"));
+    Some(expand(&loaded.stack).unwrap_or_else(|e| panic!("{case}/{file} does not expand: {e}")))
+}
+
+fn run_case(dir: &Path) -> String {
+    let case = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let desired = desired_from(dir, &case, "spec.yaml");
+    let applied = desired_from(dir, &case, "applied.yaml");
+    let options: Options = read(dir, "options.json").map(|t| serde_json::from_str(&t).unwrap()).unwrap_or_default();
+
+    // The cloud and the state as a perfect apply of `applied.yaml` left them.
+    let (mut recorded, cloud) = applied.as_ref().map(support::applied).unwrap_or_default();
+    if let Some(t) = read(dir, "state.json") {
+        let edits: BTreeMap<Address, Option<RecordedResource>> = serde_json::from_str(&t).unwrap();
+        for (addr, r) in edits {
+            match r {
+                Some(r) => recorded.insert(addr, r),
+                None => recorded.remove(&addr),
+            };
+        }
+    }
+    let edits: ObservedFile = read(dir, "observed.json").map(|t| serde_json::from_str(&t).unwrap()).unwrap_or_default();
+
+    // What refresh would report for the request the planner makes.
+    let empty = Desired::default();
+    let request = flinkform_plan::observe_request(desired.as_ref().unwrap_or(&empty), &recorded);
+    let mut observed = Observed::default();
+    for d in &request.desired {
+        let obs = match (d.mode, d.attrs.get("id").and_then(Value::as_str)) {
+            (Mode::Data, Some(id)) => Observation::Found(ObservedResource {
+                cloud_id: CloudId::new(id).unwrap(),
+                attrs: Attrs::new(),
+                readiness: Readiness::Ready,
+            }),
+            _ => Observation::Absent,
+        };
+        observed.resources.insert(d.addr.clone(), obs);
+    }
+    for r in &request.recorded {
+        observed.resources.insert(r.addr.clone(), Observation::Absent);
+    }
+    for (addr, obs) in &mut observed.resources {
+        if let Some(o) = cloud.resources.get(addr) {
+            *obs = o.clone();
+        }
+    }
+    for (addr, edit) in edits.resources {
+        let obs = match edit {
+            ObsFile::Absent => Observation::Absent,
+            ObsFile::Unknown => Observation::Unknown,
+            ObsFile::Found { cloud_id, attrs, readiness: r } => {
+                Observation::Found(ObservedResource { cloud_id, attrs, readiness: readiness(&r) })
+            }
+            ObsFile::Changed(changes) => match cloud.resources.get(&addr) {
+                Some(Observation::Found(o)) => {
+                    let mut o = o.clone();
+                    o.attrs.extend(changes);
+                    Observation::Found(o)
+                }
+                _ => panic!("{case}: `changed` needs {addr} in applied.yaml"),
+            },
+        };
+        observed.resources.insert(addr, obs);
+    }
+    observed.accounts = desired.as_ref().map(support::generous_facts).unwrap_or_default();
+    for (name, f) in edits.accounts {
+        let facts = AccountFacts {
+            uid: f.uid,
+            flink_regions: f.flink_regions,
+            flink_zones: f.flink_zones,
+            balance: f.balance.map(|b| Balance { available_cents: b.available_cents, currency: b.currency }),
+        };
+        observed.accounts.insert(name, facts);
+    }
+
+    let opts = PlanOptions {
+        allow_replace: options.allow_replace,
+        allow_destroy: options.allow_destroy,
+        force_all: options.force_all,
+    };
+    let result = match (&desired, options.destroy) {
+        (Some(d), false) => plan(d, &recorded, &observed, &opts),
+        (None, true) => plan_destroy(&recorded, &observed, &opts),
+        _ => panic!("{case}: give spec.yaml, or options.json with \"destroy\": true"),
+    };
+
+    let mut out = String::new();
+    match result {
+        Ok(p) => {
+            out.push_str(&render_text(&p));
+            out.push_str("\n--- edges ---\n");
+            for (from, to) in &p.edges {
+                let (a, b) = (p.action(*from), p.action(*to));
+                let _ = writeln!(out, "{} {} -> {} {}", a.op, a.addr, b.op, b.addr);
+            }
+            out.push_str("\n--- drift ---\n");
+            out.push_str(&render_drift_text(&p));
+            let json = plan_json(&p);
+            let _ = writeln!(out, "\n--- json summary ---\n{}", json["summary"]);
+            // Every kind in the plan is one the catalog knows.
+            assert!(p.actions.iter().all(|a| ResourceKind::ALL.contains(&a.addr.kind())));
+        }
+        Err(errors) => {
+            out.push_str("--- errors ---\n");
+            for e in &errors.errors {
+                let code = e.code().map(|c| c.to_string()).unwrap_or_default();
+                let _ = writeln!(out, "error[{code}]: {e}");
+                if let Some(help) = e.help() {
+                    let _ = writeln!(out, "  help: {help}");
+                }
+            }
+        }
+    }
+    out
+}
+
+fn cases() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn golden_cases() {
+    let dirs = cases();
+    assert!(dirs.len() >= 12, "expected at least 12 cases, found {}", dirs.len());
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for dir in dirs {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let text = run_case(&dir);
+            insta::assert_snapshot!(name, text);
+        }
+    });
+}
+
+#[test]
+fn planning_is_deterministic_for_every_case() {
+    for dir in cases() {
+        assert_eq!(run_case(&dir), run_case(&dir), "{}", dir.display());
+    }
+}
