@@ -1,0 +1,305 @@
+//! The HTTP side: one axum fallback handler on a loopback listener that tells OSS REST
+//! requests from RPC requests, authenticates them, routes RPC by `(version, action)`, wraps
+//! answers in Alibaba Cloud's envelopes and persists the world after each mutation.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::api::{self, ApiError, Call};
+use crate::auth::{self, RpcRequest};
+use crate::error::{Error, Result};
+use crate::params::Params;
+use crate::world::World;
+
+/// How a server runs.
+#[derive(Debug, Clone, Default)]
+pub struct SimOptions {
+    /// Save the world to this file (atomically) after every request that changed it, so a
+    /// standalone `flinkform sim serve` keeps its world file current.
+    pub persist_to: Option<PathBuf>,
+}
+
+struct App {
+    world: Arc<Mutex<World>>,
+    options: SimOptions,
+}
+
+/// Serves the emulator on `listener` until `shutdown` completes, with default options.
+///
+/// # Errors
+/// When the listener fails.
+pub async fn serve(
+    listener: TcpListener,
+    world: Arc<Mutex<World>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(listener, world, SimOptions::default(), shutdown).await
+}
+
+/// Serves the emulator on `listener` until `shutdown` completes.
+///
+/// # Errors
+/// When the listener fails.
+pub async fn serve_with(
+    listener: TcpListener,
+    world: Arc<Mutex<World>>,
+    options: SimOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = Arc::new(App { world, options });
+    let router = Router::new().fallback(handle).with_state(app);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A running emulator started by [`spawn`].
+#[derive(Debug)]
+pub struct SimHandle {
+    /// The bound loopback address.
+    pub addr: SocketAddr,
+    /// The world it serves (lock it to inspect or mutate between requests).
+    pub world: Arc<Mutex<World>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    join: JoinHandle<std::io::Result<()>>,
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:<port>`: the endpoint override for clients.
+    #[must_use]
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    ///
+    /// # Errors
+    /// [`Error::Server`] when the server failed.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.join.await {
+            Ok(r) => r.map_err(Error::Server),
+            Err(e) => Err(Error::Server(std::io::Error::other(e.to_string()))),
+        }
+    }
+}
+
+/// Starts an emulator serving `world` on `127.0.0.1:0` in the current tokio runtime.
+///
+/// # Errors
+/// [`Error::Server`] when the port cannot be bound.
+pub async fn spawn(world: World) -> Result<SimHandle> {
+    spawn_shared(Arc::new(Mutex::new(world)), SimOptions::default()).await
+}
+
+/// Like [`spawn`], for a world shared with the caller and with options.
+///
+/// # Errors
+/// [`Error::Server`] when the port cannot be bound.
+pub async fn spawn_shared(world: Arc<Mutex<World>>, options: SimOptions) -> Result<SimHandle> {
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(Error::Server)?;
+    let addr = listener.local_addr().map_err(Error::Server)?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let join = tokio::spawn(serve_with(listener, world.clone(), options, async move {
+        let _ = rx.await;
+    }));
+    Ok(SimHandle {
+        addr,
+        world,
+        shutdown: Some(tx),
+        join,
+    })
+}
+
+fn header_map(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, value) in headers {
+        out.entry(name.as_str().to_ascii_lowercase())
+            .or_default()
+            .push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+    }
+    out.into_iter()
+        .map(|(k, mut v)| {
+            v.sort();
+            (k, v.join(","))
+        })
+        .collect()
+}
+
+fn pairs(s: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(s.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string().to_ascii_uppercase()
+}
+
+fn persist(app: &App, world: &World) {
+    if let Some(path) = &app.options.persist_to
+        && let Err(e) = world.save(path)
+    {
+        tracing::warn!(error = %e, "cannot persist the emulator world");
+    }
+}
+
+async fn handle(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let headers = header_map(&headers);
+    let query = uri.query().map(pairs).unwrap_or_default();
+    let host = headers.get("host").cloned().unwrap_or_default();
+    let authorization = headers
+        .get("authorization")
+        .map(String::as_str)
+        .unwrap_or_default();
+    if authorization.starts_with("OSS ") || authorization.starts_with("OSS4-HMAC-SHA256") {
+        let path = percent_encoding::percent_decode_str(uri.path())
+            .decode_utf8_lossy()
+            .into_owned();
+        let req = api::oss::OssRequest {
+            method: method.as_str(),
+            host: &host,
+            path: &path,
+            query: &query,
+            headers: &headers,
+            body: &body,
+        };
+        let mut world = app.world.lock().await;
+        let resp = api::oss::handle(&mut world, &req);
+        if resp.mutated {
+            persist(&app, &world);
+        }
+        drop(world);
+        return build(resp.status, resp.headers, resp.body);
+    }
+    let content_type = headers
+        .get("content-type")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let form = if content_type.starts_with("application/x-www-form-urlencoded") {
+        pairs(&String::from_utf8_lossy(&body))
+    } else {
+        Vec::new()
+    };
+    let params = Params::new(&query, &form);
+    let version = headers
+        .get("x-acs-version")
+        .map(String::as_str)
+        .or_else(|| params.get("Version"))
+        .unwrap_or_default();
+    let action = headers
+        .get("x-acs-action")
+        .map(String::as_str)
+        .or_else(|| params.get("Action"))
+        .unwrap_or_default();
+    let product = api::product(version);
+    let host_id = {
+        let bare = host.split(':').next().unwrap_or_default();
+        if bare.ends_with(".aliyuncs.com") {
+            bare.to_owned()
+        } else {
+            api::product_host(product.unwrap_or_default()).to_owned()
+        }
+    };
+    let request_id = request_id();
+    let rpc = RpcRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: &query,
+        form: &form,
+        headers: &headers,
+        body: &body,
+    };
+    let mut world = app.world.lock().await;
+    let result = (|| -> Result<Value, ApiError> {
+        let uid = auth::authenticate(&mut world, &rpc)?;
+        let Some(product) = product else {
+            return Err(if version.is_empty() {
+                ApiError::missing("Version")
+            } else {
+                ApiError::bad_request(
+                    "NoSuchVersion",
+                    format!("The API version {version:?} does not exist."),
+                )
+            });
+        };
+        if action.is_empty() {
+            return Err(ApiError::missing("Action"));
+        }
+        let now = world.now_ms();
+        world.collect_garbage(now);
+        let mut call = Call {
+            world: &mut world,
+            uid,
+            params: &params,
+            host: &host,
+            now,
+        };
+        let value = api::dispatch(product, action, &mut call)?;
+        Ok(value)
+    })();
+    let (status, body) = match result {
+        Ok(Value::Object(mut m)) => {
+            if api::is_mutating(action) {
+                persist(&app, &world);
+            }
+            m.insert("RequestId".to_owned(), Value::String(request_id.clone()));
+            (200, Value::Object(m))
+        }
+        Ok(other) => (200, other),
+        Err(e) => {
+            tracing::debug!(code = %e.code, action, "emulated API error");
+            (
+                e.status,
+                json!({ "RequestId": request_id, "HostId": host_id, "Code": e.code, "Message": e.message }),
+            )
+        }
+    };
+    drop(world);
+    let headers = vec![
+        (
+            "content-type".to_owned(),
+            "application/json;charset=utf-8".to_owned(),
+        ),
+        ("x-acs-request-id".to_owned(), request_id),
+    ];
+    build(status, headers, body.to_string())
+}
+
+fn build(status: u16, headers: Vec<(String, String)>, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::try_from(k),
+            HeaderValue::try_from(v),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
