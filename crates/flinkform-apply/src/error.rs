@@ -19,7 +19,9 @@ pub enum Error {
     #[error("`{addr}` refers to the id of `{reference}`, which the state does not have")]
     #[diagnostic(
         code(apply::unresolved_reference),
-        help("`{reference}` must be created before `{addr}`; run `flinkform plan` again to get a plan that creates it")
+        help(
+            "`{reference}` must be created before `{addr}`; run `flinkform plan` again to get a plan that creates it"
+        )
     )]
     Unresolved {
         /// The resource being changed.
@@ -29,8 +31,13 @@ pub enum Error {
     },
 
     /// The pay-as-you-go balance is below the minimum.
-    #[error("account `{account}` has {available} {currency} available, less than the {minimum} {currency} required before a pay-as-you-go order")]
-    #[diagnostic(code(apply::balance_too_low), help("top up the account's balance, then apply again; no order was placed"))]
+    #[error(
+        "account `{account}` has {available} {currency} available, less than the {minimum} {currency} required before a pay-as-you-go order"
+    )]
+    #[diagnostic(
+        code(apply::balance_too_low),
+        help("top up the account's balance, then apply again; no order was placed")
+    )]
     BalanceTooLow {
         /// The account.
         account: AccountName,
@@ -44,7 +51,10 @@ pub enum Error {
 
     /// The balance could not be read or is in another currency than the check's.
     #[error("could not check the balance of account `{account}`: {reason}")]
-    #[diagnostic(code(apply::balance_unknown), help("no order was placed; check the account's billing settings"))]
+    #[diagnostic(
+        code(apply::balance_unknown),
+        help("no order was placed; check the account's billing settings")
+    )]
     BalanceUnknown {
         /// The account.
         account: AccountName,
@@ -64,7 +74,12 @@ pub enum Error {
 
     /// The cloud reports the resource as failed.
     #[error("`{addr}` ({cloud_id}) failed in the cloud: {message}")]
-    #[diagnostic(code(apply::resource_failed), help("the resource is recorded in state; inspect it in the console, then `flinkform plan` to see what replaces it"))]
+    #[diagnostic(
+        code(apply::resource_failed),
+        help(
+            "the resource is recorded in state; inspect it in the console, then `flinkform plan` to see what replaces it"
+        )
+    )]
     ResourceFailed {
         /// The resource.
         addr: Address,
@@ -76,7 +91,12 @@ pub enum Error {
 
     /// The resource did not reach the awaited status in time.
     #[error("gave up waiting for `{addr}` ({cloud_id}) to become {wanted} after {waited_secs} s")]
-    #[diagnostic(code(apply::wait_timeout), help("the resource is recorded in state; a later `flinkform apply` continues from where it is"))]
+    #[diagnostic(
+        code(apply::wait_timeout),
+        help(
+            "the resource is recorded in state; a later `flinkform apply` continues from where it is"
+        )
+    )]
     WaitTimeout {
         /// The resource.
         addr: Address,
@@ -106,7 +126,7 @@ pub enum Error {
         addr: Address,
         /// What went wrong.
         #[source]
-        source: flinkform_state::Error,
+        source: Box<flinkform_state::Error>,
     },
 
     /// The task running the action panicked.

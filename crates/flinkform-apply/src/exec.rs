@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use flinkform_core::{
-    Address, Attrs, ChangeRequest, CloudId, DeleteRequest, DesiredResource, Mode, ObserveRequest, ObservedResource,
-    Observation, Outcome, Provider, ProviderError, ProviderErrorKind, Readiness, RecordedResource, Value,
+    Address, Attrs, ChangeRequest, CloudId, DeleteRequest, DesiredResource, Mode, Observation,
+    ObserveRequest, ObservedResource, Outcome, Provider, ProviderError, ProviderErrorKind,
+    Readiness, RecordedResource, Value,
 };
 use flinkform_plan::{Op, Plan, PlannedAction};
 use flinkform_state::{Intent, IntentOp, State, StateSink, now_rfc3339};
@@ -103,8 +104,9 @@ pub async fn apply(
             continue;
         }
         if f >= n || f == t {
-            bad.entry(t)
-                .or_insert_with(|| format!("it depends on action {f}, which is itself or not in the plan"));
+            bad.entry(t).or_insert_with(|| {
+                format!("it depends on action {f}, which is itself or not in the plan")
+            });
             continue;
         }
         deps[t].insert(f);
@@ -122,9 +124,18 @@ pub async fn apply(
         intent_ids: AtomicU64::new(store.state().next_intent_id()),
         throttled: AtomicU64::new(0),
     });
-    let mut walk = Walk { plan, slots: vec![Slot::Pending; n], dependents, results: BTreeMap::new(), events };
+    let mut walk = Walk {
+        plan,
+        slots: vec![Slot::Pending; n],
+        dependents,
+        results: BTreeMap::new(),
+        events,
+    };
     for (i, reason) in bad {
-        let err = Error::BadPlan { addr: plan.actions[i].addr.clone(), reason };
+        let err = Error::BadPlan {
+            addr: plan.actions[i].addr.clone(),
+            reason,
+        };
         walk.fail(i, &err, 0, 0);
     }
 
@@ -133,14 +144,19 @@ pub async fn apply(
     let mut halted: Option<Address> = None;
     loop {
         if halted.is_none() {
-            for i in 0..n {
-                if walk.slots[i] != Slot::Pending || !deps[i].iter().all(|d| walk.slots[*d] == Slot::Done) {
+            for (i, waits_for) in deps.iter().enumerate() {
+                if walk.slots[i] != Slot::Pending
+                    || !waits_for.iter().all(|d| walk.slots[*d] == Slot::Done)
+                {
                     continue;
                 }
                 match prepare(i, &plan.actions[i], store.state()) {
                     Ok(job) => {
                         walk.slots[i] = Slot::Running;
-                        walk.emit(Event::Started { addr: job.action.addr.clone(), op: job.action.op });
+                        walk.emit(Event::Started {
+                            addr: job.action.addr.clone(),
+                            op: job.action.op,
+                        });
                         let handle = set.spawn(run(Arc::clone(&shared), job));
                         running.insert(handle.id(), i);
                     }
@@ -189,11 +205,12 @@ pub async fn apply(
         match &halted {
             Some(because) => walk.skip(i, because),
             None => {
+                // Every action still pending is in, or waits on, a dependency cycle.
                 let err = Error::BadPlan {
                     addr: plan.actions[i].addr.clone(),
-                    reason: "its dependencies form a cycle".to_owned(),
+                    reason: "it is in, or waits on, a dependency cycle".to_owned(),
                 };
-                walk.fail(i, &err, 0, 0);
+                walk.fail_alone(i, &err, 0, 0);
             }
         }
     }
@@ -230,9 +247,18 @@ impl Walk<'_> {
                 self.slots[out.idx] = Slot::Done;
                 self.results.insert(
                     action.addr.clone(),
-                    NodeResult { op: action.op, status: NodeStatus::Done, api_calls: out.api_calls, retries: out.retries },
+                    NodeResult {
+                        op: action.op,
+                        status: NodeStatus::Done,
+                        api_calls: out.api_calls,
+                        retries: out.retries,
+                    },
                 );
-                self.emit(Event::Finished { addr: action.addr.clone(), op: action.op, cloud_id });
+                self.emit(Event::Finished {
+                    addr: action.addr.clone(),
+                    op: action.op,
+                    cloud_id,
+                });
             }
             Err(e) => self.fail(out.idx, &e, out.api_calls, out.retries),
         }
@@ -240,16 +266,8 @@ impl Walk<'_> {
 
     /// Marks `idx` failed and skips everything that depends on it, transitively.
     fn fail(&mut self, idx: usize, error: &Error, api_calls: u64, retries: u64) {
-        let action = &self.plan.actions[idx];
-        let message = error.to_string();
-        tracing::debug!(addr = %action.addr, error = %message, "action failed");
-        self.slots[idx] = Slot::Failed;
-        self.results.insert(
-            action.addr.clone(),
-            NodeResult { op: action.op, status: NodeStatus::Failed(message.clone()), api_calls, retries },
-        );
-        self.emit(Event::Failed { addr: action.addr.clone(), error: message });
-        let because = action.addr.clone();
+        self.fail_alone(idx, error, api_calls, retries);
+        let because = self.plan.actions[idx].addr.clone();
         let mut stack: Vec<usize> = self.dependents[idx].iter().copied().collect();
         while let Some(j) = stack.pop() {
             if self.slots[j] == Slot::Pending {
@@ -259,20 +277,54 @@ impl Walk<'_> {
         }
     }
 
+    /// Marks `idx` failed, leaving its dependents alone.
+    fn fail_alone(&mut self, idx: usize, error: &Error, api_calls: u64, retries: u64) {
+        let action = &self.plan.actions[idx];
+        let message = error.to_string();
+        tracing::debug!(addr = %action.addr, error = %message, "action failed");
+        self.slots[idx] = Slot::Failed;
+        self.results.insert(
+            action.addr.clone(),
+            NodeResult {
+                op: action.op,
+                status: NodeStatus::Failed(message.clone()),
+                api_calls,
+                retries,
+            },
+        );
+        self.emit(Event::Failed {
+            addr: action.addr.clone(),
+            error: message,
+        });
+    }
+
     fn skip(&mut self, idx: usize, because: &Address) {
         let action = &self.plan.actions[idx];
         self.slots[idx] = Slot::Skipped;
         self.results.insert(
             action.addr.clone(),
-            NodeResult { op: action.op, status: NodeStatus::Skipped { because: because.clone() }, api_calls: 0, retries: 0 },
+            NodeResult {
+                op: action.op,
+                status: NodeStatus::Skipped {
+                    because: because.clone(),
+                },
+                api_calls: 0,
+                retries: 0,
+            },
         );
-        self.emit(Event::Skipped { addr: action.addr.clone(), because: because.clone() });
+        self.emit(Event::Skipped {
+            addr: action.addr.clone(),
+            because: because.clone(),
+        });
     }
 }
 
 /// Resolves the action's references against the current state.
 fn prepare(idx: usize, action: &PlannedAction, state: &State) -> Result<Job, Error> {
-    let needs_desired = matches!(action.op, Op::Check | Op::Read | Op::Create | Op::Update | Op::Replace | Op::Adopt);
+    let needs_desired = matches!(
+        action.op,
+        Op::Check | Op::Read | Op::Create | Op::Update | Op::Replace | Op::Adopt
+    );
     let resolved = match &action.desired {
         Some(d) if needs_desired => resolve(&action.addr, &d.attrs, state)?,
         None if needs_desired => {
@@ -283,8 +335,17 @@ fn prepare(idx: usize, action: &PlannedAction, state: &State) -> Result<Job, Err
         }
         _ => Attrs::new(),
     };
-    let prior = state.resources.get(&action.addr).cloned().or_else(|| action.prior.clone());
-    Ok(Job { idx, action: action.clone(), resolved, prior })
+    let prior = state
+        .resources
+        .get(&action.addr)
+        .cloned()
+        .or_else(|| action.prior.clone());
+    Ok(Job {
+        idx,
+        action: action.clone(),
+        resolved,
+        prior,
+    })
 }
 
 fn resolve(addr: &Address, attrs: &Attrs, state: &State) -> Result<Attrs, Error> {
@@ -302,7 +363,10 @@ fn resolve(addr: &Address, attrs: &Attrs, state: &State) -> Result<Attrs, Error>
                     .find(|a| lookup(a).is_none())
                     .cloned()
                     .unwrap_or_else(|| addr.clone());
-                return Err(Error::Unresolved { addr: addr.clone(), reference });
+                return Err(Error::Unresolved {
+                    addr: addr.clone(),
+                    reference,
+                });
             }
         }
     }
@@ -311,9 +375,20 @@ fn resolve(addr: &Address, attrs: &Attrs, state: &State) -> Result<Attrs, Error>
 
 async fn run(shared: Arc<Shared>, job: Job) -> NodeOutcome {
     let idx = job.idx;
-    let mut runner = Runner { shared, idx, addr: job.action.addr.clone(), api_calls: 0, retries: 0 };
+    let mut runner = Runner {
+        shared,
+        idx,
+        addr: job.action.addr.clone(),
+        api_calls: 0,
+        retries: 0,
+    };
     let result = runner.execute(job).await;
-    NodeOutcome { idx, result, api_calls: runner.api_calls, retries: runner.retries }
+    NodeOutcome {
+        idx,
+        result,
+        api_calls: runner.api_calls,
+        retries: runner.retries,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,36 +412,55 @@ impl Runner {
     }
 
     fn bad_plan(&self, reason: impl Into<String>) -> Error {
-        Error::BadPlan { addr: self.addr.clone(), reason: reason.into() }
+        Error::BadPlan {
+            addr: self.addr.clone(),
+            reason: reason.into(),
+        }
     }
 
     async fn execute(&mut self, job: Job) -> Result<Option<CloudId>, Error> {
-        let Job { action, resolved, prior, .. } = job;
+        let Job {
+            action,
+            resolved,
+            prior,
+            ..
+        } = job;
         let desired = action.desired.as_ref();
         match action.op {
-            Op::NoOp => Ok(action.cloud_id.clone().or_else(|| prior.map(|p| p.cloud_id))),
+            Op::NoOp => Ok(action
+                .cloud_id
+                .clone()
+                .or_else(|| prior.map(|p| p.cloud_id))),
             Op::Check => {
                 let d = desired.ok_or_else(|| self.bad_plan("check without a desired resource"))?;
                 self.check_balance(d, &resolved).await.map(|()| None)
             }
             Op::Read => {
                 let d = desired.ok_or_else(|| self.bad_plan("read without a desired resource"))?;
-                self.read_data(d, &resolved, action.cloud_id.clone().or(prior.map(|p| p.cloud_id)))
-                    .await
-                    .map(Some)
+                self.read_data(
+                    d,
+                    &resolved,
+                    action.cloud_id.clone().or(prior.map(|p| p.cloud_id)),
+                )
+                .await
+                .map(Some)
             }
             Op::Create => {
-                let d = desired.ok_or_else(|| self.bad_plan("create without a desired resource"))?;
+                let d =
+                    desired.ok_or_else(|| self.bad_plan("create without a desired resource"))?;
                 self.create(d, &resolved).await.map(Some)
             }
             Op::Update => {
-                let d = desired.ok_or_else(|| self.bad_plan("update without a desired resource"))?;
-                let p = prior.ok_or_else(|| self.bad_plan("update of a resource the state does not have"))?;
+                let d =
+                    desired.ok_or_else(|| self.bad_plan("update without a desired resource"))?;
+                let p = prior
+                    .ok_or_else(|| self.bad_plan("update of a resource the state does not have"))?;
                 let changed = action.diffs.iter().map(|diff| diff.name.clone()).collect();
                 self.update(d, &resolved, p, changed).await.map(Some)
             }
             Op::Replace => {
-                let d = desired.ok_or_else(|| self.bad_plan("replace without a desired resource"))?;
+                let d =
+                    desired.ok_or_else(|| self.bad_plan("replace without a desired resource"))?;
                 if let Some(p) = prior {
                     self.delete(p).await?;
                 }
@@ -400,14 +494,27 @@ impl Runner {
     }
 
     /// Sends a state change to the walker and waits until it is durable.
-    async fn commit(&self, mutation: impl FnOnce(&mut State) + Send + 'static) -> Result<(), Error> {
+    async fn commit(
+        &self,
+        mutation: impl FnOnce(&mut State) + Send + 'static,
+    ) -> Result<(), Error> {
         let (reply, answer) = oneshot::channel();
-        let request = CommitRequest { idx: self.idx, mutation: Box::new(mutation), reply };
-        let lost = || Error::Internal { addr: self.addr.clone(), message: "the executor stopped".to_owned() };
+        let request = CommitRequest {
+            idx: self.idx,
+            mutation: Box::new(mutation),
+            reply,
+        };
+        let lost = || Error::Internal {
+            addr: self.addr.clone(),
+            message: "the executor stopped".to_owned(),
+        };
         self.shared.commits.send(request).map_err(|_| lost())?;
         match answer.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(source)) => Err(Error::State { addr: self.addr.clone(), source }),
+            Ok(Err(source)) => Err(Error::State {
+                addr: self.addr.clone(),
+                source: Box::new(source),
+            }),
             Err(_) => Err(lost()),
         }
     }
@@ -423,10 +530,26 @@ impl Runner {
     }
 
     /// Durably announces a mutating call; returns the intent id.
-    async fn begin_intent(&self, op: IntentOp, client_token: String, attrs: &Attrs) -> Result<u64, Error> {
+    async fn begin_intent(
+        &self,
+        op: IntentOp,
+        client_token: String,
+        attrs: &Attrs,
+    ) -> Result<u64, Error> {
         let id = self.shared.intent_ids.fetch_add(1, Ordering::Relaxed);
-        let identity: Attrs = attrs.iter().filter(|(k, _)| k.as_str() == "name").map(|(k, v)| (k.clone(), v.clone())).collect();
-        let intent = Intent { id, addr: self.addr.clone(), op, client_token, identity, started_at: now_rfc3339() };
+        let identity: Attrs = attrs
+            .iter()
+            .filter(|(k, _)| k.as_str() == "name")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let intent = Intent {
+            id,
+            addr: self.addr.clone(),
+            op,
+            client_token,
+            identity,
+            started_at: now_rfc3339(),
+        };
         self.commit(move |s| s.push_intent(intent)).await?;
         Ok(id)
     }
@@ -475,25 +598,49 @@ impl Runner {
                 return Err(error);
             }
             self.retries += 1;
-            self.emit(Event::Retrying { addr: self.addr.clone(), attempt, error: error.to_string() });
-            let ceiling = u64::try_from(shared.opts.retry.ceiling(attempt).as_nanos()).unwrap_or(u64::MAX);
-            let pause = if ceiling == 0 { 0 } else { rand::random_range(0..=ceiling) };
+            self.emit(Event::Retrying {
+                addr: self.addr.clone(),
+                attempt,
+                error: error.to_string(),
+            });
+            let ceiling =
+                u64::try_from(shared.opts.retry.ceiling(attempt).as_nanos()).unwrap_or(u64::MAX);
+            let pause = if ceiling == 0 {
+                0
+            } else {
+                rand::random_range(0..=ceiling)
+            };
             sleep(Duration::from_nanos(pause)).await;
         }
     }
 
     /// Polls `rec` until it is ready (or absent), with a doubling delay and no slot held
     /// while waiting.
-    async fn wait_for(&mut self, want: Want, rec: &RecordedResource) -> Result<Option<ObservedResource>, Error> {
+    async fn wait_for(
+        &mut self,
+        want: Want,
+        rec: &RecordedResource,
+    ) -> Result<Option<ObservedResource>, Error> {
         let provider = Arc::clone(&self.shared.provider);
-        let (initial, max, timeout) =
-            (self.shared.opts.poll_initial, self.shared.opts.poll_max, self.shared.opts.wait_timeout);
+        let (initial, max, timeout) = (
+            self.shared.opts.poll_initial,
+            self.shared.opts.poll_max,
+            self.shared.opts.wait_timeout,
+        );
         let start = Instant::now();
         let mut delay = initial;
         loop {
             sleep(delay).await;
             let obs = self
-                .call(|| provider.read(&rec.addr, rec.mode, &rec.account, rec.region.as_ref(), &rec.cloud_id))
+                .call(|| {
+                    provider.read(
+                        &rec.addr,
+                        rec.mode,
+                        &rec.account,
+                        rec.region.as_ref(),
+                        &rec.cloud_id,
+                    )
+                })
                 .await?;
             let status = match obs {
                 Observation::Unknown => return Ok(None),
@@ -513,12 +660,19 @@ impl Runner {
                     Readiness::Deleting => "deleting".to_owned(),
                 },
             };
-            self.emit(Event::Waiting { addr: self.addr.clone(), status });
+            self.emit(Event::Waiting {
+                addr: self.addr.clone(),
+                status,
+            });
             if start.elapsed() >= timeout {
                 return Err(Error::WaitTimeout {
                     addr: self.addr.clone(),
                     cloud_id: rec.cloud_id.clone(),
-                    wanted: if want == Want::Ready { "ready" } else { "absent" },
+                    wanted: if want == Want::Ready {
+                        "ready"
+                    } else {
+                        "absent"
+                    },
                     waited_secs: start.elapsed().as_secs(),
                 });
             }
@@ -531,15 +685,26 @@ impl Runner {
         if let Some(obs) = self.wait_for(Want::Ready, &rec).await? {
             let attrs = merged(&obs.attrs, resolved);
             if attrs != rec.attrs || obs.cloud_id != rec.cloud_id {
-                self.record(RecordedResource { attrs, cloud_id: obs.cloud_id, ..rec }).await?;
+                self.record(RecordedResource {
+                    attrs,
+                    cloud_id: obs.cloud_id,
+                    ..rec
+                })
+                .await?;
             }
         }
         Ok(())
     }
 
-    async fn create(&mut self, desired: &DesiredResource, resolved: &Attrs) -> Result<CloudId, Error> {
+    async fn create(
+        &mut self,
+        desired: &DesiredResource,
+        resolved: &Attrs,
+    ) -> Result<CloudId, Error> {
         let token = client_token(&self.addr, resolved);
-        let intent = self.begin_intent(IntentOp::Create, token.clone(), resolved).await?;
+        let intent = self
+            .begin_intent(IntentOp::Create, token.clone(), resolved)
+            .await?;
         let req = ChangeRequest {
             addr: self.addr.clone(),
             account: desired.account.clone(),
@@ -552,17 +717,19 @@ impl Runner {
         let provider = Arc::clone(&self.shared.provider);
         let outcome = match self.call(|| provider.create(&req)).await {
             Ok(o) => o,
-            Err(e) if e.kind == ProviderErrorKind::Conflict => match self.find_existing(desired, resolved).await {
-                Ok(Some(o)) => o,
-                Ok(None) => {
-                    self.abandon_intent(intent, &e).await?;
-                    return Err(e.into());
+            Err(e) if e.kind == ProviderErrorKind::Conflict => {
+                match self.find_existing(desired, resolved).await {
+                    Ok(Some(o)) => o,
+                    Ok(None) => {
+                        self.abandon_intent(intent, &e).await?;
+                        return Err(e.into());
+                    }
+                    Err(lookup) => {
+                        self.abandon_intent(intent, &lookup).await?;
+                        return Err(lookup.into());
+                    }
                 }
-                Err(lookup) => {
-                    self.abandon_intent(intent, &lookup).await?;
-                    return Err(lookup.into());
-                }
-            },
+            }
             Err(e) => {
                 self.abandon_intent(intent, &e).await?;
                 return Err(e.into());
@@ -579,10 +746,17 @@ impl Runner {
 
     /// After a create conflict: the resource may exist already (a create without a client
     /// token that happened before a crash or a lost response). Look it up by identity.
-    async fn find_existing(&mut self, desired: &DesiredResource, resolved: &Attrs) -> Result<Option<Outcome>, ProviderError> {
+    async fn find_existing(
+        &mut self,
+        desired: &DesiredResource,
+        resolved: &Attrs,
+    ) -> Result<Option<Outcome>, ProviderError> {
         let provider = Arc::clone(&self.shared.provider);
         let req = ObserveRequest {
-            desired: vec![DesiredResource { attrs: resolved.clone(), ..desired.clone() }],
+            desired: vec![DesiredResource {
+                attrs: resolved.clone(),
+                ..desired.clone()
+            }],
             ..ObserveRequest::default()
         };
         let observed = self.call(|| provider.observe(&req)).await?;
@@ -604,7 +778,9 @@ impl Runner {
         changed: Vec<String>,
     ) -> Result<CloudId, Error> {
         let token = client_token(&self.addr, resolved);
-        let intent = self.begin_intent(IntentOp::Update, token.clone(), resolved).await?;
+        let intent = self
+            .begin_intent(IntentOp::Update, token.clone(), resolved)
+            .await?;
         let prior_attrs = prior.attrs.clone();
         let req = ChangeRequest {
             addr: self.addr.clone(),
@@ -634,9 +810,13 @@ impl Runner {
     }
 
     async fn delete(&mut self, prior: RecordedResource) -> Result<(), Error> {
-        let intent = self.begin_intent(IntentOp::Delete, String::new(), &prior.attrs).await?;
+        let intent = self
+            .begin_intent(IntentOp::Delete, String::new(), &prior.attrs)
+            .await?;
         let provider = Arc::clone(&self.shared.provider);
-        let req = DeleteRequest { prior: prior.clone() };
+        let req = DeleteRequest {
+            prior: prior.clone(),
+        };
         let gone = match self.call(|| provider.delete(&req)).await {
             Ok(o) => o.done,
             Err(e) if e.kind == ProviderErrorKind::NotFound => true,
@@ -673,14 +853,31 @@ impl Runner {
         let provider = Arc::clone(&self.shared.provider);
         let addr = self.addr.clone();
         let obs = self
-            .call(|| provider.read(&addr, Mode::Data, &desired.account, desired.region.as_ref(), &cloud_id))
+            .call(|| {
+                provider.read(
+                    &addr,
+                    Mode::Data,
+                    &desired.account,
+                    desired.region.as_ref(),
+                    &cloud_id,
+                )
+            })
             .await?;
         let rec = match obs {
-            Observation::Found(r) => {
-                RecordedResource { mode: Mode::Data, ..recorded(desired, r.cloud_id, merged(resolved, &r.attrs)) }
+            Observation::Found(r) => RecordedResource {
+                mode: Mode::Data,
+                ..recorded(desired, r.cloud_id, merged(resolved, &r.attrs))
+            },
+            Observation::Unknown => RecordedResource {
+                mode: Mode::Data,
+                ..recorded(desired, cloud_id, resolved.clone())
+            },
+            Observation::Absent => {
+                return Err(Error::NotFound {
+                    addr: self.addr.clone(),
+                    cloud_id,
+                });
             }
-            Observation::Unknown => RecordedResource { mode: Mode::Data, ..recorded(desired, cloud_id, resolved.clone()) },
-            Observation::Absent => return Err(Error::NotFound { addr: self.addr.clone(), cloud_id }),
         };
         let id = rec.cloud_id.clone();
         self.record(rec).await?;
@@ -688,7 +885,11 @@ impl Runner {
     }
 
     /// The apply-time balance re-check: no pay-as-you-go order without the balance.
-    async fn check_balance(&mut self, desired: &DesiredResource, resolved: &Attrs) -> Result<(), Error> {
+    async fn check_balance(
+        &mut self,
+        desired: &DesiredResource,
+        resolved: &Attrs,
+    ) -> Result<(), Error> {
         let minimum = resolved
             .get("minimum")
             .and_then(parse_cents)
@@ -699,7 +900,10 @@ impl Runner {
             ..ObserveRequest::default()
         };
         let observed = self.call(|| provider.observe(&req)).await?;
-        let unknown = |reason: String| Error::BalanceUnknown { account: desired.account.clone(), reason };
+        let unknown = |reason: String| Error::BalanceUnknown {
+            account: desired.account.clone(),
+            reason,
+        };
         let balance = observed
             .accounts
             .get(&desired.account)
@@ -708,7 +912,10 @@ impl Runner {
         if let Some(currency) = resolved.get("currency").and_then(Value::as_str)
             && currency != balance.currency
         {
-            return Err(unknown(format!("the balance is in {}, the check in {currency}", balance.currency)));
+            return Err(unknown(format!(
+                "the balance is in {}, the check in {currency}",
+                balance.currency
+            )));
         }
         if balance.available_cents < minimum {
             return Err(Error::BalanceTooLow {
@@ -756,7 +963,11 @@ fn parse_cents(v: &Value) -> Option<i64> {
                 return None;
             }
             let whole: i64 = whole.parse().ok()?;
-            let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
+            let frac: i64 = if frac.is_empty() {
+                0
+            } else {
+                format!("{frac:0<2}").parse().ok()?
+            };
             whole.checked_mul(100)?.checked_add(frac)
         }
         _ => None,

@@ -39,16 +39,28 @@ impl RateLimiter {
     /// Buckets of `rate_per_api` calls per second; zero, negative or infinite means unlimited.
     pub(crate) fn new(rate_per_api: f64) -> Self {
         let max_rate = (rate_per_api.is_finite() && rate_per_api > 0.0).then_some(rate_per_api);
-        Self { max_rate, buckets: Mutex::new(BTreeMap::new()) }
+        Self {
+            max_rate,
+            buckets: Mutex::new(BTreeMap::new()),
+        }
     }
 
-    fn with_bucket<T>(&self, kind: ResourceKind, f: impl FnOnce(&mut Bucket, f64) -> T) -> Option<T> {
+    fn with_bucket<T>(
+        &self,
+        kind: ResourceKind,
+        f: impl FnOnce(&mut Bucket, f64) -> T,
+    ) -> Option<T> {
         let max = self.max_rate?;
-        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
-        let bucket = buckets
-            .entry(kind)
-            .or_insert_with(|| Bucket { rate: max, tokens: max.max(1.0), last: now });
+        let bucket = buckets.entry(kind).or_insert_with(|| Bucket {
+            rate: max,
+            tokens: max.max(1.0),
+            last: now,
+        });
         bucket.refill(now);
         Some(f(bucket, max))
     }
@@ -106,7 +118,10 @@ mod tests {
             l.acquire(ResourceKind::Vpc).await;
         }
         let took = start.elapsed();
-        assert!(took >= Duration::from_millis(1900) && took <= Duration::from_millis(2100), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(1900) && took <= Duration::from_millis(2100),
+            "{took:?}"
+        );
         // Another kind has its own full bucket.
         let start = Instant::now();
         l.acquire(ResourceKind::OssBucket).await;
@@ -123,13 +138,20 @@ mod tests {
         for _ in 0..100 {
             l.throttled(ResourceKind::Vpc);
         }
-        assert_eq!(l.rate(ResourceKind::Vpc), Some(0.25), "floor is 1/32 of the rate");
+        assert_eq!(
+            l.rate(ResourceKind::Vpc),
+            Some(0.25),
+            "floor is 1/32 of the rate"
+        );
         l.succeeded(ResourceKind::Vpc);
         assert_eq!(l.rate(ResourceKind::Vpc), Some(0.65));
         for _ in 0..100 {
             l.succeeded(ResourceKind::Vpc);
         }
         assert_eq!(l.rate(ResourceKind::Vpc), Some(8.0));
-        assert_eq!(RateLimiter::new(f64::INFINITY).rate(ResourceKind::Vpc), None);
+        assert_eq!(
+            RateLimiter::new(f64::INFINITY).rate(ResourceKind::Vpc),
+            None
+        );
     }
 }

@@ -16,7 +16,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 8, base: Duration::from_millis(500), max: Duration::from_secs(20) }
+        Self {
+            max_attempts: 8,
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(20),
+        }
     }
 }
 
