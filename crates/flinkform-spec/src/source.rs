@@ -180,9 +180,8 @@ pub(crate) fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let mut lines_before = 0u64;
-    let mut line_no = 0u64;
     let mut offset = 0;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (0u64..).zip(text.split_inclusive('\n')) {
         let bare = line.trim_end_matches(['\n', '\r']);
         let is_marker = bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t");
         if is_marker && offset > start {
@@ -195,7 +194,6 @@ pub(crate) fn split_documents(text: &str) -> Vec<Chunk<'_>> {
             lines_before = line_no;
         }
         offset += line.len();
-        line_no += 1;
     }
     if offset > start || chunks.is_empty() {
         chunks.push(Chunk {

@@ -25,7 +25,7 @@ fn render(diagnostic: &dyn miette::Diagnostic) -> String {
     GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
         .with_width(80)
         .render_report(&mut out, diagnostic)
-        .unwrap();
+        .expect("rendering into a String cannot fail");
     out
 }
 
@@ -35,8 +35,8 @@ fn load_one(name: &str, text: &str) -> Result<Loaded, SpecErrors> {
 
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
+        .expect("readable directory")
+        .map(|e| e.expect("directory entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
@@ -408,22 +408,26 @@ fn schema_lists_the_choices() {
 }
 
 /// Every ```yaml block of the spec language document is a valid document, except the
-/// ones marked ```yaml invalid.
+/// ones marked ```yaml invalid <codes>, which fail with exactly those codes.
 #[test]
 fn spec_language_examples_validate() {
     let doc = fs::read_to_string(repo_dir().join("specs/spec-language.md")).unwrap();
-    let mut blocks = Vec::new();
-    let mut current: Option<(bool, usize, String)> = None;
+    // (expected codes when marked invalid, first line, text)
+    let mut blocks: Vec<(Option<Vec<String>>, usize, String)> = Vec::new();
+    let mut current: Option<(Option<Vec<String>>, usize, String)> = None;
     for (i, line) in doc.lines().enumerate() {
         match &mut current {
             None => {
                 if let Some(info) = line.trim_start().strip_prefix("```yaml") {
-                    current = Some((info.trim() == "invalid", i + 1, String::new()));
+                    let mut words = info.split_whitespace();
+                    let invalid = (words.next() == Some("invalid"))
+                        .then(|| words.map(str::to_owned).collect());
+                    current = Some((invalid, i + 2, String::new()));
                 }
             }
             Some((invalid, start, text)) => {
                 if line.trim_start().starts_with("```") {
-                    blocks.push((*invalid, *start, std::mem::take(text)));
+                    blocks.push((invalid.take(), *start, std::mem::take(text)));
                     current = None;
                 } else {
                     text.push_str(line);
@@ -437,15 +441,21 @@ fn spec_language_examples_validate() {
         "expected yaml blocks in spec-language.md"
     );
     assert!(
-        blocks.iter().any(|b| b.0),
+        blocks.iter().any(|b| b.0.is_some()),
         "expected at least one ```yaml invalid block"
     );
     for (invalid, line, text) in blocks {
         let name = format!("spec-language.md:{line}");
         match (invalid, load_one(&name, &text)) {
-            (false, Err(e)) => panic!("block at {name} should validate:\n{}", render(&e)),
-            (true, Ok(_)) => panic!("block at {name} is marked invalid but validates"),
-            _ => {}
+            (None, Err(e)) => panic!("block at {name} should validate:\n{}", render(&e)),
+            (Some(_), Ok(_)) => panic!("block at {name} is marked invalid but validates"),
+            (Some(want), Err(e)) => {
+                let mut got: Vec<String> =
+                    e.codes().iter().map(|c| c.as_str().to_owned()).collect();
+                got.dedup();
+                assert_eq!(got, want, "block at {name}");
+            }
+            (None, Ok(_)) => {}
         }
     }
 }
