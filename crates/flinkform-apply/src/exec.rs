@@ -18,7 +18,7 @@ use flinkform_core::{
     ObserveRequest, ObservedResource, Outcome, Provider, ProviderError, ProviderErrorKind,
     Readiness, RecordedResource, Value,
 };
-use flinkform_plan::{Op, Plan, PlannedAction};
+use flinkform_plan::{Op, Plan, PlannedAction, client_token};
 use flinkform_state::{Intent, IntentOp, State, StateSink, now_rfc3339};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::sync::{Semaphore, oneshot};
@@ -30,7 +30,6 @@ use crate::event::Event;
 use crate::limiter::RateLimiter;
 use crate::options::ApplyOptions;
 use crate::report::{ApplyReport, NodeResult, NodeStatus};
-use crate::token::client_token;
 
 type Mutation = Box<dyn FnOnce(&mut State) + Send>;
 

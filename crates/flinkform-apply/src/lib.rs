@@ -18,11 +18,9 @@ mod exec;
 mod limiter;
 mod options;
 mod report;
-mod token;
 
 pub use error::{Error, Result};
 pub use event::Event;
 pub use exec::apply;
 pub use options::{ApplyOptions, RetryPolicy};
 pub use report::{ApplyReport, NodeResult, NodeStatus};
-pub use token::client_token;
