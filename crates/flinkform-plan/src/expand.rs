@@ -389,3 +389,145 @@ impl Expander {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use flinkform_core::{CloudId, ZoneId, attr};
+    use flinkform_spec::{Document, Network, Project, Storage};
+
+    use super::*;
+
+    fn ws(name: &str) -> FlinkWorkspace {
+        FlinkWorkspace {
+            name: name.to_owned(),
+            account: AccountName::new("main").unwrap(),
+            region: Region::new("ap-southeast-1").unwrap(),
+            zone: ZoneId::new("ap-southeast-1a").unwrap(),
+            billing: Billing::Subscription { duration: Duration::Years(1), auto_renew: false, quota_cu: 8 },
+            network: Network {
+                vpc: VpcRef::Create { cidr: "10.0.0.0/16".into() },
+                vswitches: vec![
+                    VSwitchRef::Create { cidr: "10.0.1.0/24".into() },
+                    VSwitchRef::Existing(CloudId::new("vsw-x").unwrap()),
+                ],
+            },
+            storage: Storage { bucket: format!("{name}-b") },
+            projects: vec![Project { name: "etl".into(), cu: Some(3) }],
+            protect: true,
+            upstream: Vec::new(),
+            labels: BTreeMap::new(),
+            origins: [("spec.quota.cu".to_owned(), Origin { file: "a.yaml".into(), line: 9, column: 9 })]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    fn stack(ws: Vec<FlinkWorkspace>) -> Stack {
+        Stack {
+            documents: ws
+                .into_iter()
+                .map(|w| Document {
+                    origin: Origin { file: "a.yaml".into(), line: 1, column: 1 },
+                    resource: SpecResource::FlinkWorkspace(w),
+                })
+                .collect(),
+        }
+    }
+
+    fn a(s: &str) -> Address {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn every_managed_attribute_is_in_the_catalog() {
+        let d = expand(&stack(vec![ws("w")])).unwrap();
+        for r in d.resources.values() {
+            for name in r.attrs.keys() {
+                let known = attr(r.addr.kind(), name).is_some() || (r.mode == Mode::Data && name == "id");
+                assert!(known, "{} has `{name}`, which the catalog does not know", r.addr);
+            }
+            for dep in &r.depends_on {
+                assert!(d.resources.contains_key(dep), "{} depends on unknown {dep}", r.addr);
+            }
+            for target in r.attrs.values().flat_map(Value::refs) {
+                assert!(r.depends_on.contains(target), "{} refers to {target} without depending on it", r.addr);
+            }
+        }
+    }
+
+    #[test]
+    fn subscription_workspace_carries_quota_and_default_project_cu() {
+        let d = expand(&stack(vec![ws("w")])).unwrap();
+        let w = &d.resources[&a("flink_workspace.w")];
+        assert_eq!(w.attrs["charge_type"], Value::str("PRE"));
+        assert_eq!(w.attrs["cu"], Value::Int(8));
+        assert_eq!(w.attrs["default_project_cu"], Value::Int(5));
+        assert_eq!(w.attrs["pricing_cycle"], Value::str("Year"));
+        assert_eq!(
+            w.attrs["vswitch_ids"],
+            Value::List(vec![Value::reference(a("vswitch.w[0]")), Value::str("vsw-x")])
+        );
+        let default = &d.resources[&a("flink_project.w/w-default")];
+        assert_eq!(default.attrs["cu"], Value::Int(5));
+        assert_eq!(default.attrs["generated"], Value::Bool(true));
+        let etl = &d.resources[&a("flink_project.w/etl")];
+        assert!(etl.depends_on.contains(&a("flink_project.w/w-default")));
+        assert_eq!(d.resources[&a("vswitch.w[1]")].mode, Mode::Data);
+        assert!(!d.resources.contains_key(&a("account_balance.main")));
+        assert!(w.protect);
+    }
+
+    #[test]
+    fn account_level_resources_are_shared_and_unprotected() {
+        let mut second = ws("v");
+        second.billing = Billing::PayAsYouGo;
+        second.projects.clear();
+        let d = expand(&stack(vec![ws("w"), second])).unwrap();
+        let shared: Vec<_> = d
+            .resources
+            .keys()
+            .filter(|k| matches!(k.kind(), ResourceKind::OssService | ResourceKind::RamRole | ResourceKind::AccountBalance))
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shared, ["account_balance.main", "oss_service.main", "ram_role.main"]);
+        assert!(d.resources.values().filter(|r| r.region.is_none()).all(|r| !r.protect));
+        assert_eq!(d.accounts.len(), 1);
+        assert!(d.resources[&a("flink_workspace.v")].depends_on.contains(&a("account_balance.main")));
+        assert!(!d.resources[&a("flink_workspace.w")].depends_on.contains(&a("account_balance.main")));
+    }
+
+    #[test]
+    fn two_workspaces_with_one_name_conflict() {
+        let e = expand(&stack(vec![ws("w"), ws("w")])).unwrap_err();
+        assert!(matches!(e, Error::Conflict { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_bucket_in_two_regions_conflicts() {
+        let mut other = ws("v");
+        other.storage.bucket = "w-b".into();
+        other.region = Region::new("eu-central-1").unwrap();
+        let e = expand(&stack(vec![ws("w"), other])).unwrap_err();
+        assert!(matches!(e, Error::BucketConflict { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn projects_claiming_the_whole_quota_are_refused_at_the_quota() {
+        let mut w = ws("w");
+        w.projects.push(Project { name: "ml".into(), cu: Some(5) });
+        let e = expand(&stack(vec![w])).unwrap_err();
+        assert!(e.to_string().starts_with("a.yaml:9:9: "), "{e}");
+    }
+
+    #[test]
+    fn the_observe_request_leaves_out_balance_checks() {
+        let mut w = ws("w");
+        w.billing = Billing::PayAsYouGo;
+        w.projects.clear();
+        let d = expand(&stack(vec![w])).unwrap();
+        let req = observe_request(&d, &BTreeMap::new());
+        assert_eq!(req.desired.len(), d.resources.len() - 1);
+        assert!(req.desired.iter().all(|r| r.addr.kind() != ResourceKind::AccountBalance));
+        assert_eq!(req.accounts[&AccountName::new("main").unwrap()].len(), 1);
+    }
+}

@@ -928,3 +928,63 @@ fn topo(n: usize, edges: &BTreeSet<(usize, usize)>) -> Result<Vec<usize>, Vec<Ve
     }
     Ok(order)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(s: &str) -> Address {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn client_tokens_are_deterministic_ascii_and_short() {
+        let mut attrs = Attrs::new();
+        attrs.insert("cidr".into(), Value::str("10.0.0.0/16"));
+        let t = client_token(&a("vpc.x"), &attrs);
+        assert_eq!(t, client_token(&a("vpc.x"), &attrs.clone()));
+        assert_eq!(t.len(), 64);
+        assert!(t.starts_with("ff-") && t.is_ascii());
+        assert_ne!(t, client_token(&a("vpc.y"), &attrs));
+        attrs.insert("cidr".into(), Value::str("10.1.0.0/16"));
+        assert_ne!(t, client_token(&a("vpc.x"), &attrs));
+    }
+
+    #[test]
+    fn topo_breaks_ties_by_index_and_reports_cycles() {
+        let edges: BTreeSet<(usize, usize)> = [(2, 0), (3, 1)].into_iter().collect();
+        assert_eq!(topo(4, &edges).unwrap(), vec![2, 0, 3, 1]);
+        let cyclic: BTreeSet<(usize, usize)> = [(0, 1), (1, 2), (2, 0), (3, 3)].into_iter().collect();
+        assert_eq!(topo(4, &cyclic).unwrap_err(), vec![vec![0, 1, 2], vec![3]]);
+    }
+
+    #[test]
+    fn cents_render_with_two_decimals() {
+        assert_eq!(cents(4210), "42.10");
+        assert_eq!(cents(5), "0.05");
+        assert_eq!(cents(-150), "-1.50");
+    }
+
+    #[test]
+    fn a_dependency_cycle_is_an_error_not_a_panic() {
+        let mut desired = Desired::default();
+        for (name, dep) in [("x", "y"), ("y", "x")] {
+            let addr = a(&format!("vpc.{name}"));
+            desired.resources.insert(
+                addr.clone(),
+                DesiredResource {
+                    addr,
+                    mode: Mode::Managed,
+                    account: "main".parse().unwrap(),
+                    region: None,
+                    attrs: Attrs::new(),
+                    depends_on: [a(&format!("vpc.{dep}"))].into_iter().collect(),
+                    protect: false,
+                    origin: None,
+                },
+            );
+        }
+        let e = plan(&desired, &BTreeMap::new(), &Observed::default(), &PlanOptions::default()).unwrap_err();
+        assert_eq!(e.errors, vec![Error::Cycle { addresses: "vpc.x, vpc.y".into() }]);
+    }
+}

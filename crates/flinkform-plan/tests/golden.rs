@@ -106,7 +106,7 @@ fn desired_from(dir: &Path, case: &str, file: &str) -> Option<Desired> {
     Some(expand(&loaded.stack).unwrap_or_else(|e| panic!("{case}/{file} does not expand: {e}")))
 }
 
-fn run_case(dir: &Path) -> String {
+fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErrors> {
     let case = dir.file_name().unwrap().to_string_lossy().into_owned();
     let desired = desired_from(dir, &case, "spec.yaml");
     let applied = desired_from(dir, &case, "applied.yaml");
@@ -182,14 +182,20 @@ fn run_case(dir: &Path) -> String {
         allow_destroy: options.allow_destroy,
         force_all: options.force_all,
     };
-    let result = match (&desired, options.destroy) {
+    match (&desired, options.destroy) {
         (Some(d), false) => plan(d, &recorded, &observed, &opts),
         (None, true) => plan_destroy(&recorded, &observed, &opts),
         _ => panic!("{case}: give spec.yaml, or options.json with \"destroy\": true"),
-    };
+    }
+}
 
+fn plan_json_of(dir: &Path) -> serde_json::Value {
+    plan_json(&plan_case(dir).unwrap())
+}
+
+fn run_case(dir: &Path) -> String {
     let mut out = String::new();
-    match result {
+    match plan_case(dir) {
         Ok(p) => {
             out.push_str(&render_text(&p));
             out.push_str("\n--- edges ---\n");
@@ -250,4 +256,20 @@ fn planning_is_deterministic_for_every_case() {
     for dir in cases() {
         assert_eq!(run_case(&dir), run_case(&dir), "{}", dir.display());
     }
+}
+
+/// The full JSON document of two cases: the format `specs/plan-json.md` documents.
+#[test]
+fn plan_json_documents() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for case in ["quota-decrease-project-cu", "drift-quota-changed-outside"] {
+            let json = plan_json_of(&root.join(case));
+            let text = serde_json::to_string_pretty(&json).unwrap();
+            insta::assert_snapshot!(format!("{case}.json"), text);
+        }
+    });
 }
