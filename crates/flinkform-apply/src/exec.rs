@@ -627,7 +627,9 @@ impl Runner {
             self.shared.opts.wait_timeout,
         );
         let start = Instant::now();
-        let mut delay = initial;
+        // A floor of 1 ms keeps a zero poll delay from spinning without time passing.
+        let floor = Duration::from_millis(1);
+        let mut delay = initial.max(floor);
         loop {
             sleep(delay).await;
             let obs = self
@@ -675,7 +677,7 @@ impl Runner {
                     waited_secs: start.elapsed().as_secs(),
                 });
             }
-            delay = delay.saturating_mul(2).min(max).max(initial.min(max));
+            delay = delay.saturating_mul(2).min(max.max(floor));
         }
     }
 

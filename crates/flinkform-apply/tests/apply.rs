@@ -708,3 +708,50 @@ async fn rate_limit_spaces_calls_per_api() {
         "{took:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn writes_through_the_locked_local_backend_and_a_noop_apply_keeps_the_serial() {
+    use flinkform_state::{LocalBackend, LockedState, StateSink as _};
+
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::open(dir.path());
+    let view = Arc::new(std::sync::Mutex::new(State::new()));
+    let fake = Arc::new(FakeProvider::new(view));
+    let mut b = PlanBuilder::default();
+    b.add(Op::Create, Some(vpc("a")), None)
+        .add(Op::Create, Some(vswitch("a")), None);
+
+    let mut sink = LockedState::new(backend.lock("apply").unwrap()).unwrap();
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let report = apply(&b.plan, fake.clone(), &mut sink, &opts(2), tx).await;
+    assert!(report.succeeded(), "{report:?}");
+    let after = sink.state().clone();
+    drop(sink);
+    let on_disk = backend.read().unwrap();
+    assert_eq!(on_disk, after);
+    assert_eq!(on_disk.resources.len(), 2);
+    assert!(on_disk.journal.is_empty());
+    assert!(
+        on_disk.serial >= 4,
+        "intent and outcome of each create were written"
+    );
+
+    // The same resources again, as no-ops: nothing is written.
+    let mut noop = PlanBuilder::default();
+    for a in ["vpc.a", "vswitch.a[0]"] {
+        let rec = on_disk.resources[&addr(a)].clone();
+        noop.add_full(
+            Op::NoOp,
+            None,
+            Some(rec.clone()),
+            Some(rec.cloud_id.as_str()),
+            Vec::new(),
+        );
+    }
+    let mut sink = LockedState::new(backend.lock("apply").unwrap()).unwrap();
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let report = apply(&noop.plan, fake, &mut sink, &opts(2), tx).await;
+    assert!(report.succeeded());
+    drop(sink);
+    assert_eq!(backend.read().unwrap().serial, on_disk.serial);
+}
