@@ -11,9 +11,12 @@
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
+use serde_json::json;
 use serde_saphyr::Spanned;
+
+use crate::rules::{CHINA_REGIONS, INTL_REGIONS};
 
 /// The first keys of a document, read leniently before the document itself so that an
 /// unknown `kind` is reported as such and not as a pile of unknown fields.
@@ -84,16 +87,19 @@ pub(crate) struct MetadataDto {
         pattern(r"^[A-Za-z][A-Za-z0-9-]*$")
     )]
     pub(crate) name: Spanned<String>,
-    /// Labels, sent as resource tags: at most 20; keys of 1-128 characters, values of at
-    /// most 128.
+    /// Labels, sent as resource tags: at most 20; keys of 1-128 characters (not starting
+    /// with `aliyun` or `acs:`), values of at most 128.
     #[serde(default)]
-    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    #[schemars(
+        with = "Option<BTreeMap<String, String>>",
+        extend("maxProperties" = 20, "propertyNames" = { "minLength": 1, "maxLength": 128, "not": { "pattern": "^(aliyun|acs:)" } })
+    )]
     pub(crate) labels: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
 }
 
 /// `spec` of a `FlinkWorkspace`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(rename = "WorkspaceSpec")]
+#[schemars(rename = "WorkspaceSpec", transform = quota_rules)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct WorkspaceSpecDto {
     /// The credentials profile (one profile is one Alibaba Cloud account).
@@ -101,7 +107,7 @@ pub(crate) struct WorkspaceSpecDto {
     pub(crate) account: Spanned<String>,
     /// The region, e.g. `ap-southeast-1`: one where fully managed Flink is offered.
     /// Immutable.
-    #[schemars(with = "String", pattern(r"^[a-z0-9-]+$"))]
+    #[schemars(schema_with = "region_schema")]
     pub(crate) region: Spanned<String>,
     /// The zone, in `region` (e.g. `ap-southeast-1a`). The created vSwitches are in it.
     /// Immutable.
@@ -134,7 +140,7 @@ pub(crate) struct WorkspaceSpecDto {
 
 /// `spec.billing`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(rename = "Billing")]
+#[schemars(rename = "Billing", transform = billing_rules)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct BillingDto {
     /// The billing method. Immutable.
@@ -319,4 +325,51 @@ pub(crate) struct UpstreamDto {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub(crate) vpc: Option<Spanned<String>>,
+}
+
+/// `spec.region`: one of the regions that offer fully managed Flink.
+fn region_schema(_: &mut SchemaGenerator) -> Schema {
+    let regions: Vec<&str> = INTL_REGIONS.iter().chain(CHINA_REGIONS).copied().collect();
+    json_schema!({
+        "type": "string",
+        "enum": regions,
+    })
+}
+
+/// A subscription needs a duration; pay-as-you-go takes neither duration nor auto-renewal.
+fn billing_rules(schema: &mut Schema) {
+    schema.insert(
+        "allOf".to_owned(),
+        json!([
+            {
+                "if": { "properties": { "method": { "const": "subscription" } }, "required": ["method"] },
+                "then": { "required": ["duration"] }
+            },
+            {
+                "if": { "properties": { "method": { "const": "pay-as-you-go" } }, "required": ["method"] },
+                "then": { "not": { "anyOf": [{ "required": ["duration"] }, { "required": ["autoRenew"] }] } }
+            }
+        ]),
+    );
+}
+
+/// A subscription needs a quota (and a cu for each project); pay-as-you-go takes no quota.
+fn quota_rules(schema: &mut Schema) {
+    let method = |m: &str| json!({ "properties": { "billing": { "properties": { "method": { "const": m } } } } });
+    schema.insert(
+        "allOf".to_owned(),
+        json!([
+            {
+                "if": method("subscription"),
+                "then": {
+                    "required": ["quota"],
+                    "properties": { "projects": { "items": { "required": ["cu"] } } }
+                }
+            },
+            {
+                "if": method("pay-as-you-go"),
+                "then": { "not": { "required": ["quota"] } }
+            }
+        ]),
+    );
 }
