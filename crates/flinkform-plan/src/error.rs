@@ -15,7 +15,9 @@ pub enum Error {
     #[error("{at}`{addr}` is declared twice: {detail}")]
     #[diagnostic(
         code(plan::conflict),
-        help("every workspace needs its own name, VPC, vSwitches and projects; rename one of the documents")
+        help(
+            "every workspace needs its own name, VPC, vSwitches and projects; rename one of the documents"
+        )
     )]
     Conflict {
         /// Origin prefix of the second declaration.
@@ -26,10 +28,14 @@ pub enum Error {
         detail: String,
     },
     /// Two workspaces use one bucket from different accounts or regions.
-    #[error("{at}bucket `{bucket}` is also used by workspace `{other}` ({other_place}); a bucket lives in one account and region")]
+    #[error(
+        "{at}bucket `{bucket}` is also used by workspace `{other}` ({other_place}); a bucket lives in one account and region"
+    )]
     #[diagnostic(
         code(plan::bucket_conflict),
-        help("give each workspace its own bucket, or put both workspaces in the same account and region")
+        help(
+            "give each workspace its own bucket, or put both workspaces in the same account and region"
+        )
     )]
     BucketConflict {
         /// Origin prefix of the second use.
@@ -43,7 +49,10 @@ pub enum Error {
     },
     /// A name from the specs does not fit into a resource address.
     #[error("{at}`{input}` cannot be used in a resource address")]
-    #[diagnostic(code(plan::bad_address), help("names may hold letters, digits, `-`, `_` and `.`"))]
+    #[diagnostic(
+        code(plan::bad_address),
+        help("names may hold letters, digits, `-`, `_` and `.`")
+    )]
     BadAddress {
         /// Origin prefix.
         at: String,
@@ -51,8 +60,13 @@ pub enum Error {
         input: String,
     },
     /// The projects' CU leave nothing for the generated default project.
-    #[error("{at}the projects of `{workspace}` claim {claimed} CU of a quota of {quota} CU; the default project needs at least 1")]
-    #[diagnostic(code(plan::quota), help("raise `spec.quota.cu` or lower the projects' `cu`"))]
+    #[error(
+        "{at}the projects of `{workspace}` claim {claimed} CU of a quota of {quota} CU; the default project needs at least 1"
+    )]
+    #[diagnostic(
+        code(plan::quota),
+        help("raise `spec.quota.cu` or lower the projects' `cu`")
+    )]
     QuotaExhausted {
         /// Origin prefix.
         at: String,
@@ -76,7 +90,9 @@ pub enum Error {
     #[error("{at}`{what}` does not exist in {region}")]
     #[diagnostic(
         code(plan::data_source_missing),
-        help("check the id and the region, or let flinkform create one with `create: {{ cidr: ... }}`")
+        help(
+            "check the id and the region, or let flinkform create one with `create: {{ cidr: ... }}`"
+        )
     )]
     DataSourceMissing {
         /// Origin prefix.
@@ -90,7 +106,10 @@ pub enum Error {
     #[error(
         "{at}account `{account}` has {currency} {available} available; a pay-as-you-go workspace needs at least {currency} {minimum}"
     )]
-    #[diagnostic(code(plan::insufficient_balance), help("top up the account, or use billing.method: subscription"))]
+    #[diagnostic(
+        code(plan::insufficient_balance),
+        help("top up the account, or use billing.method: subscription")
+    )]
     InsufficientBalance {
         /// Origin prefix.
         at: String,
@@ -104,7 +123,9 @@ pub enum Error {
         minimum: String,
     },
     /// The account's site does not offer fully managed Flink in the region.
-    #[error("{at}region `{region}` is not offered to account `{account}`; its site offers: {offered}")]
+    #[error(
+        "{at}region `{region}` is not offered to account `{account}`; its site offers: {offered}"
+    )]
     #[diagnostic(
         code(plan::region_not_offered),
         help("pick an offered region; the international and China sites offer different regions")
@@ -120,8 +141,13 @@ pub enum Error {
         offered: String,
     },
     /// Fully managed Flink is not offered in the zone.
-    #[error("{at}zone `{zone}` does not offer fully managed Flink in {region}; offered zones: {offered}")]
-    #[diagnostic(code(plan::zone_not_offered), help("pick an offered zone, and create the vSwitches in it"))]
+    #[error(
+        "{at}zone `{zone}` does not offer fully managed Flink in {region}; offered zones: {offered}"
+    )]
+    #[diagnostic(
+        code(plan::zone_not_offered),
+        help("pick an offered zone, and create the vSwitches in it")
+    )]
     ZoneNotOffered {
         /// Origin prefix.
         at: String,
@@ -147,7 +173,9 @@ pub enum Error {
         because: String,
     },
     /// A protected resource would be deleted.
-    #[error("`{addr}` is protected: deleting it because it is no longer in the specs would destroy it")]
+    #[error(
+        "`{addr}` is protected: deleting it because it is no longer in the specs would destroy it"
+    )]
     #[diagnostic(
         code(plan::protected),
         help(
@@ -160,7 +188,10 @@ pub enum Error {
     },
     /// The actions depend on each other in a circle.
     #[error("these resources depend on each other in a cycle: {addresses}")]
-    #[diagnostic(code(plan::cycle), help("this is a bug in flinkform's expansion of the specs; please report it"))]
+    #[diagnostic(
+        code(plan::cycle),
+        help("this is a bug in flinkform's expansion of the specs; please report it")
+    )]
     Cycle {
         /// Comma-separated addresses of one strongly connected component.
         addresses: String,

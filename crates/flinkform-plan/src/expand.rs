@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use flinkform_core::{
-    AccountName, Address, Attrs, DesiredResource, Mode, ObserveRequest, Origin, RecordedResource, Region,
-    ResourceKind, Value,
+    AccountName, Address, Attrs, DesiredResource, Mode, ObserveRequest, Origin, RecordedResource,
+    Region, ResourceKind, Value,
 };
 use flinkform_spec::{Billing, Duration, FlinkWorkspace, SpecResource, Stack, VSwitchRef, VpcRef};
 
@@ -67,7 +67,10 @@ pub fn expand(stack: &Stack) -> Result<Desired, Error> {
 /// checks excluded: they are account facts, not resources) and, per account, the regions
 /// used by the specs and by the state.
 #[must_use]
-pub fn observe_request(desired: &Desired, recorded: &BTreeMap<Address, RecordedResource>) -> ObserveRequest {
+pub fn observe_request(
+    desired: &Desired,
+    recorded: &BTreeMap<Address, RecordedResource>,
+) -> ObserveRequest {
     let mut accounts = desired.accounts.clone();
     for r in recorded.values() {
         let regions = accounts.entry(r.account.clone()).or_default();
@@ -120,7 +123,13 @@ impl Doc<'_> {
         })
     }
 
-    fn resource(&self, addr: &Address, mode: Mode, attrs: Attrs, origin: Origin) -> DesiredResource {
+    fn resource(
+        &self,
+        addr: &Address,
+        mode: Mode,
+        attrs: Attrs,
+        origin: Origin,
+    ) -> DesiredResource {
         let depends_on = attrs.values().flat_map(Value::refs).cloned().collect();
         DesiredResource {
             addr: addr.clone(),
@@ -155,11 +164,18 @@ impl Expander {
         if w.billing == Billing::PayAsYouGo {
             let o = d.origin(&["spec.billing.method", "spec.billing"]);
             let addr = d.addr(ResourceKind::AccountBalance, w.account.as_str(), &o)?;
-            let attrs = attrs([("currency", Value::str("USD")), ("minimum", Value::str(PAYG_MINIMUM_USD))]);
+            let attrs = attrs([
+                ("currency", Value::str("USD")),
+                ("minimum", Value::str(PAYG_MINIMUM_USD)),
+            ]);
             self.shared(&d, &addr, attrs, o);
             ws_deps.insert(addr);
         }
-        let oss = d.addr(ResourceKind::OssService, w.account.as_str(), &account_origin)?;
+        let oss = d.addr(
+            ResourceKind::OssService,
+            w.account.as_str(),
+            &account_origin,
+        )?;
         self.shared(&d, &oss, Attrs::new(), account_origin.clone());
         let role = d.addr(ResourceKind::RamRole, w.account.as_str(), &account_origin)?;
         let role_attrs = attrs([
@@ -180,14 +196,23 @@ impl Expander {
                     ("region", region.clone()),
                 ]);
                 let r = d.resource(&vpc, Mode::Managed, a, vpc_origin);
-                self.attr_origin(&vpc, "cidr", d.origin(&["spec.network.vpc.create.cidr", "spec.network.vpc"]));
+                self.attr_origin(
+                    &vpc,
+                    "cidr",
+                    d.origin(&["spec.network.vpc.create.cidr", "spec.network.vpc"]),
+                );
                 self.attr_origin(&vpc, "region", d.origin(&["spec.region"]));
                 self.owned(&d, r)?;
                 Value::reference(vpc.clone())
             }
             VpcRef::Existing(id) => {
                 let o = d.origin(&["spec.network.vpc.id", "spec.network.vpc"]);
-                let r = d.resource(&vpc, Mode::Data, attrs([("id", Value::str(id.as_str()))]), o);
+                let r = d.resource(
+                    &vpc,
+                    Mode::Data,
+                    attrs([("id", Value::str(id.as_str()))]),
+                    o,
+                );
                 self.owned(&d, r)?;
                 Value::str(id.as_str())
             }
@@ -211,7 +236,11 @@ impl Expander {
                     ]);
                     let mut r = d.resource(&addr, Mode::Managed, a, o);
                     r.depends_on.insert(vpc.clone());
-                    self.attr_origin(&addr, "cidr", d.origin(&[&format!("{key}.create.cidr"), &key]));
+                    self.attr_origin(
+                        &addr,
+                        "cidr",
+                        d.origin(&[&format!("{key}.create.cidr"), &key]),
+                    );
                     self.attr_origin(&addr, "zone", d.origin(&["spec.zone"]));
                     self.attr_origin(&addr, "region", d.origin(&["spec.region"]));
                     self.attr_origin(&addr, "vpc_id", d.origin(&["spec.network.vpc"]));
@@ -220,7 +249,12 @@ impl Expander {
                 }
                 VSwitchRef::Existing(id) => {
                     let o = d.origin(&[&format!("{key}.id"), &key]);
-                    let mut r = d.resource(&addr, Mode::Data, attrs([("id", Value::str(id.as_str()))]), o);
+                    let mut r = d.resource(
+                        &addr,
+                        Mode::Data,
+                        attrs([("id", Value::str(id.as_str()))]),
+                        o,
+                    );
                     r.depends_on.insert(vpc.clone());
                     self.owned(&d, r)?;
                     vswitch_ids.push(Value::str(id.as_str()));
@@ -230,9 +264,16 @@ impl Expander {
         }
 
         // Bucket.
-        let bucket_origin = d.origin(&["spec.storage.ossBucket.name", "spec.storage.ossBucket", "spec.storage"]);
+        let bucket_origin = d.origin(&[
+            "spec.storage.ossBucket.name",
+            "spec.storage.ossBucket",
+            "spec.storage",
+        ]);
         let bucket = d.addr(ResourceKind::OssBucket, &w.storage.bucket, &bucket_origin)?;
-        let a = attrs([("name", Value::str(&w.storage.bucket)), ("region", region.clone())]);
+        let a = attrs([
+            ("name", Value::str(&w.storage.bucket)),
+            ("region", region.clone()),
+        ]);
         let mut r = d.resource(&bucket, Mode::Managed, a, bucket_origin);
         r.depends_on.insert(oss);
         self.attr_origin(&bucket, "region", d.origin(&["spec.region"]));
@@ -256,7 +297,11 @@ impl Expander {
                 a.insert("charge_type".into(), Value::str("POST"));
                 None
             }
-            Billing::Subscription { duration, auto_renew, quota_cu } => {
+            Billing::Subscription {
+                duration,
+                auto_renew,
+                quota_cu,
+            } => {
                 let quota = u64::from(*quota_cu);
                 if project_cu >= quota {
                     return Err(Error::QuotaExhausted {
@@ -285,10 +330,20 @@ impl Expander {
         for (attr, keys) in [
             ("region", &["spec.region"][..]),
             ("zone", &["spec.zone"][..]),
-            ("bucket", &["spec.storage.ossBucket.name", "spec.storage.ossBucket", "spec.storage"][..]),
+            (
+                "bucket",
+                &[
+                    "spec.storage.ossBucket.name",
+                    "spec.storage.ossBucket",
+                    "spec.storage",
+                ][..],
+            ),
             ("charge_type", &["spec.billing.method", "spec.billing"][..]),
             ("cu", &["spec.quota.cu", "spec.quota"][..]),
-            ("auto_renew", &["spec.billing.autoRenew", "spec.billing"][..]),
+            (
+                "auto_renew",
+                &["spec.billing.autoRenew", "spec.billing"][..],
+            ),
             ("vpc_id", &["spec.network.vpc"][..]),
             ("vswitch_ids", &["spec.network.vSwitches"][..]),
         ] {
@@ -298,7 +353,11 @@ impl Expander {
 
         // Generated default project.
         let default_name = format!("{}-default", w.name);
-        let default = d.addr(ResourceKind::FlinkProject, &format!("{}/{default_name}", w.name), &name_origin)?;
+        let default = d.addr(
+            ResourceKind::FlinkProject,
+            &format!("{}/{default_name}", w.name),
+            &name_origin,
+        )?;
         let mut a = attrs([
             ("generated", Value::Bool(true)),
             ("name", Value::str(&default_name)),
@@ -315,7 +374,11 @@ impl Expander {
         for (i, p) in w.projects.iter().enumerate() {
             let key = format!("spec.projects[{i}]");
             let o = d.origin(&[&format!("{key}.name"), &key]);
-            let addr = d.addr(ResourceKind::FlinkProject, &format!("{}/{}", w.name, p.name), &o)?;
+            let addr = d.addr(
+                ResourceKind::FlinkProject,
+                &format!("{}/{}", w.name, p.name),
+                &o,
+            )?;
             let mut a = attrs([
                 ("name", Value::str(&p.name)),
                 ("region", region.clone()),
@@ -342,12 +405,15 @@ impl Expander {
 
     /// An account-level resource: merged with the same node of other workspaces.
     fn shared(&mut self, d: &Doc<'_>, addr: &Address, attrs: Attrs, origin: Origin) {
-        self.desired.resources.entry(addr.clone()).or_insert_with(|| {
-            let mut r = d.resource(addr, Mode::Managed, attrs, origin);
-            r.region = None;
-            r.protect = false;
-            r
-        });
+        self.desired
+            .resources
+            .entry(addr.clone())
+            .or_insert_with(|| {
+                let mut r = d.resource(addr, Mode::Managed, attrs, origin);
+                r.region = None;
+                r.protect = false;
+                r
+            });
     }
 
     /// A bucket: shared by workspaces of one account and region, else a conflict.
@@ -376,12 +442,19 @@ impl Expander {
     /// A resource only this document may declare.
     fn owned(&mut self, d: &Doc<'_>, r: DesiredResource) -> Result<(), Error> {
         if let Some(prev) = self.desired.resources.get(&r.addr) {
-            let first = prev.origin.as_ref().map(|o| format!(" (first at {o})")).unwrap_or_default();
+            let first = prev
+                .origin
+                .as_ref()
+                .map(|o| format!(" (first at {o})"))
+                .unwrap_or_default();
             let other = self.owner.get(&r.addr).cloned().unwrap_or_default();
             return Err(Error::Conflict {
                 at: at(r.origin.as_ref()),
                 addr: r.addr.to_string(),
-                detail: format!("workspace `{}` and workspace `{other}`{first} both produce it", d.w.name),
+                detail: format!(
+                    "workspace `{}` and workspace `{other}`{first} both produce it",
+                    d.w.name
+                ),
             });
         }
         self.owner.insert(r.addr.clone(), d.w.name.clone());
@@ -403,22 +476,42 @@ mod tests {
             account: AccountName::new("main").unwrap(),
             region: Region::new("ap-southeast-1").unwrap(),
             zone: ZoneId::new("ap-southeast-1a").unwrap(),
-            billing: Billing::Subscription { duration: Duration::Years(1), auto_renew: false, quota_cu: 8 },
+            billing: Billing::Subscription {
+                duration: Duration::Years(1),
+                auto_renew: false,
+                quota_cu: 8,
+            },
             network: Network {
-                vpc: VpcRef::Create { cidr: "10.0.0.0/16".into() },
+                vpc: VpcRef::Create {
+                    cidr: "10.0.0.0/16".into(),
+                },
                 vswitches: vec![
-                    VSwitchRef::Create { cidr: "10.0.1.0/24".into() },
+                    VSwitchRef::Create {
+                        cidr: "10.0.1.0/24".into(),
+                    },
                     VSwitchRef::Existing(CloudId::new("vsw-x").unwrap()),
                 ],
             },
-            storage: Storage { bucket: format!("{name}-b") },
-            projects: vec![Project { name: "etl".into(), cu: Some(3) }],
+            storage: Storage {
+                bucket: format!("{name}-b"),
+            },
+            projects: vec![Project {
+                name: "etl".into(),
+                cu: Some(3),
+            }],
             protect: true,
             upstream: Vec::new(),
             labels: BTreeMap::new(),
-            origins: [("spec.quota.cu".to_owned(), Origin { file: "a.yaml".into(), line: 9, column: 9 })]
-                .into_iter()
-                .collect(),
+            origins: [(
+                "spec.quota.cu".to_owned(),
+                Origin {
+                    file: "a.yaml".into(),
+                    line: 9,
+                    column: 9,
+                },
+            )]
+            .into_iter()
+            .collect(),
         }
     }
 
@@ -427,7 +520,11 @@ mod tests {
             documents: ws
                 .into_iter()
                 .map(|w| Document {
-                    origin: Origin { file: "a.yaml".into(), line: 1, column: 1 },
+                    origin: Origin {
+                        file: "a.yaml".into(),
+                        line: 1,
+                        column: 1,
+                    },
                     resource: SpecResource::FlinkWorkspace(w),
                 })
                 .collect(),
@@ -443,14 +540,27 @@ mod tests {
         let d = expand(&stack(vec![ws("w")])).unwrap();
         for r in d.resources.values() {
             for name in r.attrs.keys() {
-                let known = attr(r.addr.kind(), name).is_some() || (r.mode == Mode::Data && name == "id");
-                assert!(known, "{} has `{name}`, which the catalog does not know", r.addr);
+                let known =
+                    attr(r.addr.kind(), name).is_some() || (r.mode == Mode::Data && name == "id");
+                assert!(
+                    known,
+                    "{} has `{name}`, which the catalog does not know",
+                    r.addr
+                );
             }
             for dep in &r.depends_on {
-                assert!(d.resources.contains_key(dep), "{} depends on unknown {dep}", r.addr);
+                assert!(
+                    d.resources.contains_key(dep),
+                    "{} depends on unknown {dep}",
+                    r.addr
+                );
             }
             for target in r.attrs.values().flat_map(Value::refs) {
-                assert!(r.depends_on.contains(target), "{} refers to {target} without depending on it", r.addr);
+                assert!(
+                    r.depends_on.contains(target),
+                    "{} refers to {target} without depending on it",
+                    r.addr
+                );
             }
         }
     }
@@ -465,7 +575,10 @@ mod tests {
         assert_eq!(w.attrs["pricing_cycle"], Value::str("Year"));
         assert_eq!(
             w.attrs["vswitch_ids"],
-            Value::List(vec![Value::reference(a("vswitch.w[0]")), Value::str("vsw-x")])
+            Value::List(vec![
+                Value::reference(a("vswitch.w[0]")),
+                Value::str("vsw-x")
+            ])
         );
         let default = &d.resources[&a("flink_project.w/w-default")];
         assert_eq!(default.attrs["cu"], Value::Int(5));
@@ -486,14 +599,35 @@ mod tests {
         let shared: Vec<_> = d
             .resources
             .keys()
-            .filter(|k| matches!(k.kind(), ResourceKind::OssService | ResourceKind::RamRole | ResourceKind::AccountBalance))
+            .filter(|k| {
+                matches!(
+                    k.kind(),
+                    ResourceKind::OssService | ResourceKind::RamRole | ResourceKind::AccountBalance
+                )
+            })
             .map(ToString::to_string)
             .collect();
-        assert_eq!(shared, ["account_balance.main", "oss_service.main", "ram_role.main"]);
-        assert!(d.resources.values().filter(|r| r.region.is_none()).all(|r| !r.protect));
+        assert_eq!(
+            shared,
+            ["account_balance.main", "oss_service.main", "ram_role.main"]
+        );
+        assert!(
+            d.resources
+                .values()
+                .filter(|r| r.region.is_none())
+                .all(|r| !r.protect)
+        );
         assert_eq!(d.accounts.len(), 1);
-        assert!(d.resources[&a("flink_workspace.v")].depends_on.contains(&a("account_balance.main")));
-        assert!(!d.resources[&a("flink_workspace.w")].depends_on.contains(&a("account_balance.main")));
+        assert!(
+            d.resources[&a("flink_workspace.v")]
+                .depends_on
+                .contains(&a("account_balance.main"))
+        );
+        assert!(
+            !d.resources[&a("flink_workspace.w")]
+                .depends_on
+                .contains(&a("account_balance.main"))
+        );
     }
 
     #[test]
@@ -514,7 +648,10 @@ mod tests {
     #[test]
     fn projects_claiming_the_whole_quota_are_refused_at_the_quota() {
         let mut w = ws("w");
-        w.projects.push(Project { name: "ml".into(), cu: Some(5) });
+        w.projects.push(Project {
+            name: "ml".into(),
+            cu: Some(5),
+        });
         let e = expand(&stack(vec![w])).unwrap_err();
         assert!(e.to_string().starts_with("a.yaml:9:9: "), "{e}");
     }
@@ -527,7 +664,11 @@ mod tests {
         let d = expand(&stack(vec![w])).unwrap();
         let req = observe_request(&d, &BTreeMap::new());
         assert_eq!(req.desired.len(), d.resources.len() - 1);
-        assert!(req.desired.iter().all(|r| r.addr.kind() != ResourceKind::AccountBalance));
+        assert!(
+            req.desired
+                .iter()
+                .all(|r| r.addr.kind() != ResourceKind::AccountBalance)
+        );
         assert_eq!(req.accounts[&AccountName::new("main").unwrap()].len(), 1);
     }
 }

@@ -64,7 +64,10 @@ impl Op {
     /// Whether executing it calls a mutating cloud API.
     #[must_use]
     pub fn mutates(self) -> bool {
-        matches!(self, Self::Create | Self::Update | Self::Replace | Self::Delete)
+        matches!(
+            self,
+            Self::Create | Self::Update | Self::Replace | Self::Delete
+        )
     }
 
     /// Lower-case name used in JSON (`create`, `no-op`, …).
@@ -200,7 +203,10 @@ impl Plan {
 
     /// Ids of the actions `id` waits for.
     pub fn dependencies(&self, id: ActionId) -> impl Iterator<Item = ActionId> + '_ {
-        self.edges.iter().filter(move |(_, to)| *to == id).map(|(from, _)| *from)
+        self.edges
+            .iter()
+            .filter(move |(_, to)| *to == id)
+            .map(|(from, _)| *from)
     }
 
     /// Counts for `Plan: N to add, N to change, N to replace, N to destroy.`
@@ -222,9 +228,9 @@ impl Plan {
     /// Whether applying it would change anything (cloud or state).
     #[must_use]
     pub fn has_changes(&self) -> bool {
-        self.actions
-            .iter()
-            .any(|a| !(matches!(a.op, Op::NoOp | Op::Check) || (a.op == Op::Read && a.prior.is_some())))
+        self.actions.iter().any(|a| {
+            !(matches!(a.op, Op::NoOp | Op::Check) || (a.op == Op::Read && a.prior.is_some()))
+        })
     }
 }
 

@@ -21,8 +21,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use flinkform_core::{
-    Address, Attrs, CloudId, Deletion, DesiredResource, Mode, Observation, Observed, ObservedResource,
-    Readiness, RecordedResource, ResourceKind, Value, attr, kind_spec,
+    Address, Attrs, CloudId, Deletion, DesiredResource, Mode, Observation, Observed,
+    ObservedResource, Readiness, RecordedResource, ResourceKind, Value, attr, kind_spec,
 };
 use petgraph::Direction;
 use petgraph::algo::tarjan_scc;
@@ -40,8 +40,7 @@ pub const KEPT_NEVER: &str = "OSS activation cannot be undone";
 /// Reason given for the RAM role.
 pub const KEPT_SHARED: &str = "shared by every workspace of the account";
 /// Reason given for subscription workspaces.
-pub const KEPT_SUBSCRIPTION: &str =
-    "subscription workspaces cannot be released through the API; they end with their term (turn off autoRenew)";
+pub const KEPT_SUBSCRIPTION: &str = "subscription workspaces cannot be released through the API; they end with their term (turn off autoRenew)";
 /// Reason given for resources the specs reference by id.
 pub const KEPT_DATA: &str = "referenced by id in the specs; flinkform never deletes it";
 
@@ -254,7 +253,12 @@ impl<'a> Ctx<'a> {
     /// The desired value with references resolved, and the referenced resources that get a
     /// new id.
     fn after(&self, v: &Value) -> (After, Vec<Address>) {
-        let new: Vec<Address> = v.refs().into_iter().filter(|a| self.new.contains(*a)).cloned().collect();
+        let new: Vec<Address> = v
+            .refs()
+            .into_iter()
+            .filter(|a| self.new.contains(*a))
+            .cloned()
+            .collect();
         let after = match v.resolve(&|a| self.stable_id(a)) {
             Some(r) => After::Known(r),
             None => After::KnownAfterApply,
@@ -280,7 +284,14 @@ impl<'a> Ctx<'a> {
         let prior = self.recorded.get(&d.addr).cloned();
         if d.addr.kind() == ResourceKind::AccountBalance {
             let reasons = vec![self.balance_reason(d)];
-            let draft = Draft { op: Op::Check, reasons, diffs: Vec::new(), desired: Some(d.clone()), prior, cloud_id: None };
+            let draft = Draft {
+                op: Op::Check,
+                reasons,
+                diffs: Vec::new(),
+                desired: Some(d.clone()),
+                prior,
+                cloud_id: None,
+            };
             self.put(&d.addr, draft);
             return;
         }
@@ -295,7 +306,9 @@ impl<'a> Ctx<'a> {
         let facts = self.observed.accounts.get(&d.account);
         match facts.and_then(|f| f.balance.as_ref()) {
             Some(b) => {
-                let min = minimum_cents(&b.currency).map(cents).unwrap_or_else(|| "?".into());
+                let min = minimum_cents(&b.currency)
+                    .map(cents)
+                    .unwrap_or_else(|| "?".into());
                 format!(
                     "available balance {cur} {avail}; a pay-as-you-go order needs at least {cur} {min}",
                     cur = b.currency,
@@ -307,7 +320,12 @@ impl<'a> Ctx<'a> {
     }
 
     fn decide_data(&mut self, d: &DesiredResource, prior: Option<RecordedResource>) -> Draft {
-        let id = d.attrs.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let id = d
+            .attrs
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let mut draft = Draft {
             op: Op::Read,
             reasons: vec![format!("read `{id}` (referenced by id in the specs)")],
@@ -330,7 +348,12 @@ impl<'a> Ctx<'a> {
             Some(Observation::Absent) => {
                 let what = match d.addr.kind() {
                     ResourceKind::Vswitch => {
-                        let index = d.addr.name().rfind('[').map(|i| &d.addr.name()[i..]).unwrap_or_default();
+                        let index = d
+                            .addr
+                            .name()
+                            .rfind('[')
+                            .map(|i| &d.addr.name()[i..])
+                            .unwrap_or_default();
                         format!("vSwitches{index}: {{ id: {id} }}")
                     }
                     kind => format!("{kind}: {{ id: {id} }}"),
@@ -338,7 +361,11 @@ impl<'a> Ctx<'a> {
                 self.errors.push(Error::DataSourceMissing {
                     at: at(d.origin.as_ref()),
                     what,
-                    region: d.region.as_ref().map(ToString::to_string).unwrap_or_default(),
+                    region: d
+                        .region
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
                 });
             }
             Some(Observation::Unknown) | None => {
@@ -351,7 +378,12 @@ impl<'a> Ctx<'a> {
         draft
     }
 
-    fn create(&self, d: &DesiredResource, prior: Option<RecordedResource>, reason: String) -> Draft {
+    fn create(
+        &self,
+        d: &DesiredResource,
+        prior: Option<RecordedResource>,
+        reason: String,
+    ) -> Draft {
         let diffs = d
             .attrs
             .iter()
@@ -362,7 +394,14 @@ impl<'a> Ctx<'a> {
                 forces_replacement: false,
             })
             .collect();
-        Draft { op: Op::Create, reasons: vec![reason], diffs, desired: Some(d.clone()), prior, cloud_id: None }
+        Draft {
+            op: Op::Create,
+            reasons: vec![reason],
+            diffs,
+            desired: Some(d.clone()),
+            prior,
+            cloud_id: None,
+        }
     }
 
     fn decide_managed(&mut self, d: &DesiredResource, prior: Option<RecordedResource>) -> Draft {
@@ -370,7 +409,11 @@ impl<'a> Ctx<'a> {
         let found = match obs {
             Some(Observation::Found(o)) if o.readiness != Readiness::Deleting => Some(o),
             Some(Observation::Found(_)) => {
-                return self.create(d, prior, "is being deleted outside flinkform; it will be created again".into());
+                return self.create(
+                    d,
+                    prior,
+                    "is being deleted outside flinkform; it will be created again".into(),
+                );
             }
             Some(Observation::Absent) => {
                 let reason = if prior.is_some() {
@@ -390,15 +433,22 @@ impl<'a> Ctx<'a> {
         let empty = Attrs::new();
         let observed_attrs = found.map_or(&empty, |o| &o.attrs);
         let recorded_attrs = prior.as_ref().map_or(&empty, |p| &p.attrs);
-        let cloud_id = found.map(|o| o.cloud_id.clone()).or_else(|| prior.as_ref().map(|p| p.cloud_id.clone()));
+        let cloud_id = found
+            .map(|o| o.cloud_id.clone())
+            .or_else(|| prior.as_ref().map(|p| p.cloud_id.clone()));
 
         let mut changes = Vec::new();
         for (name, v) in &d.attrs {
-            let Some(spec) = attr(d.addr.kind(), name) else { continue };
+            let Some(spec) = attr(d.addr.kind(), name) else {
+                continue;
+            };
             if spec.create_only {
                 continue;
             }
-            let Some(before) = observed_attrs.get(name).or_else(|| recorded_attrs.get(name)) else {
+            let Some(before) = observed_attrs
+                .get(name)
+                .or_else(|| recorded_attrs.get(name))
+            else {
                 continue;
             };
             let (after, new) = self.after(v);
@@ -407,7 +457,11 @@ impl<'a> Ctx<'a> {
                 After::KnownAfterApply | After::Removed => !new.is_empty(),
             };
             if changed {
-                let cascade = if matches!(after, After::Known(_)) { Vec::new() } else { new };
+                let cascade = if matches!(after, After::Known(_)) {
+                    Vec::new()
+                } else {
+                    new
+                };
                 changes.push(Change {
                     diff: AttrDiff {
                         name: name.clone(),
@@ -422,18 +476,30 @@ impl<'a> Ctx<'a> {
 
         let mut reasons = Vec::new();
         if prior.is_none() {
-            reasons.push("found in the cloud by its name but not in state, as after an interrupted apply".to_owned());
+            reasons.push(
+                "found in the cloud by its name but not in state, as after an interrupted apply"
+                    .to_owned(),
+            );
         }
         if let Some(Readiness::Failed(why)) = found.map(|o| &o.readiness) {
-            reasons.push(format!("replace because the cloud reports it failed: {why}"));
+            reasons.push(format!(
+                "replace because the cloud reports it failed: {why}"
+            ));
         }
         let failed = matches!(found.map(|o| &o.readiness), Some(Readiness::Failed(_)));
         let replace = failed || changes.iter().any(|c| c.diff.forces_replacement);
         for c in &changes {
-            let AttrDiff { name, before, after, forces_replacement } = &c.diff;
+            let AttrDiff {
+                name,
+                before,
+                after,
+                forces_replacement,
+            } = &c.diff;
             let before = before.as_ref().map(ToString::to_string).unwrap_or_default();
             let text = match (forces_replacement, c.cascade.is_empty()) {
-                (true, true) => format!("replace because `{name}` is immutable (was {before}, now {after})"),
+                (true, true) => {
+                    format!("replace because `{name}` is immutable (was {before}, now {after})")
+                }
                 (true, false) => format!(
                     "replace because `{name}` is immutable and {} {}",
                     join(c.cascade.iter().map(|a| format!("`{a}`"))),
@@ -451,7 +517,9 @@ impl<'a> Ctx<'a> {
         let op = if replace {
             self.check_replace(d, &changes, failed);
             if d.addr.kind() == ResourceKind::FlinkWorkspace
-                && observed_attrs.get("charge_type").or_else(|| recorded_attrs.get("charge_type"))
+                && observed_attrs
+                    .get("charge_type")
+                    .or_else(|| recorded_attrs.get("charge_type"))
                     == Some(&Value::str("PRE"))
             {
                 self.warnings.push(format!(
@@ -466,7 +534,10 @@ impl<'a> Ctx<'a> {
         } else if prior.is_none() {
             Op::Adopt
         } else if prior.as_ref().is_some_and(|p| p.protect != d.protect) {
-            reasons.push(format!("record `protect: {}` in state (no API call)", d.protect));
+            reasons.push(format!(
+                "record `protect: {}` in state (no API call)",
+                d.protect
+            ));
             Op::Adopt
         } else {
             Op::NoOp
@@ -479,7 +550,14 @@ impl<'a> Ctx<'a> {
         if op == Op::NoOp {
             reasons.clear();
         }
-        Draft { op, reasons, diffs, desired: Some(d.clone()), prior, cloud_id }
+        Draft {
+            op,
+            reasons,
+            diffs,
+            desired: Some(d.clone()),
+            prior,
+            cloud_id,
+        }
     }
 
     /// Refuses the replacement of a protected resource, unless allowed or only forced by a
@@ -492,7 +570,8 @@ impl<'a> Ctx<'a> {
             .iter()
             .filter(|c| {
                 c.diff.forces_replacement
-                    && (c.cascade.is_empty() || !c.cascade.iter().all(|a| self.replaced.contains(a)))
+                    && (c.cascade.is_empty()
+                        || !c.cascade.iter().all(|a| self.replaced.contains(a)))
             })
             .collect();
         let because = if forcing.is_empty() {
@@ -525,30 +604,46 @@ impl<'a> Ctx<'a> {
         let mut disp: BTreeMap<Address, (Disposition, String)> = BTreeMap::new();
         for r in removed {
             if r.addr.kind() == ResourceKind::AccountBalance {
-                disp.insert(r.addr.clone(), (Disposition::Forget, "a check is never kept in state".into()));
+                disp.insert(
+                    r.addr.clone(),
+                    (Disposition::Forget, "a check is never kept in state".into()),
+                );
                 continue;
             }
             let generated = r.attrs.get("generated") == Some(&Value::Bool(true));
-            let pre = r.addr.kind() == ResourceKind::FlinkWorkspace && r.attrs.get("charge_type") == Some(&Value::str("PRE"));
+            let pre = r.addr.kind() == ResourceKind::FlinkWorkspace
+                && r.attrs.get("charge_type") == Some(&Value::str("PRE"));
             let absent = matches!(self.observation(&r.addr), Some(Observation::Absent));
             let base = if r.mode == Mode::Data {
                 (Disposition::ForgetKept, KEPT_DATA.to_owned())
             } else if absent {
-                (Disposition::Forget, "already gone from the cloud".to_owned())
+                (
+                    Disposition::Forget,
+                    "already gone from the cloud".to_owned(),
+                )
             } else {
                 match kind_spec(r.addr.kind()).deletion {
                     Deletion::Never => (Disposition::ForgetKept, KEPT_NEVER.to_owned()),
                     Deletion::Shared => (Disposition::ForgetKept, KEPT_SHARED.to_owned()),
-                    Deletion::WithParent | Deletion::Check => {
-                        (Disposition::Forget, "goes away with its workspace".to_owned())
-                    }
-                    Deletion::Api if generated => (Disposition::Forget, "goes away with its workspace".to_owned()),
+                    Deletion::WithParent | Deletion::Check => (
+                        Disposition::Forget,
+                        "goes away with its workspace".to_owned(),
+                    ),
+                    Deletion::Api if generated => (
+                        Disposition::Forget,
+                        "goes away with its workspace".to_owned(),
+                    ),
                     Deletion::Api if pre => (Disposition::ForgetKept, KEPT_SUBSCRIPTION.to_owned()),
                     Deletion::Api => (Disposition::Delete, String::new()),
                 }
             };
             let protected = r.protect && !self.opts.may_destroy(&r.addr);
-            let d = if destroy && protected && matches!(base.0, Disposition::Delete | Disposition::ForgetKept) && r.mode == Mode::Managed && !absent {
+            let d = if destroy
+                && protected
+                && matches!(base.0, Disposition::Delete | Disposition::ForgetKept)
+                && r.mode == Mode::Managed
+                && !absent
+            {
                 (Disposition::Stay, KEPT_PROTECTED.to_owned())
             } else {
                 base
@@ -565,12 +660,16 @@ impl<'a> Ctx<'a> {
                 .map(|(a, (d, _))| (a.clone(), *d))
                 .collect();
             for (user, how) in keepers {
-                let Some(r) = self.recorded.get(&user) else { continue };
+                let Some(r) = self.recorded.get(&user) else {
+                    continue;
+                };
                 for dep in &r.depends_on {
                     if !set.contains(dep) {
                         continue;
                     }
-                    let Some(entry) = disp.get_mut(dep) else { continue };
+                    let Some(entry) = disp.get_mut(dep) else {
+                        continue;
+                    };
                     match (entry.0, how) {
                         (Disposition::Delete, _) => {
                             *entry = (how, format!("used by {user}"));
@@ -590,13 +689,15 @@ impl<'a> Ctx<'a> {
                 .filter(|(a, (d, _))| {
                     *d == Disposition::Forget
                         && a.kind() == ResourceKind::FlinkProject
-                        && self.recorded.get(*a).and_then(|r| r.attrs.get("generated")) == Some(&Value::Bool(true))
+                        && self.recorded.get(*a).and_then(|r| r.attrs.get("generated"))
+                            == Some(&Value::Bool(true))
                 })
                 .filter_map(|(a, _)| {
                     let ws = a.name().split_once('/').map(|(w, _)| w)?;
                     let parent = Address::new(ResourceKind::FlinkWorkspace, ws).ok()?;
                     let (pd, _) = disp.get(&parent)?;
-                    matches!(pd, Disposition::Stay | Disposition::ForgetKept).then(|| (a.clone(), *pd))
+                    matches!(pd, Disposition::Stay | Disposition::ForgetKept)
+                        .then(|| (a.clone(), *pd))
                 })
                 .collect();
             for (a, how) in parents {
@@ -612,7 +713,9 @@ impl<'a> Ctx<'a> {
         }
 
         for r in removed {
-            let Some((d, reason)) = disp.remove(&r.addr) else { continue };
+            let Some((d, reason)) = disp.remove(&r.addr) else {
+                continue;
+            };
             if r.addr.kind() == ResourceKind::AccountBalance {
                 continue;
             }
@@ -623,19 +726,38 @@ impl<'a> Ctx<'a> {
                 }
                 Disposition::ForgetKept => {
                     self.kept.insert(r.addr.clone(), reason.clone());
-                    (Op::Forget, format!("{reason}: dropped from state only, it stays in the cloud"))
+                    (
+                        Op::Forget,
+                        format!("{reason}: dropped from state only, it stays in the cloud"),
+                    )
                 }
                 Disposition::Forget => (Op::Forget, format!("{reason}: dropped from state only")),
                 Disposition::Delete => {
                     if !destroy && r.protect && !self.opts.may_destroy(&r.addr) {
-                        self.errors.push(Error::ProtectedDelete { addr: r.addr.to_string() });
+                        self.errors.push(Error::ProtectedDelete {
+                            addr: r.addr.to_string(),
+                        });
                     }
-                    let why = if destroy { "destroy deletes everything in state that is not kept" } else { "no longer in the specs" };
+                    let why = if destroy {
+                        "destroy deletes everything in state that is not kept"
+                    } else {
+                        "no longer in the specs"
+                    };
                     (Op::Delete, why.to_owned())
                 }
             };
-            let cloud_id = self.found(&r.addr).map(|o| o.cloud_id.clone()).or_else(|| Some(r.cloud_id.clone()));
-            let draft = Draft { op, reasons: vec![reason], diffs: Vec::new(), desired: None, prior: Some((*r).clone()), cloud_id };
+            let cloud_id = self
+                .found(&r.addr)
+                .map(|o| o.cloud_id.clone())
+                .or_else(|| Some(r.cloud_id.clone()));
+            let draft = Draft {
+                op,
+                reasons: vec![reason],
+                diffs: Vec::new(),
+                desired: None,
+                prior: Some((*r).clone()),
+                cloud_id,
+            };
             self.put(&r.addr, draft);
         }
     }
@@ -646,7 +768,9 @@ impl<'a> Ctx<'a> {
         let ordering: Vec<&DesiredResource> = self
             .drafts
             .iter()
-            .filter(|(a, d)| a.kind() == ResourceKind::FlinkWorkspace && matches!(d.op, Op::Create | Op::Replace))
+            .filter(|(a, d)| {
+                a.kind() == ResourceKind::FlinkWorkspace && matches!(d.op, Op::Create | Op::Replace)
+            })
             .filter_map(|(_, d)| d.desired.as_ref())
             .collect();
         let mut errors = Vec::new();
@@ -654,11 +778,20 @@ impl<'a> Ctx<'a> {
             if addr.kind() != ResourceKind::AccountBalance {
                 continue;
             }
-            let Some(b) = draft.desired.as_ref() else { continue };
-            let Some(balance) = self.observed.accounts.get(&b.account).and_then(|f| f.balance.as_ref()) else {
+            let Some(b) = draft.desired.as_ref() else {
                 continue;
             };
-            let Some(min) = minimum_cents(&balance.currency) else { continue };
+            let Some(balance) = self
+                .observed
+                .accounts
+                .get(&b.account)
+                .and_then(|f| f.balance.as_ref())
+            else {
+                continue;
+            };
+            let Some(min) = minimum_cents(&balance.currency) else {
+                continue;
+            };
             let orders = ordering.iter().any(|w| w.depends_on.contains(addr));
             if orders && balance.available_cents < min {
                 errors.push(Error::InsufficientBalance {
@@ -671,7 +804,9 @@ impl<'a> Ctx<'a> {
             }
         }
         for w in ordering {
-            let Some(facts) = self.observed.accounts.get(&w.account) else { continue };
+            let Some(facts) = self.observed.accounts.get(&w.account) else {
+                continue;
+            };
             let Some(region) = &w.region else { continue };
             if !facts.flink_regions.is_empty() && !facts.flink_regions.contains(region) {
                 errors.push(Error::RegionNotOffered {
@@ -682,7 +817,11 @@ impl<'a> Ctx<'a> {
                 });
                 continue;
             }
-            let zone = w.attrs.get("zone").and_then(Value::as_str).unwrap_or_default();
+            let zone = w
+                .attrs
+                .get("zone")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if let Some(zones) = facts.flink_zones.get(region)
                 && !zones.iter().any(|z| z.as_str() == zone)
             {
@@ -699,7 +838,8 @@ impl<'a> Ctx<'a> {
 
     fn finish(mut self) -> Result<Plan, PlanErrors> {
         let addrs: Vec<Address> = self.drafts.keys().cloned().collect();
-        let pos: BTreeMap<&Address, usize> = addrs.iter().enumerate().map(|(i, a)| (a, i)).collect();
+        let pos: BTreeMap<&Address, usize> =
+            addrs.iter().enumerate().map(|(i, a)| (a, i)).collect();
         let drafts: Vec<&Draft> = self.drafts.values().collect();
         let mut edges = BTreeSet::new();
 
@@ -727,7 +867,8 @@ impl<'a> Ctx<'a> {
                             edges.insert((x, y));
                         }
                         (Op::Forget, _) => {}
-                        (Op::Replace, Op::Delete | Op::Forget) | (Op::Delete, Op::Delete | Op::Forget | Op::Replace) => {
+                        (Op::Replace, Op::Delete | Op::Forget)
+                        | (Op::Delete, Op::Delete | Op::Forget | Op::Replace) => {
                             edges.insert((y, x));
                         }
                         _ => {}
@@ -742,7 +883,9 @@ impl<'a> Ctx<'a> {
             if a.kind() != ResourceKind::FlinkProject {
                 continue;
             }
-            let Some((ws, _)) = a.name().split_once('/') else { continue };
+            let Some((ws, _)) = a.name().split_once('/') else {
+                continue;
+            };
             let entry = by_workspace.entry(ws).or_default();
             match cu_effect(drafts[i]) {
                 Some(true) => entry.1.push(i),
@@ -774,21 +917,30 @@ impl<'a> Ctx<'a> {
                 for c in cycles {
                     self.errors.push(cycle_error(c.iter().map(|&i| &addrs[i])));
                 }
-                return Err(PlanErrors { errors: self.errors });
+                return Err(PlanErrors {
+                    errors: self.errors,
+                });
             }
         };
         if !self.errors.is_empty() {
-            return Err(PlanErrors { errors: self.errors });
+            return Err(PlanErrors {
+                errors: self.errors,
+            });
         }
 
         let mut new_id = vec![ActionId(0); addrs.len()];
         for (n, &i) in order.iter().enumerate() {
             new_id[i] = ActionId(u32::try_from(n).unwrap_or(u32::MAX));
         }
-        let mut slots: Vec<Option<(Address, Draft)>> = std::mem::take(&mut self.drafts).into_iter().map(Some).collect();
+        let mut slots: Vec<Option<(Address, Draft)>> = std::mem::take(&mut self.drafts)
+            .into_iter()
+            .map(Some)
+            .collect();
         let mut actions = Vec::with_capacity(order.len());
         for &i in &order {
-            let Some((addr, d)) = slots[i].take() else { continue };
+            let Some((addr, d)) = slots[i].take() else {
+                continue;
+            };
             actions.push(PlannedAction {
                 id: new_id[i],
                 addr,
@@ -800,7 +952,10 @@ impl<'a> Ctx<'a> {
                 cloud_id: d.cloud_id,
             });
         }
-        let edges = edges.into_iter().map(|(a, b)| (new_id[a], new_id[b])).collect();
+        let edges = edges
+            .into_iter()
+            .map(|(a, b)| (new_id[a], new_id[b]))
+            .collect();
         let mut warnings = self.warnings;
         warnings.sort();
         warnings.dedup();
@@ -823,7 +978,9 @@ fn cu_effect(d: &Draft) -> Option<bool> {
         Op::Update => {
             let diff = d.diffs.iter().find(|x| x.name == "cu")?;
             let before = diff.before.as_ref().and_then(Value::as_int)?;
-            let After::Known(after) = &diff.after else { return None };
+            let After::Known(after) = &diff.after else {
+                return None;
+            };
             let after = after.as_int()?;
             (after != before).then_some(after > before)
         }
@@ -847,13 +1004,20 @@ fn drift(recorded: &BTreeMap<Address, RecordedResource>, observed: &Observed) ->
                 }
                 Observation::Unknown => return None,
             };
-            Some(Drift { addr: r.addr.clone(), kind })
+            Some(Drift {
+                addr: r.addr.clone(),
+                kind,
+            })
         })
         .collect()
 }
 
 /// Catalog attributes (not `create_only`) both sides have, whose values differ.
-fn changed_attrs(addr: &Address, recorded: &Attrs, observed: &Attrs) -> Vec<(String, Value, Option<Value>)> {
+fn changed_attrs(
+    addr: &Address,
+    recorded: &Attrs,
+    observed: &Attrs,
+) -> Vec<(String, Value, Option<Value>)> {
     recorded
         .iter()
         .filter(|(name, _)| attr(addr.kind(), name).is_some_and(|s| !s.create_only))
@@ -876,7 +1040,11 @@ fn minimum_cents(currency: &str) -> Option<i64> {
 /// `4210` → `42.10`.
 fn cents(c: i64) -> String {
     let sign = if c < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", c.unsigned_abs() / 100, c.unsigned_abs() % 100)
+    format!(
+        "{sign}{}.{:02}",
+        c.unsigned_abs() / 100,
+        c.unsigned_abs() % 100
+    )
 }
 
 fn join(items: impl Iterator<Item = String>) -> String {
@@ -886,7 +1054,9 @@ fn join(items: impl Iterator<Item = String>) -> String {
 fn cycle_error<'x>(addrs: impl Iterator<Item = &'x Address>) -> Error {
     let mut v: Vec<String> = addrs.map(ToString::to_string).collect();
     v.sort();
-    Error::Cycle { addresses: v.join(", ") }
+    Error::Cycle {
+        addresses: v.join(", "),
+    }
 }
 
 /// Topological order of nodes `0..n` (ties broken by index, i.e. by address), or every
@@ -954,7 +1124,8 @@ mod tests {
     fn topo_breaks_ties_by_index_and_reports_cycles() {
         let edges: BTreeSet<(usize, usize)> = [(2, 0), (3, 1)].into_iter().collect();
         assert_eq!(topo(4, &edges).unwrap(), vec![2, 0, 3, 1]);
-        let cyclic: BTreeSet<(usize, usize)> = [(0, 1), (1, 2), (2, 0), (3, 3)].into_iter().collect();
+        let cyclic: BTreeSet<(usize, usize)> =
+            [(0, 1), (1, 2), (2, 0), (3, 3)].into_iter().collect();
         assert_eq!(topo(4, &cyclic).unwrap_err(), vec![vec![0, 1, 2], vec![3]]);
     }
 
@@ -984,7 +1155,18 @@ mod tests {
                 },
             );
         }
-        let e = plan(&desired, &BTreeMap::new(), &Observed::default(), &PlanOptions::default()).unwrap_err();
-        assert_eq!(e.errors, vec![Error::Cycle { addresses: "vpc.x, vpc.y".into() }]);
+        let e = plan(
+            &desired,
+            &BTreeMap::new(),
+            &Observed::default(),
+            &PlanOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.errors,
+            vec![Error::Cycle {
+                addresses: "vpc.x, vpc.y".into()
+            }]
+        );
     }
 }

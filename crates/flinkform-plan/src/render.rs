@@ -27,7 +27,10 @@ pub fn render_text(plan: &Plan) -> String {
         }
         out.push_str("\nExecution order:\n");
         for (n, wave) in waves(plan).iter().enumerate() {
-            let names: Vec<String> = wave.iter().map(|&i| plan.actions[i].addr.to_string()).collect();
+            let names: Vec<String> = wave
+                .iter()
+                .map(|&i| plan.actions[i].addr.to_string())
+                .collect();
             let _ = writeln!(out, "  {}. {}", n + 1, names.join(", "));
         }
         let _ = writeln!(out, "\n{}", plan.summary());
@@ -70,14 +73,20 @@ fn block(out: &mut String, a: &PlannedAction) {
         let _ = writeln!(out, "  #   {r}");
     }
     let id = match (&a.cloud_id, a.op) {
-        (Some(id), Op::Delete | Op::Forget | Op::Replace | Op::Update | Op::Adopt | Op::Read) => format!(" ({id})"),
+        (Some(id), Op::Delete | Op::Forget | Op::Replace | Op::Update | Op::Adopt | Op::Read) => {
+            format!(" ({id})")
+        }
         _ => String::new(),
     };
     let _ = writeln!(out, "{:>3} {}{id}", a.op.symbol(), a.addr);
     let width = a.diffs.iter().map(|d| d.name.len()).max().unwrap_or(0);
     for d in &a.diffs {
         let (sym, value) = diff_text(d);
-        let forces = if d.forces_replacement && a.op == Op::Replace { " # forces replacement" } else { "" };
+        let forces = if d.forces_replacement && a.op == Op::Replace {
+            " # forces replacement"
+        } else {
+            ""
+        };
         let _ = writeln!(out, "      {sym} {:<width$} = {value}{forces}", d.name);
     }
 }
@@ -98,7 +107,11 @@ fn waves(plan: &Plan) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = Vec::new();
     // `actions` is in topological order, so dependencies are always computed first.
     for (i, a) in plan.actions.iter().enumerate() {
-        let deps = plan.dependencies(a.id).map(|d| level[d.index()]).max().unwrap_or(0);
+        let deps = plan
+            .dependencies(a.id)
+            .map(|d| level[d.index()])
+            .max()
+            .unwrap_or(0);
         if a.op == Op::NoOp {
             level[i] = deps;
             continue;
@@ -126,7 +139,11 @@ pub fn render_drift_text(plan: &Plan) -> String {
         out.push('\n');
         drift_block(&mut out, d);
     }
-    let _ = writeln!(out, "\nDrift: {} resource(s) changed outside flinkform.", plan.drift.len());
+    let _ = writeln!(
+        out,
+        "\nDrift: {} resource(s) changed outside flinkform.",
+        plan.drift.len()
+    );
     out
 }
 
@@ -149,7 +166,11 @@ fn drift_block(out: &mut String, d: &Drift) {
                                 ChangeTag::Insert => "+",
                                 ChangeTag::Equal => " ",
                             };
-                            let _ = writeln!(out, "          {sym} {}", change.value().trim_end_matches('\n'));
+                            let _ = writeln!(
+                                out,
+                                "          {sym} {}",
+                                change.value().trim_end_matches('\n')
+                            );
                         }
                     }
                     Some(o) => {
@@ -250,7 +271,11 @@ struct DriftOnlyDoc<'a> {
 }
 
 fn action_doc<'a>(plan: &Plan, a: &'a PlannedAction) -> ActionDoc<'a> {
-    let mode = a.desired.as_ref().map(|d| d.mode).or(a.prior.as_ref().map(|p| p.mode));
+    let mode = a
+        .desired
+        .as_ref()
+        .map(|d| d.mode)
+        .or(a.prior.as_ref().map(|p| p.mode));
     let account = a
         .desired
         .as_ref()
@@ -300,13 +325,21 @@ fn drift_docs(plan: &Plan) -> Vec<DriftDoc<'_>> {
     plan.drift
         .iter()
         .map(|d| match &d.kind {
-            DriftKind::Deleted => DriftDoc { address: d.addr.to_string(), kind: "deleted", changes: Vec::new() },
+            DriftKind::Deleted => DriftDoc {
+                address: d.addr.to_string(),
+                kind: "deleted",
+                changes: Vec::new(),
+            },
             DriftKind::Changed(changes) => DriftDoc {
                 address: d.addr.to_string(),
                 kind: "changed",
                 changes: changes
                     .iter()
-                    .map(|(name, recorded, observed)| DriftChangeDoc { name, recorded, observed: observed.as_ref() })
+                    .map(|(name, recorded, observed)| DriftChangeDoc {
+                        name,
+                        recorded,
+                        observed: observed.as_ref(),
+                    })
                     .collect(),
             },
         })
@@ -331,7 +364,10 @@ pub fn plan_json(plan: &Plan) -> serde_json::Value {
         kept: plan
             .kept
             .iter()
-            .map(|(a, r)| KeptDoc { address: a.to_string(), reason: r })
+            .map(|(a, r)| KeptDoc {
+                address: a.to_string(),
+                reason: r,
+            })
             .collect(),
         warnings: &plan.warnings,
     };
@@ -341,6 +377,9 @@ pub fn plan_json(plan: &Plan) -> serde_json::Value {
 /// The drift report as a versioned JSON document (`specs/plan-json.md`, section drift).
 #[must_use]
 pub fn drift_json(plan: &Plan) -> serde_json::Value {
-    let doc = DriftOnlyDoc { format_version: FORMAT_VERSION, drift: drift_docs(plan) };
+    let doc = DriftOnlyDoc {
+        format_version: FORMAT_VERSION,
+        drift: drift_docs(plan),
+    };
     serde_json::to_value(doc).unwrap_or(serde_json::Value::Null)
 }

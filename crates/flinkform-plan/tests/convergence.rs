@@ -2,6 +2,8 @@
 //! dependency before its dependent, and planning against the cloud a perfect apply leaves
 //! behind yields no changes (convergence), for arbitrary stacks.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::collections::BTreeMap;
@@ -15,13 +17,19 @@ use support::{applied, empty_cloud, stack, workspace};
 fn billing() -> impl Strategy<Value = Billing> {
     prop_oneof![
         Just(Billing::PayAsYouGo),
-        (1_u32..=9, any::<bool>(), any::<bool>(), 12_u32..=64).prop_map(|(n, years, auto_renew, quota_cu)| {
-            Billing::Subscription {
-                duration: if years { Duration::Years(n.min(3)) } else { Duration::Months(n) },
-                auto_renew,
-                quota_cu,
+        (1_u32..=9, any::<bool>(), any::<bool>(), 12_u32..=64).prop_map(
+            |(n, years, auto_renew, quota_cu)| {
+                Billing::Subscription {
+                    duration: if years {
+                        Duration::Years(n.min(3))
+                    } else {
+                        Duration::Months(n)
+                    },
+                    auto_renew,
+                    quota_cu,
+                }
             }
-        }),
+        ),
     ]
 }
 
@@ -35,36 +43,43 @@ fn one_workspace(i: usize) -> impl Strategy<Value = FlinkWorkspace> {
         0_usize..2,
         0_usize..2,
     )
-        .prop_map(move |(billing, existing_vpc, vswitches, projects, protect, account, region)| {
-            let mut w = workspace(&format!("ws{i}"));
-            w.account = AccountName::new(["main", "other"][account]).unwrap();
-            let r = ["ap-southeast-1", "eu-central-1"][region];
-            w.region = Region::new(r).unwrap();
-            w.zone = ZoneId::new(format!("{r}a")).unwrap();
-            let payg = billing == Billing::PayAsYouGo;
-            w.billing = billing;
-            if existing_vpc {
-                w.network.vpc = VpcRef::Existing(format!("vpc-existing{i}").parse().unwrap());
-            }
-            w.network.vswitches = vswitches
-                .iter()
-                .enumerate()
-                .map(|(j, existing)| {
-                    if *existing {
-                        VSwitchRef::Existing(format!("vsw-existing{i}x{j}").parse().unwrap())
-                    } else {
-                        VSwitchRef::Create { cidr: format!("10.10.{j}.0/24") }
-                    }
-                })
-                .collect();
-            w.projects = projects
-                .into_iter()
-                .enumerate()
-                .map(|(j, cu)| Project { name: format!("p{j}"), cu: if payg { None } else { cu } })
-                .collect();
-            w.protect = protect;
-            w
-        })
+        .prop_map(
+            move |(billing, existing_vpc, vswitches, projects, protect, account, region)| {
+                let mut w = workspace(&format!("ws{i}"));
+                w.account = AccountName::new(["main", "other"][account]).unwrap();
+                let r = ["ap-southeast-1", "eu-central-1"][region];
+                w.region = Region::new(r).unwrap();
+                w.zone = ZoneId::new(format!("{r}a")).unwrap();
+                let payg = billing == Billing::PayAsYouGo;
+                w.billing = billing;
+                if existing_vpc {
+                    w.network.vpc = VpcRef::Existing(format!("vpc-existing{i}").parse().unwrap());
+                }
+                w.network.vswitches = vswitches
+                    .iter()
+                    .enumerate()
+                    .map(|(j, existing)| {
+                        if *existing {
+                            VSwitchRef::Existing(format!("vsw-existing{i}x{j}").parse().unwrap())
+                        } else {
+                            VSwitchRef::Create {
+                                cidr: format!("10.10.{j}.0/24"),
+                            }
+                        }
+                    })
+                    .collect();
+                w.projects = projects
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, cu)| Project {
+                        name: format!("p{j}"),
+                        cu: if payg { None } else { cu },
+                    })
+                    .collect();
+                w.protect = protect;
+                w
+            },
+        )
 }
 
 fn workspaces() -> impl Strategy<Value = Vec<FlinkWorkspace>> {

@@ -22,6 +22,8 @@
 //! The snapshot shows the text plan, the edges, the drift report and the JSON summary, or
 //! every planning error.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,10 +31,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use flinkform_core::{
-    AccountFacts, AccountName, Address, Attrs, Balance, CloudId, Mode, Observation, Observed, ObservedResource, Readiness,
-    RecordedResource, Region, ResourceKind, Value, ZoneId,
+    AccountFacts, AccountName, Address, Attrs, Balance, CloudId, Mode, Observation, Observed,
+    ObservedResource, Readiness, RecordedResource, Region, ResourceKind, Value, ZoneId,
 };
-use flinkform_plan::{Desired, PlanOptions, expand, plan, plan_destroy, plan_json, render_drift_text, render_text};
+use flinkform_plan::{
+    Desired, PlanOptions, expand, plan, plan_destroy, plan_json, render_drift_text, render_text,
+};
 use flinkform_spec::{SourceFile, load};
 use miette::Diagnostic;
 use serde::Deserialize;
@@ -64,7 +68,11 @@ struct ObservedFile {
 enum ObsFile {
     Absent,
     Unknown,
-    Found { cloud_id: CloudId, attrs: Attrs, readiness: String },
+    Found {
+        cloud_id: CloudId,
+        attrs: Attrs,
+        readiness: String,
+    },
     Changed(Attrs),
 }
 
@@ -110,7 +118,9 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
     let case = dir.file_name().unwrap().to_string_lossy().into_owned();
     let desired = desired_from(dir, &case, "spec.yaml");
     let applied = desired_from(dir, &case, "applied.yaml");
-    let options: Options = read(dir, "options.json").map(|t| serde_json::from_str(&t).unwrap()).unwrap_or_default();
+    let options: Options = read(dir, "options.json")
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_default();
 
     // The cloud and the state as a perfect apply of `applied.yaml` left them.
     let (mut recorded, cloud) = applied.as_ref().map(support::applied).unwrap_or_default();
@@ -123,7 +133,9 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
             };
         }
     }
-    let edits: ObservedFile = read(dir, "observed.json").map(|t| serde_json::from_str(&t).unwrap()).unwrap_or_default();
+    let edits: ObservedFile = read(dir, "observed.json")
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_default();
 
     // What refresh would report for the request the planner makes.
     let empty = Desired::default();
@@ -141,7 +153,9 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
         observed.resources.insert(d.addr.clone(), obs);
     }
     for r in &request.recorded {
-        observed.resources.insert(r.addr.clone(), Observation::Absent);
+        observed
+            .resources
+            .insert(r.addr.clone(), Observation::Absent);
     }
     for (addr, obs) in &mut observed.resources {
         if let Some(o) = cloud.resources.get(addr) {
@@ -152,9 +166,15 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
         let obs = match edit {
             ObsFile::Absent => Observation::Absent,
             ObsFile::Unknown => Observation::Unknown,
-            ObsFile::Found { cloud_id, attrs, readiness: r } => {
-                Observation::Found(ObservedResource { cloud_id, attrs, readiness: readiness(&r) })
-            }
+            ObsFile::Found {
+                cloud_id,
+                attrs,
+                readiness: r,
+            } => Observation::Found(ObservedResource {
+                cloud_id,
+                attrs,
+                readiness: readiness(&r),
+            }),
             ObsFile::Changed(changes) => match cloud.resources.get(&addr) {
                 Some(Observation::Found(o)) => {
                     let mut o = o.clone();
@@ -166,13 +186,19 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
         };
         observed.resources.insert(addr, obs);
     }
-    observed.accounts = desired.as_ref().map(support::generous_facts).unwrap_or_default();
+    observed.accounts = desired
+        .as_ref()
+        .map(support::generous_facts)
+        .unwrap_or_default();
     for (name, f) in edits.accounts {
         let facts = AccountFacts {
             uid: f.uid,
             flink_regions: f.flink_regions,
             flink_zones: f.flink_zones,
-            balance: f.balance.map(|b| Balance { available_cents: b.available_cents, currency: b.currency }),
+            balance: f.balance.map(|b| Balance {
+                available_cents: b.available_cents,
+                currency: b.currency,
+            }),
         };
         observed.accounts.insert(name, facts);
     }
@@ -208,7 +234,11 @@ fn run_case(dir: &Path) -> String {
             let json = plan_json(&p);
             let _ = writeln!(out, "\n--- json summary ---\n{}", json["summary"]);
             // Every kind in the plan is one the catalog knows.
-            assert!(p.actions.iter().all(|a| ResourceKind::ALL.contains(&a.addr.kind())));
+            assert!(
+                p.actions
+                    .iter()
+                    .all(|a| ResourceKind::ALL.contains(&a.addr.kind()))
+            );
         }
         Err(errors) => {
             out.push_str("--- errors ---\n");
@@ -238,7 +268,11 @@ fn cases() -> Vec<PathBuf> {
 #[test]
 fn golden_cases() {
     let dirs = cases();
-    assert!(dirs.len() >= 12, "expected at least 12 cases, found {}", dirs.len());
+    assert!(
+        dirs.len() >= 12,
+        "expected at least 12 cases, found {}",
+        dirs.len()
+    );
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots"));
     settings.set_prepend_module_to_snapshot(false);

@@ -2,13 +2,14 @@
 //! apply that turns desired resources into the state and observations a perfect apply
 //! would leave behind (ids derived from addresses).
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use flinkform_core::{
-    AccountFacts, AccountName, Address, Balance, CloudId, Mode, Observation, Observed, ObservedResource, Origin,
-    Readiness, RecordedResource, Region, ResourceKind, Value, ZoneId, attr,
+    AccountFacts, AccountName, Address, Balance, CloudId, Mode, Observation, Observed,
+    ObservedResource, Origin, Readiness, RecordedResource, Region, ResourceKind, Value, ZoneId,
+    attr,
 };
 use flinkform_plan::Desired;
 use flinkform_spec::{
@@ -24,10 +25,16 @@ pub fn workspace(name: &str) -> FlinkWorkspace {
         zone: ZoneId::new("ap-southeast-1a").unwrap(),
         billing: Billing::PayAsYouGo,
         network: Network {
-            vpc: VpcRef::Create { cidr: "10.10.0.0/16".into() },
-            vswitches: vec![VSwitchRef::Create { cidr: "10.10.1.0/24".into() }],
+            vpc: VpcRef::Create {
+                cidr: "10.10.0.0/16".into(),
+            },
+            vswitches: vec![VSwitchRef::Create {
+                cidr: "10.10.1.0/24".into(),
+            }],
         },
-        storage: Storage { bucket: format!("{name}-flink") },
+        storage: Storage {
+            bucket: format!("{name}-flink"),
+        },
         projects: Vec::new(),
         protect: true,
         upstream: Vec::new(),
@@ -43,7 +50,11 @@ pub fn stack(workspaces: Vec<FlinkWorkspace>) -> Stack {
             .into_iter()
             .enumerate()
             .map(|(i, w)| Document {
-                origin: Origin { file: "test.yaml".into(), line: u32::try_from(i).unwrap() * 30 + 1, column: 1 },
+                origin: Origin {
+                    file: "test.yaml".into(),
+                    line: u32::try_from(i).unwrap() * 30 + 1,
+                    column: 1,
+                },
                 resource: SpecResource::FlinkWorkspace(w),
             })
             .collect(),
@@ -56,13 +67,24 @@ pub fn fake_id(addr: &Address) -> CloudId {
         .name()
         .chars()
         .filter(|c| *c != ']')
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let id = match addr.kind() {
         ResourceKind::Vpc => format!("vpc-{name}"),
         ResourceKind::Vswitch => format!("vsw-{name}"),
         ResourceKind::FlinkWorkspace => format!("f-sg-{name}"),
-        ResourceKind::FlinkProject => addr.name().rsplit('/').next().unwrap_or_default().to_owned(),
+        ResourceKind::FlinkProject => addr
+            .name()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
         ResourceKind::RamRole => "AliyunStreamAsiDefaultRole".to_owned(),
         ResourceKind::OssBucket | ResourceKind::OssService | ResourceKind::AccountBalance => name,
     };
@@ -76,13 +98,22 @@ pub fn generous_facts(desired: &Desired) -> BTreeMap<AccountName, AccountFacts> 
         .keys()
         .map(|a| {
             let mut facts = AccountFacts {
-                balance: Some(Balance { available_cents: 50_000, currency: "USD".into() }),
+                balance: Some(Balance {
+                    available_cents: 50_000,
+                    currency: "USD".into(),
+                }),
                 ..AccountFacts::default()
             };
             for d in desired.resources.values().filter(|d| &d.account == a) {
-                if let (Some(region), Some(zone)) = (&d.region, d.attrs.get("zone").and_then(Value::as_str)) {
+                if let (Some(region), Some(zone)) =
+                    (&d.region, d.attrs.get("zone").and_then(Value::as_str))
+                {
                     facts.flink_regions.insert(region.clone());
-                    facts.flink_zones.entry(region.clone()).or_default().insert(ZoneId::new(zone).unwrap());
+                    facts
+                        .flink_zones
+                        .entry(region.clone())
+                        .or_default()
+                        .insert(ZoneId::new(zone).unwrap());
                 }
             }
             (a.clone(), facts)
@@ -95,7 +126,10 @@ pub fn generous_facts(desired: &Desired) -> BTreeMap<AccountName, AccountFacts> 
 /// `create_only` attributes; OSS activation cannot be read.
 pub fn applied(desired: &Desired) -> (BTreeMap<Address, RecordedResource>, Observed) {
     let mut recorded = BTreeMap::new();
-    let mut observed = Observed { accounts: generous_facts(desired), ..Observed::default() };
+    let mut observed = Observed {
+        accounts: generous_facts(desired),
+        ..Observed::default()
+    };
     for d in desired.resources.values() {
         if d.addr.kind() == ResourceKind::AccountBalance {
             continue;
@@ -107,7 +141,12 @@ pub fn applied(desired: &Desired) -> (BTreeMap<Address, RecordedResource>, Obser
         let attrs: flinkform_core::Attrs = d
             .attrs
             .iter()
-            .map(|(k, v)| (k.clone(), v.resolve(&|a| Some(fake_id(a).to_string())).unwrap()))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.resolve(&|a| Some(fake_id(a).to_string())).unwrap(),
+                )
+            })
             .collect();
         recorded.insert(
             d.addr.clone(),
@@ -129,7 +168,11 @@ pub fn applied(desired: &Desired) -> (BTreeMap<Address, RecordedResource>, Obser
                 .into_iter()
                 .filter(|(k, _)| attr(d.addr.kind(), k).is_some_and(|s| !s.create_only))
                 .collect();
-            Observation::Found(ObservedResource { cloud_id, attrs: reported, readiness: Readiness::Ready })
+            Observation::Found(ObservedResource {
+                cloud_id,
+                attrs: reported,
+                readiness: Readiness::Ready,
+            })
         };
         observed.resources.insert(d.addr.clone(), obs);
     }
