@@ -473,11 +473,18 @@ impl Runner {
             }
             Op::Adopt => {
                 let d = desired.ok_or_else(|| self.bad_plan("adopt without a desired resource"))?;
+                // Either a resource found in the cloud but not in state (after a crash), or
+                // a recorded one whose `protect` changed: no API call, only a state write.
                 let cloud_id = action
                     .cloud_id
                     .clone()
+                    .or_else(|| prior.as_ref().map(|p| p.cloud_id.clone()))
                     .ok_or_else(|| self.bad_plan("adopt without the id the cloud has for it"))?;
-                self.record(recorded(d, cloud_id.clone(), resolved)).await?;
+                let attrs = match &prior {
+                    Some(p) => merged(&p.attrs, &resolved),
+                    None => resolved,
+                };
+                self.record(recorded(d, cloud_id.clone(), attrs)).await?;
                 Ok(Some(cloud_id))
             }
             Op::Forget => {

@@ -755,3 +755,41 @@ async fn writes_through_the_locked_local_backend_and_a_noop_apply_keeps_the_seri
     drop(sink);
     assert_eq!(backend.read().unwrap().serial, on_disk.serial);
 }
+
+#[tokio::test(start_paused = true)]
+async fn adopt_records_protect_changes_and_clears_dangling_intents() {
+    let mut state = State::new();
+    let prior = recorded(
+        "oss_bucket.p",
+        "p",
+        attrs(&[
+            ("name", Value::str("p")),
+            ("status_from_cloud", Value::str("seen")),
+        ]),
+    );
+    state.record(prior.clone());
+    // An intent left by a run that was killed after its create call.
+    state.begin_intent(
+        addr("oss_bucket.p"),
+        flinkform_state::IntentOp::Create,
+        "ff-old".into(),
+        Attrs::new(),
+    );
+    let (fake, mut sink) = setup(state);
+    let mut d = desired("oss_bucket.p", attrs(&[("name", Value::str("p"))]));
+    d.protect = true;
+    let mut b = PlanBuilder::default();
+    b.add(Op::Adopt, Some(d), Some(prior));
+    let r = run(&b.plan, &fake, &mut sink, &opts(1)).await;
+    assert!(r.report.succeeded(), "{:?}", r.report);
+    let rec = &r.state.resources[&addr("oss_bucket.p")];
+    assert!(rec.protect);
+    assert_eq!(rec.cloud_id.as_str(), "p");
+    assert_eq!(
+        rec.attrs["status_from_cloud"],
+        Value::str("seen"),
+        "attributes the cloud reported are kept"
+    );
+    assert!(r.state.journal.is_empty());
+    assert_eq!(r.report.api_calls, 0);
+}
