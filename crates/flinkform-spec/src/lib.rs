@@ -200,6 +200,25 @@ fn check_unique_bucket(
     }
 }
 
+impl FlinkWorkspace {
+    /// Where the field at `path` (`spec.quota.cu`, `spec.network.vSwitches[1]`) came from;
+    /// for a path the spec did not write (a default, or a finer path than recorded), the
+    /// origin of the closest enclosing field that it did, and finally `metadata.name`.
+    #[must_use]
+    pub fn origin(&self, path: &str) -> Option<&flinkform_core::Origin> {
+        let mut path = path;
+        loop {
+            if let Some(o) = self.origins.get(path) {
+                return Some(o);
+            }
+            match path.rfind(['.', '[']) {
+                Some(i) => path = &path[..i],
+                None => return self.origins.get("metadata.name"),
+            }
+        }
+    }
+}
+
 /// The JSON Schema (2020-12) of one spec document, generated from the types the specs are
 /// read with. `specs/flinkform.schema.json` holds it (pretty-printed); editors use it via
 /// `# yaml-language-server: $schema=...`.

@@ -227,6 +227,21 @@ fn origins_point_at_the_fields() {
     assert_eq!(at("spec.quota.cu"), "o.yaml:18:16");
     assert_eq!(at("spec.projects[1].cu"), "o.yaml:21:26");
     assert_eq!(at("spec.projects[1]"), "o.yaml:21:7");
+    // The helper falls back to the closest recorded field, then to the name.
+    let origin = |path: &str| ws.origin(path).map(ToString::to_string);
+    assert_eq!(
+        origin("spec.projects[1].cu").as_deref(),
+        Some("o.yaml:21:26")
+    );
+    assert_eq!(
+        origin("spec.network.vSwitches[0].zone").as_deref(),
+        Some("o.yaml:15:9")
+    );
+    assert_eq!(
+        origin("spec.billing.autoRenew").as_deref(),
+        Some("o.yaml:10:5")
+    );
+    assert_eq!(origin("spec.protect").as_deref(), Some("o.yaml:4:9"));
 }
 
 #[test]
@@ -490,4 +505,16 @@ fn examples_validate() {
             );
         }
     }
+}
+
+#[test]
+fn windows_line_endings_and_unicode_keep_positions() {
+    let text =
+        format!("# é — comment\r\n{}", VALID.replace('\n', "\r\n")).replace("demo-flink", "démo");
+    let err = load_one("crlf.yaml", &text).unwrap_err();
+    assert_eq!(err.codes(), vec![Code::BucketName]);
+    assert_eq!(err.errors[0].origin().to_string(), "crlf.yaml:17:24");
+    let rendered = render(&err);
+    assert!(rendered.contains("ossBucket: { name: démo }"), "{rendered}");
+    assert!(rendered.contains("`é` is not allowed"), "{rendered}");
 }
