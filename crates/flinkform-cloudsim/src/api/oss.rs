@@ -60,12 +60,7 @@ struct Target {
 }
 
 fn target(req: &OssRequest<'_>) -> Target {
-    let host = req
-        .host
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let host = req.host.split(':').next().unwrap_or_default().to_owned();
     if let Some(prefix) = host.strip_suffix(".aliyuncs.com") {
         let labels: Vec<&str> = prefix.split('.').collect();
         let region_of = |l: &str| {
