@@ -13,6 +13,11 @@
 //! - recorded, not desired: deleted, or forgotten when it cannot or must not be deleted
 //!   (see [`plan_destroy`] for the rules, which removals from the specs share).
 //!
+//! Preconditions are checked only for workspaces this plan orders (creates or replaces):
+//! the region must be offered by the account's site (when the refresh could tell), the zone
+//! offered in the region (when known), and, for pay-as-you-go, the available balance at
+//! least USD 100.00 (CNY 700.00). A low balance does not fail plans that order nothing.
+//!
 //! Protection: a replacement is refused when the *spec* protects the resource (so that
 //! setting `protect: false` and applying works in one step); a deletion is refused when the
 //! *state* protects it (the spec no longer has it). Replacements forced only because a
@@ -425,7 +430,11 @@ impl<'a> Ctx<'a> {
             }
             Some(Observation::Unknown) | None => {
                 if prior.is_none() {
-                    return self.create(d, prior, "not in state".into());
+                    return self.create(
+                        d,
+                        prior,
+                        "not in state, and the cloud cannot tell whether it exists (doing it again is harmless)".into(),
+                    );
                 }
                 None
             }
@@ -453,7 +462,7 @@ impl<'a> Ctx<'a> {
             };
             let (after, new) = self.after(v);
             let changed = match &after {
-                After::Known(x) => x != before,
+                After::Known(x) => !same_value(x, before),
                 After::KnownAfterApply | After::Removed => !new.is_empty(),
             };
             if changed {
@@ -477,7 +486,7 @@ impl<'a> Ctx<'a> {
         let mut reasons = Vec::new();
         if prior.is_none() {
             reasons.push(
-                "found in the cloud by its name but not in state, as after an interrupted apply"
+                "found in the cloud by its name but not in state (made outside flinkform, or by an interrupted apply)"
                     .to_owned(),
             );
         }
@@ -1023,9 +1032,24 @@ fn changed_attrs(
         .filter(|(name, _)| attr(addr.kind(), name).is_some_and(|s| !s.create_only))
         .filter_map(|(name, rv)| {
             let ov = observed.get(name)?;
-            (ov != rv).then(|| (name.clone(), rv.clone(), Some(ov.clone())))
+            (!same_value(ov, rv)).then(|| (name.clone(), rv.clone(), Some(ov.clone())))
         })
         .collect()
+}
+
+/// Whether two attribute values mean the same. Lists are compared as sets: no catalog list
+/// is ordered (`vswitch_ids`, `policies`), and clouds report them in their own order.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::List(x), Value::List(y)) => {
+            let mut x: Vec<&Value> = x.iter().collect();
+            let mut y: Vec<&Value> = y.iter().collect();
+            x.sort();
+            y.sort();
+            x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| same_value(p, q))
+        }
+        _ => a == b,
+    }
 }
 
 /// Least available balance for a pay-as-you-go order, in cents of `currency`.
@@ -1127,6 +1151,15 @@ mod tests {
         let cyclic: BTreeSet<(usize, usize)> =
             [(0, 1), (1, 2), (2, 0), (3, 3)].into_iter().collect();
         assert_eq!(topo(4, &cyclic).unwrap_err(), vec![vec![0, 1, 2], vec![3]]);
+    }
+
+    #[test]
+    fn lists_compare_as_sets() {
+        let l = |v: &[&str]| Value::List(v.iter().map(|s| Value::str(*s)).collect());
+        assert!(same_value(&l(&["a", "b"]), &l(&["b", "a"])));
+        assert!(!same_value(&l(&["a", "b"]), &l(&["a"])));
+        assert!(!same_value(&l(&["a", "a"]), &l(&["a", "b"])));
+        assert!(!same_value(&Value::Int(1), &Value::str("1")));
     }
 
     #[test]
