@@ -383,15 +383,16 @@ async fn caller_uid(client: &Client) -> Result<AccountUid, ApiError> {
     })
 }
 
-/// The facts of one account: UID, balance, Flink regions and zones of `regions`.
+/// The facts of one account: UID, balance, Flink regions and zones of `regions`; with the
+/// available amount as the cloud wrote it.
 async fn account_facts(
     client: Client,
     regions: BTreeSet<Region>,
     bss_region: Region,
     fallback: Region,
-) -> Result<AccountFacts, ApiError> {
+) -> Result<(AccountFacts, String), ApiError> {
     let uid = caller_uid(&client).await?;
-    let (_, currency, cents) = query_balance(&client, &bss_region).await?;
+    let (amount, currency, cents) = query_balance(&client, &bss_region).await?;
     let home = regions.iter().next().cloned().unwrap_or(fallback);
     let resp = client
         .rpc_read(
@@ -424,7 +425,7 @@ async fn account_facts(
             .collect();
         flink_zones.insert(region.clone(), zones);
     }
-    Ok(AccountFacts {
+    let facts = AccountFacts {
         uid: Some(uid),
         flink_regions,
         flink_zones,
@@ -432,7 +433,8 @@ async fn account_facts(
             available_cents: cents,
             currency,
         }),
-    })
+    };
+    Ok((facts, amount))
 }
 
 /// Instance id → BSS `RenewStatus` for the account's Flink subscriptions.
@@ -547,6 +549,9 @@ pub struct AliProvider {
     clients: BTreeMap<AccountName, Client>,
     /// [`DEFAULT_REGION`], parsed once.
     default_region: Region,
+    /// Account → the region whose BSS host serves it (its site), learnt by `observe` and
+    /// used by later account-level reads.
+    bss_regions: Arc<std::sync::Mutex<BTreeMap<AccountName, Region>>>,
 }
 
 impl AliProvider {
@@ -577,6 +582,7 @@ impl AliProvider {
         Ok(Self {
             clients,
             default_region,
+            bss_regions: Arc::default(),
         })
     }
 
@@ -803,6 +809,11 @@ impl AliProvider {
                 .cloned()
                 .unwrap_or_else(|| self.default_region.clone())
         };
+        if let Ok(mut known) = self.bss_regions.lock() {
+            for acct in home.keys() {
+                known.insert(acct.clone(), bss_region(acct));
+            }
+        }
         for it in items.values() {
             let region = it.region.clone();
             match it.addr.kind() {
@@ -919,15 +930,20 @@ impl AliProvider {
             ));
         }
         let mut facts: BTreeMap<AccountName, AccountFacts> = BTreeMap::new();
+        let mut balances: BTreeMap<AccountName, (String, String)> = BTreeMap::new();
         for (key, res) in fact_keys
             .into_iter()
             .zip(bounded(futs, OBSERVE_CONCURRENCY).await?)
         {
-            facts.insert(key, res?);
+            let (f, amount) = res?;
+            if let Some(b) = &f.balance {
+                balances.insert(key.clone(), (amount, b.currency.clone()));
+            }
+            facts.insert(key, f);
         }
 
         // Balances for balance checks of accounts whose facts were not asked for.
-        let mut balances: BTreeMap<AccountName, (String, String)> = BTreeMap::new();
+        balance_accounts.retain(|a| !balances.contains_key(a));
         for acct in &balance_accounts {
             let client = client_of(acct)?;
             let (amount, currency, _) = query_balance(&client, &bss_region(acct)).await?;
@@ -1239,6 +1255,7 @@ impl Provider for AliProvider {
             ResourceKind::AccountBalance => {
                 let bss = region
                     .cloned()
+                    .or_else(|| self.bss_regions.lock().ok()?.get(account).cloned())
                     .unwrap_or_else(|| self.default_region.clone());
                 let (amount, currency, _) = query_balance(&client, &bss).await?;
                 found(balance_observation(account, &amount, &currency))

@@ -280,3 +280,28 @@ pub(crate) struct BucketInfo {
     #[serde(rename = "Bucket", default)]
     pub(crate) bucket: BucketXml,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_parse_to_cents() {
+        assert_eq!(parse_cents("10000.00"), Some(1_000_000));
+        assert_eq!(parse_cents("-11.19"), Some(-1119));
+        assert_eq!(parse_cents("5"), Some(500));
+        assert_eq!(parse_cents("3.5"), Some(350));
+        assert_eq!(parse_cents("0.129"), Some(12));
+        assert_eq!(parse_cents(""), None);
+        assert_eq!(parse_cents("1,000.00"), None);
+    }
+
+    #[test]
+    fn numbers_may_come_as_strings() {
+        let v = serde_json::json!({"A": {"B": "42"}, "C": 7, "L": {"X": ["a", "b"]}});
+        assert_eq!(int_at(&v, &["A", "B"]), Some(42));
+        assert_eq!(string_at(&v, &["C"]), Some("7".to_owned()));
+        assert_eq!(strings_at(&v, &["L", "X"]), ["a", "b"]);
+        assert!(list_at(&v, &["missing"]).is_empty());
+    }
+}

@@ -925,3 +925,295 @@ async fn observe_batches_and_maps_catalog_attributes() {
         ]
     );
 }
+
+#[tokio::test]
+async fn account_level_creates_treat_existing_as_success() {
+    let (url, seen) = serve(|r| {
+        let err = |status: u16, code: &str| {
+            (
+                status,
+                vec![],
+                serde_json::json!({"RequestId": "E", "Code": code, "Message": "m"}).to_string(),
+            )
+        };
+        match r.action() {
+            "OpenOssService" => err(400, "ORDER.OPEND"),
+            "GetRole" => err(404, "EntityNotExist.Role"),
+            "CreateRole" => {
+                let p = r.params();
+                assert_eq!(p["RoleName"], "AliyunStreamAsiDefaultRole");
+                assert!(p["AssumeRolePolicyDocument"].contains("stream.aliyuncs.com"));
+                err(409, "EntityAlreadyExists.Role")
+            }
+            "AttachPolicyToRole" => {
+                let p = r.params();
+                assert_eq!(
+                    (p["PolicyType"].as_str(), p["PolicyName"].as_str()),
+                    ("System", "AliyunStreamAsiDefaultRolePolicy")
+                );
+                err(409, "EntityAlreadyExists.Role.Policy")
+            }
+            other => panic!("unexpected {other}"),
+        }
+    })
+    .await;
+    let prov = provider(&url);
+    let out = prov
+        .create(&change("oss_service.main", Attrs::new()))
+        .await
+        .unwrap();
+    assert_eq!((out.cloud_id.as_str(), out.done), ("oss", true));
+    let role = Attrs::from([
+        (
+            "role_name".to_owned(),
+            Value::str("AliyunStreamAsiDefaultRole"),
+        ),
+        (
+            "policies".to_owned(),
+            Value::List(vec![Value::str("System:AliyunStreamAsiDefaultRolePolicy")]),
+        ),
+    ]);
+    let mut req = change("ram_role.main", role);
+    req.region = None;
+    let out = prov.create(&req).await.unwrap();
+    assert_eq!(
+        (out.cloud_id.as_str(), out.done),
+        ("AliyunStreamAsiDefaultRole", true)
+    );
+    let actions: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.action().to_owned())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "OpenOssService",
+            "GetRole",
+            "CreateRole",
+            "AttachPolicyToRole"
+        ]
+    );
+
+    let err = prov
+        .create(&change("account_balance.main", Attrs::new()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, K::InvalidParameter);
+}
+
+#[tokio::test]
+async fn deletes_treat_not_found_as_done() {
+    let (url, seen) = serve(|r| match r.action() {
+        "DeleteVpc" => (
+            404,
+            vec![],
+            serde_json::json!({"RequestId": "E", "Code": "InvalidVpcId.NotFound", "Message": "m"})
+                .to_string(),
+        ),
+        "DeleteInstance" => json_ok(serde_json::json!({"RequestId": "D", "Success": true})),
+        "DeleteNamespace" => {
+            let p = r.params();
+            assert_eq!(
+                (p["InstanceId"].as_str(), p["Namespace"].as_str()),
+                ("f-sg-1", "etl")
+            );
+            json_ok(serde_json::json!({"RequestId": "N", "Success": true}))
+        }
+        other => panic!("unexpected {other}"),
+    })
+    .await;
+    let prov = provider(&url);
+    let prior = |addr: &str, id: &str| flinkform_core::DeleteRequest {
+        prior: flinkform_core::RecordedResource {
+            addr: addr.parse().unwrap(),
+            mode: Mode::Managed,
+            account: AccountName::new("main").unwrap(),
+            region: Some(region("ap-southeast-1")),
+            cloud_id: flinkform_core::CloudId::new(id).unwrap(),
+            attrs: Attrs::new(),
+            depends_on: BTreeSet::new(),
+            protect: false,
+        },
+    };
+    assert!(
+        prov.delete(&prior("vpc.ws", "vpc-gone"))
+            .await
+            .unwrap()
+            .done
+    );
+    assert!(
+        !prov
+            .delete(&prior("flink_workspace.ws", "f-sg-1"))
+            .await
+            .unwrap()
+            .done
+    );
+    assert!(
+        !prov
+            .delete(&prior("flink_project.ws/etl", "f-sg-1/etl"))
+            .await
+            .unwrap()
+            .done
+    );
+    // Never deleted through the API: no call.
+    assert!(
+        prov.delete(&prior("oss_service.main", "oss"))
+            .await
+            .unwrap()
+            .done
+    );
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn observe_reads_networks_buckets_roles_and_account_facts_in_batches() {
+    let (url, seen) = serve(|r| {
+        if r.header("authorization").starts_with("OSS ") {
+            assert_eq!(r.header("host"), "oss-ap-southeast-1.aliyuncs.com");
+            return (
+                200,
+                vec![("content-type", "application/xml".into())],
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListAllMyBucketsResult><Owner><ID>1</ID></Owner><Buckets>\
+                 <Bucket><Name>bkt</Name><Location>oss-ap-southeast-1</Location><Region>ap-southeast-1</Region></Bucket>\
+                 <Bucket><Name>other</Name><Location>oss-eu-west-1</Location></Bucket></Buckets></ListAllMyBucketsResult>"
+                    .to_owned(),
+            );
+        }
+        r.verify_v3(SECRET);
+        json_ok(match r.action() {
+            "DescribeVpcs" => serde_json::json!({"RequestId": "V", "TotalCount": 2, "Vpcs": {"Vpc": [
+                {"VpcId": "vpc-1", "VpcName": "ws", "CidrBlock": "10.0.0.0/16", "Status": "Available", "RegionId": "ap-southeast-1"},
+                {"VpcId": "vpc-existing", "VpcName": "shared", "CidrBlock": "10.9.0.0/16", "Status": "Available", "RegionId": "ap-southeast-1"}
+            ]}}),
+            "DescribeVSwitches" => serde_json::json!({"RequestId": "S", "TotalCount": 1, "VSwitches": {"VSwitch": [
+                {"VSwitchId": "vsw-1", "VSwitchName": "ws-0", "VpcId": "vpc-1", "ZoneId": "ap-southeast-1a", "CidrBlock": "10.0.1.0/24", "Status": "Pending"}
+            ]}}),
+            "GetRole" => serde_json::json!({"RequestId": "G", "Role": {"RoleName": "AliyunStreamAsiDefaultRole"}}),
+            "ListPoliciesForRole" => serde_json::json!({"RequestId": "L", "Policies": {"Policy": [
+                {"PolicyName": "Zeta", "PolicyType": "Custom"},
+                {"PolicyName": "AliyunStreamAsiDefaultRolePolicy", "PolicyType": "System"}
+            ]}}),
+            "GetCallerIdentity" => serde_json::json!({"RequestId": "I", "AccountId": "5123456789012345"}),
+            "QueryAccountBalance" => serde_json::json!({"RequestId": "B", "Code": "200", "Success": true,
+                "Data": {"AvailableAmount": "99.50", "Currency": "USD"}}),
+            "DescribeSupportedRegions" => serde_json::json!({"RequestId": "R", "Success": true,
+                "Regions": [{"Region": "ap-southeast-1"}, {"Region": "eu-central-1"}]}),
+            "DescribeSupportedZones" => serde_json::json!({"RequestId": "Z", "ZoneIds": ["ap-southeast-1a", "ap-southeast-1b"]}),
+            other => panic!("unexpected {other}"),
+        })
+    })
+    .await;
+    let main = AccountName::new("main").unwrap();
+    let sg = region("ap-southeast-1");
+    let desired = |addr: &str, mode: Mode, attrs: Attrs| DesiredResource {
+        addr: addr.parse().unwrap(),
+        mode,
+        account: main.clone(),
+        region: Some(sg.clone()),
+        attrs,
+        depends_on: BTreeSet::new(),
+        protect: false,
+        origin: None,
+    };
+    let s = |v: &str| Value::str(v);
+    let req = ObserveRequest {
+        desired: vec![
+            desired(
+                "vpc.ws",
+                Mode::Managed,
+                Attrs::from([
+                    ("name".to_owned(), s("ws")),
+                    ("cidr".to_owned(), s("10.0.0.0/16")),
+                ]),
+            ),
+            desired(
+                "vpc.other",
+                Mode::Data,
+                Attrs::from([("id".to_owned(), s("vpc-existing"))]),
+            ),
+            desired(
+                "vswitch.ws[0]",
+                Mode::Managed,
+                Attrs::from([("name".to_owned(), s("ws-0"))]),
+            ),
+            desired(
+                "oss_bucket.bkt",
+                Mode::Managed,
+                Attrs::from([("name".to_owned(), s("bkt"))]),
+            ),
+            desired(
+                "oss_bucket.nope",
+                Mode::Managed,
+                Attrs::from([("name".to_owned(), s("nope"))]),
+            ),
+            DesiredResource {
+                region: None,
+                ..desired("ram_role.main", Mode::Managed, Attrs::new())
+            },
+            DesiredResource {
+                region: None,
+                ..desired("account_balance.main", Mode::Managed, Attrs::new())
+            },
+        ],
+        recorded: vec![],
+        accounts: BTreeMap::from([(
+            main.clone(),
+            BTreeSet::from([sg.clone(), region("us-east-1")]),
+        )]),
+    };
+    let observed = provider(&url).observe(&req).await.unwrap();
+    let get = |a: &str| match &observed.resources[&a.parse::<Address>().unwrap()] {
+        Observation::Found(f) => f.clone(),
+        other => panic!("{a}: {other:?}"),
+    };
+    assert_eq!(get("vpc.ws").cloud_id.as_str(), "vpc-1");
+    assert_eq!(get("vpc.other").attrs["cidr"], s("10.9.0.0/16"));
+    let vsw = get("vswitch.ws[0]");
+    assert_eq!(vsw.readiness, Readiness::Pending);
+    assert_eq!(vsw.attrs["vpc_id"], s("vpc-1"));
+    assert_eq!(vsw.attrs["zone"], s("ap-southeast-1a"));
+    assert_eq!(get("oss_bucket.bkt").attrs["region"], s("ap-southeast-1"));
+    assert_eq!(
+        observed.resources[&"oss_bucket.nope".parse::<Address>().unwrap()],
+        Observation::Absent
+    );
+    assert_eq!(
+        get("ram_role.main").attrs["policies"],
+        Value::List(vec![
+            s("Custom:Zeta"),
+            s("System:AliyunStreamAsiDefaultRolePolicy")
+        ])
+    );
+    let bal = get("account_balance.main");
+    assert_eq!(
+        (
+            bal.attrs["available"].clone(),
+            bal.attrs["currency"].clone()
+        ),
+        (s("99.50"), s("USD"))
+    );
+
+    let facts = &observed.accounts[&main];
+    assert_eq!(
+        facts.uid.as_ref().map(|u| u.as_str()),
+        Some("5123456789012345")
+    );
+    assert_eq!(
+        facts.balance.as_ref().map(|b| b.available_cents),
+        Some(9950)
+    );
+    assert!(facts.flink_regions.contains(&region("eu-central-1")));
+    // Zones only for requested regions the site offers (us-east-1 is not offered here).
+    assert_eq!(
+        facts.flink_zones.keys().cloned().collect::<Vec<_>>(),
+        vec![sg.clone()]
+    );
+    assert_eq!(facts.flink_zones[&sg].len(), 2);
+
+    // VPCs, vSwitches, buckets, role (2), identity, balance (shared with the check),
+    // regions, zones.
+    assert_eq!(observed.api_calls, 9);
+    assert_eq!(seen.lock().unwrap().len(), 9);
+}
