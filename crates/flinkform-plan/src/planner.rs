@@ -853,12 +853,15 @@ impl<'a> Ctx<'a> {
         let mut edges = BTreeSet::new();
 
         for (y, draft) in drafts.iter().enumerate() {
-            // Creation order: dependency before dependent (an update of the dependency does
-            // not have to wait for or precede anything).
+            // Creation order: dependency before dependent. An in-place update of the
+            // dependency only has to precede the dependent's creation (the role's policy
+            // before the workspace that needs it); an existing dependent does not wait for
+            // it (CU ordering below decides between a workspace and its projects).
             if let Some(d) = &draft.desired {
                 for dep in &d.depends_on {
                     if let Some(&x) = pos.get(dep)
-                        && drafts[x].op != Op::Update
+                        && (drafts[x].op != Op::Update
+                            || matches!(draft.op, Op::Create | Op::Replace))
                     {
                         edges.insert((x, y));
                     }

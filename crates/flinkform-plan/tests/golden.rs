@@ -307,3 +307,19 @@ fn plan_json_documents() {
         }
     });
 }
+
+/// The full example in `specs/plan-json.md` is the real output for its case.
+#[test]
+fn the_documented_example_is_current() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(manifest.join("../../specs/plan-json.md")).unwrap();
+    let after = &doc[doc.find("## Full example").unwrap()..];
+    let start = after.find("```json\n").unwrap() + "```json\n".len();
+    let end = start + after[start..].find("\n```").unwrap();
+    let documented: serde_json::Value = serde_json::from_str(&after[start..end]).unwrap();
+    let actual = plan_json_of(&manifest.join("tests/data/quota-decrease-project-cu"));
+    assert_eq!(
+        documented, actual,
+        "update the example in specs/plan-json.md"
+    );
+}
