@@ -126,7 +126,7 @@ pub enum Error {
         addr: Address,
         /// What went wrong.
         #[source]
-        source: Box<flinkform_state::Error>,
+        source: std::sync::Arc<flinkform_state::Error>,
     },
 
     /// The task running the action panicked.

@@ -37,7 +37,7 @@ type Mutation = Box<dyn FnOnce(&mut State) + Send>;
 struct CommitRequest {
     idx: usize,
     mutation: Mutation,
-    reply: oneshot::Sender<Result<(), flinkform_state::Error>>,
+    reply: oneshot::Sender<Result<(), Arc<flinkform_state::Error>>>,
 }
 
 /// What every task shares.
@@ -123,10 +123,14 @@ pub async fn apply(
         intent_ids: AtomicU64::new(store.state().next_intent_id()),
         throttled: AtomicU64::new(0),
     });
+    let remaining: Vec<usize> = deps.iter().map(BTreeSet::len).collect();
+    let ready: BTreeSet<usize> = (0..n).filter(|i| remaining[*i] == 0).collect();
     let mut walk = Walk {
         plan,
         slots: vec![Slot::Pending; n],
         dependents,
+        remaining,
+        ready,
         results: BTreeMap::new(),
         events,
     };
@@ -143,10 +147,8 @@ pub async fn apply(
     let mut halted: Option<Address> = None;
     loop {
         if halted.is_none() {
-            for (i, waits_for) in deps.iter().enumerate() {
-                if walk.slots[i] != Slot::Pending
-                    || !waits_for.iter().all(|d| walk.slots[*d] == Slot::Done)
-                {
+            while let Some(i) = walk.ready.pop_first() {
+                if walk.slots[i] != Slot::Pending {
                     continue;
                 }
                 match prepare(i, &plan.actions[i], store.state()) {
@@ -168,19 +170,33 @@ pub async fn apply(
         }
         tokio::select! {
             biased;
-            Some(req) = commit_rx.recv() => {
-                let mut mutation = Some(req.mutation);
-                let result = store.commit(&mut |s: &mut State| {
-                    if let Some(m) = mutation.take() {
-                        m(s);
-                    }
-                });
+            Some(first) = commit_rx.recv() => {
+                // Group commit: every change queued right now goes into one durable write,
+                // and each task hears back only after that write.
+                let mut batch = vec![first];
+                while let Ok(more) = commit_rx.try_recv() {
+                    batch.push(more);
+                }
+                let (mutations, waiters): (Vec<Mutation>, Vec<_>) =
+                    batch.into_iter().map(|r| (r.mutation, (r.idx, r.reply))).unzip();
+                let mut mutations = Some(mutations);
+                let result = store
+                    .commit(&mut |s: &mut State| {
+                        for m in mutations.take().into_iter().flatten() {
+                            m(s);
+                        }
+                    })
+                    .map_err(Arc::new);
                 if let Err(e) = &result {
                     tracing::warn!(error = %e, "state could not be saved; starting no further actions");
-                    halted.get_or_insert_with(|| plan.actions[req.idx].addr.clone());
+                    if let Some((idx, _)) = waiters.first() {
+                        halted.get_or_insert_with(|| plan.actions[*idx].addr.clone());
+                    }
                 }
-                // The task may be gone if it panicked; nothing to answer then.
-                let _ = req.reply.send(result);
+                for (_, reply) in waiters {
+                    // The task may be gone if it panicked; nothing to answer then.
+                    let _ = reply.send(result.clone());
+                }
             }
             Some(joined) = set.join_next_with_id() => match joined {
                 Ok((id, out)) => {
@@ -229,6 +245,10 @@ struct Walk<'p> {
     plan: &'p Plan,
     slots: Vec<Slot>,
     dependents: Vec<BTreeSet<usize>>,
+    /// Per action, how many of its dependencies are not done yet.
+    remaining: Vec<usize>,
+    /// Pending actions whose dependencies are all done, lowest index first.
+    ready: BTreeSet<usize>,
     results: BTreeMap<Address, NodeResult>,
     events: UnboundedSender<Event>,
 }
@@ -244,6 +264,12 @@ impl Walk<'_> {
             Ok(cloud_id) => {
                 let action = &self.plan.actions[out.idx];
                 self.slots[out.idx] = Slot::Done;
+                for &j in &self.dependents[out.idx] {
+                    self.remaining[j] = self.remaining[j].saturating_sub(1);
+                    if self.remaining[j] == 0 && self.slots[j] == Slot::Pending {
+                        self.ready.insert(j);
+                    }
+                }
                 self.results.insert(
                     action.addr.clone(),
                     NodeResult {
@@ -519,7 +545,7 @@ impl Runner {
             Ok(Ok(())) => Ok(()),
             Ok(Err(source)) => Err(Error::State {
                 addr: self.addr.clone(),
-                source: Box::new(source),
+                source,
             }),
             Err(_) => Err(lost()),
         }

@@ -793,3 +793,35 @@ async fn adopt_records_protect_changes_and_clears_dangling_intents() {
     assert!(r.state.journal.is_empty());
     assert_eq!(r.report.api_calls, 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn large_tree_runs_every_action_after_its_dependencies() {
+    let (fake, mut sink) = setup(State::new());
+    let mut b = PlanBuilder::default();
+    let n = 500;
+    for i in 0..n {
+        let mut d = bucket(i);
+        if i > 0 {
+            d.depends_on
+                .insert(addr(&format!("oss_bucket.b{}", (i - 1) / 2)));
+        }
+        b.add(Op::Create, Some(d), None);
+    }
+    let r = run(&b.plan, &fake, &mut sink, &opts(8)).await;
+    assert!(r.report.succeeded());
+    assert_eq!(r.report.results.len(), n);
+    let calls = fake.with(|c| c.calls.clone());
+    let position = |i: usize| {
+        calls
+            .iter()
+            .position(|c| *c == format!("create oss_bucket.b{i}"))
+            .unwrap()
+    };
+    for i in 1..n {
+        assert!(
+            position((i - 1) / 2) < position(i),
+            "b{i} ran before its parent"
+        );
+    }
+    assert!(fake.max_in_flight() <= 8);
+}

@@ -7,8 +7,8 @@ use crate::model::State;
 
 /// The executor's view of state: the current content, and durable changes to it.
 ///
-/// `commit` applies `f` to the state and persists the result before it returns; when it
-/// fails, the in-memory state is left as it was before the call.
+/// `commit` calls `f` exactly once on a copy of the state and persists the result before it
+/// returns; when it fails, the in-memory state is left as it was before the call.
 pub trait StateSink: Send {
     /// The current state (as of the last successful commit).
     fn state(&self) -> &State;
