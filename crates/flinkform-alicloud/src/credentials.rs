@@ -2,9 +2,11 @@
 //! variables and the aliyun CLI's `~/.aliyun/config.json` profiles. Secrets are wrapped in
 //! [`Secret`], whose `Debug` and `Display` print `***`, so they never reach logs.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use flinkform_core::AccountName;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
@@ -248,4 +250,19 @@ pub fn resolve(
             |p| p.display().to_string(),
         ),
     })
+}
+
+/// [`resolve`] for every account in `accounts`.
+///
+/// # Errors
+/// The first account whose credentials cannot be resolved.
+pub fn resolve_all<'a>(
+    accounts: impl IntoIterator<Item = &'a AccountName>,
+    env: &dyn Fn(&str) -> Option<String>,
+    aliyun_config: Option<&Path>,
+) -> Result<BTreeMap<AccountName, Credentials>> {
+    accounts
+        .into_iter()
+        .map(|a| Ok((a.clone(), resolve(a.as_str(), env, aliyun_config)?)))
+        .collect()
 }

@@ -15,7 +15,7 @@ pub mod sign;
 mod wire;
 
 pub use client::{ApiError, Client, ClientOptions, OssMethod, RpcMethod, classify};
-pub use credentials::{Credentials, Secret, default_aliyun_config_path, resolve};
+pub use credentials::{Credentials, Secret, default_aliyun_config_path, resolve, resolve_all};
 pub use endpoint::{Endpoints, Product};
 pub use error::{Error, Result};
 pub use provider::AliProvider;

@@ -858,7 +858,7 @@ impl AliProvider {
         let ws_lists = bounded(futs, OBSERVE_CONCURRENCY).await?;
         let mut instances: BTreeMap<(AccountName, Region), Vec<Json>> = BTreeMap::new();
         for (key, list) in ws_keys.into_iter().zip(ws_lists) {
-            instances.insert(key, list?);
+            instances.insert(key, unless_region_unsupported(list)?);
         }
 
         let vpc_keys: Vec<_> = vpc_groups.into_iter().collect();
@@ -871,7 +871,7 @@ impl AliProvider {
             .into_iter()
             .zip(bounded(futs, OBSERVE_CONCURRENCY).await?)
         {
-            vpcs.insert(key, list?);
+            vpcs.insert(key, unless_region_unsupported(list)?);
         }
 
         let vsw_keys: Vec<_> = vsw_groups.into_iter().collect();
@@ -884,7 +884,7 @@ impl AliProvider {
             .into_iter()
             .zip(bounded(futs, OBSERVE_CONCURRENCY).await?)
         {
-            vsws.insert(key, list?);
+            vsws.insert(key, unless_region_unsupported(list)?);
         }
 
         let bucket_keys: Vec<_> = bucket_accounts.into_iter().collect();
@@ -1149,6 +1149,21 @@ impl AliProvider {
             accounts,
             api_calls: counter.load(Ordering::Relaxed),
         })
+    }
+}
+
+/// A listing in a region the account's site does not offer finds nothing (the planner
+/// reports the region from the account facts); other errors stay errors.
+fn unless_region_unsupported(list: Result<Vec<Json>, ApiError>) -> Result<Vec<Json>, ApiError> {
+    match list {
+        Err(e)
+            if e.code.as_deref().is_some_and(|c| {
+                c == "InvalidParameter.Region" || c.starts_with("InvalidRegionId")
+            }) =>
+        {
+            Ok(Vec::new())
+        }
+        other => other,
     }
 }
 

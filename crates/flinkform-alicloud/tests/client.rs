@@ -100,6 +100,17 @@ fn credentials_from_aliyun_profiles() {
     let other = resolve("other", &env, Some(&path)).unwrap();
     assert_eq!(other.access_key_id, "AK-ENV");
 
+    let names = [
+        AccountName::new("staging").unwrap(),
+        AccountName::new("main").unwrap(),
+    ];
+    let all = flinkform_alicloud::resolve_all(&names, &env, Some(&path)).unwrap();
+    let ids: Vec<(&str, &str)> = all
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.access_key_id.as_str()))
+        .collect();
+    assert_eq!(ids, [("main", "AK-MAIN"), ("staging", "STS.AK")]);
+
     // Direct reads: `current` and unsupported modes.
     let current = Credentials::from_aliyun_profile(&path, None).unwrap();
     assert_eq!(current.access_key_id, "AK-MAIN");
