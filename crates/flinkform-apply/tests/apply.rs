@@ -373,6 +373,10 @@ async fn waiting_for_readiness_holds_no_slot() {
             .any(|e| matches!(e, Event::Waiting { status, .. } if status == "pending"))
     );
     assert!(r.state.journal.is_empty());
+    assert!(
+        fake.with(|c| c.intent_violations.clone()).is_empty(),
+        "intents are durable under concurrency"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -824,4 +828,10 @@ async fn large_tree_runs_every_action_after_its_dependencies() {
         );
     }
     assert!(fake.max_in_flight() <= 8);
+    assert!(fake.with(|c| c.intent_violations.clone()).is_empty());
+    assert!(
+        sink.commits < 2 * n,
+        "queued changes share writes: {} commits",
+        sink.commits
+    );
 }
