@@ -18,5 +18,5 @@ pub use regions::Site;
 pub use server::{SimHandle, SimOptions, serve, serve_with, spawn, spawn_shared};
 pub use world::{
     AccountKeys, AccountSummary, DEFAULT_REGION, DEFAULT_TIME_SCALE, EXISTING_VPC_ID,
-    EXISTING_VSWITCH_ID, InstanceInfo, World,
+    EXISTING_VSWITCH_ID, Fault, FaultKind, InstanceInfo, World,
 };

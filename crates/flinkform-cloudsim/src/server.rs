@@ -22,7 +22,7 @@ use crate::api::{self, ApiError, Call};
 use crate::auth::{self, RpcRequest};
 use crate::error::{Error, Result};
 use crate::params::Params;
-use crate::world::World;
+use crate::world::{FaultKind, World};
 
 /// How a server runs.
 #[derive(Debug, Clone, Default)]
@@ -234,6 +234,7 @@ async fn handle(
         body: &body,
     };
     let mut world = app.world.lock().await;
+    let mut lost = false;
     let result = (|| -> Result<Value, ApiError> {
         let uid = auth::authenticate(&mut world, &rpc)?;
         let Some(product) = product else {
@@ -251,6 +252,24 @@ async fn handle(
         }
         let now = world.now_ms();
         world.collect_garbage(now);
+        let fault = world.take_fault(action);
+        match fault {
+            Some(FaultKind::Throttle) => {
+                return Err(ApiError {
+                    retry_after_ms: Some(1000),
+                    ..ApiError::bad_request(
+                        "Throttling.User",
+                        "Request was denied due to user flow control.",
+                    )
+                });
+            }
+            Some(FaultKind::InternalError) => {
+                return Err(ApiError::internal(
+                    "The request processing has failed due to some unknown error.",
+                ));
+            }
+            Some(FaultKind::LoseResponse) | None => {}
+        }
         let mut call = Call {
             world: &mut world,
             uid,
@@ -259,33 +278,46 @@ async fn handle(
             now,
         };
         let value = api::dispatch(product, action, &mut call)?;
+        lost = fault == Some(FaultKind::LoseResponse);
         Ok(value)
     })();
+    if result.is_ok() && api::is_mutating(action) {
+        persist(&app, &world);
+    }
+    drop(world);
+    let result = if lost {
+        Err(ApiError::new(
+            503,
+            "ServiceUnavailable",
+            "The request has failed due to a temporary failure of the server.",
+        ))
+    } else {
+        result
+    };
+    let mut headers = vec![
+        (
+            "content-type".to_owned(),
+            "application/json;charset=utf-8".to_owned(),
+        ),
+        ("x-acs-request-id".to_owned(), request_id.clone()),
+    ];
     let (status, body) = match result {
         Ok(Value::Object(mut m)) => {
-            if api::is_mutating(action) {
-                persist(&app, &world);
-            }
-            m.insert("RequestId".to_owned(), Value::String(request_id.clone()));
+            m.insert("RequestId".to_owned(), Value::String(request_id));
             (200, Value::Object(m))
         }
         Ok(other) => (200, other),
         Err(e) => {
             tracing::debug!(code = %e.code, action, "emulated API error");
+            if let Some(ms) = e.retry_after_ms {
+                headers.push(("x-acs-retry-after".to_owned(), ms.to_string()));
+            }
             (
                 e.status,
                 json!({ "RequestId": request_id, "HostId": host_id, "Code": e.code, "Message": e.message }),
             )
         }
     };
-    drop(world);
-    let headers = vec![
-        (
-            "content-type".to_owned(),
-            "application/json;charset=utf-8".to_owned(),
-        ),
-        ("x-acs-request-id".to_owned(), request_id),
-    ];
     build(status, headers, body.to_string())
 }
 

@@ -417,6 +417,32 @@ pub struct World {
     /// Buckets by name: OSS bucket names are global.
     pub(crate) buckets: BTreeMap<String, Bucket>,
     nonces: NonceLog,
+    /// Injected faults, consumed in order by matching requests.
+    #[serde(default)]
+    faults: Vec<Fault>,
+}
+
+/// What an injected fault does to a matching RPC request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FaultKind {
+    /// Answer 400 `Throttling.User` with `x-acs-retry-after: 1000`, changing nothing.
+    Throttle,
+    /// Answer 500 `InternalError`, changing nothing.
+    InternalError,
+    /// Carry the request out (and persist it), then answer 503 `ServiceUnavailable` as if
+    /// the response had been lost on the way back.
+    LoseResponse,
+}
+
+/// A fault injected into the next `times` RPC requests whose action matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    /// Only requests of this action (e.g. `CreateInstance`); `None` matches every action.
+    pub action: Option<String>,
+    /// What happens.
+    pub kind: FaultKind,
+    /// How many more matching requests it affects.
+    pub times: u32,
 }
 
 /// Counts of the live resources of one account, for tests asserting "no duplicates".
@@ -493,7 +519,16 @@ impl World {
             accounts: BTreeMap::new(),
             buckets: BTreeMap::new(),
             nonces: NonceLog::default(),
+            faults: Vec::new(),
         }
+    }
+
+    /// A new, empty world with a random seed (what a fresh `--cloud sim` wants: its id
+    /// then differs from every other world's).
+    #[must_use]
+    pub fn with_random_seed() -> Self {
+        let (hi, lo) = uuid::Uuid::new_v4().as_u64_pair();
+        Self::new(hi ^ lo)
     }
 
     /// The world's id (a UUID): a state file records it so that it is never applied to
@@ -764,6 +799,44 @@ impl World {
     /// Records a request nonce (wall-clock time); `false` if it is a replay.
     pub(crate) fn record_nonce(&mut self, nonce: &str, wall: i64) -> bool {
         self.nonces.record(nonce, wall)
+    }
+
+    /// Injects a fault into the next `times` requests of `action` (every action if `None`).
+    /// Authenticated RPC requests only; OSS REST requests are not affected.
+    pub fn inject_fault(&mut self, action: Option<&str>, kind: FaultKind, times: u32) {
+        if times > 0 {
+            self.faults.push(Fault {
+                action: action.map(str::to_owned),
+                kind,
+                times,
+            });
+        }
+    }
+
+    /// Removes every injected fault that has not fired yet.
+    pub fn clear_faults(&mut self) {
+        self.faults.clear();
+    }
+
+    /// The injected faults that have not fired yet.
+    #[must_use]
+    pub fn faults(&self) -> &[Fault] {
+        &self.faults
+    }
+
+    /// Consumes one firing of the first fault matching `action`.
+    pub(crate) fn take_fault(&mut self, action: &str) -> Option<FaultKind> {
+        let idx = self
+            .faults
+            .iter()
+            .position(|f| f.action.as_deref().is_none_or(|a| a == action))?;
+        let fault = &mut self.faults[idx];
+        let kind = fault.kind;
+        fault.times = fault.times.saturating_sub(1);
+        if fault.times == 0 {
+            self.faults.remove(idx);
+        }
+        Some(kind)
     }
 
     /// Drops workspaces and namespaces whose deletion has completed.

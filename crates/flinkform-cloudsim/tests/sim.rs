@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use flinkform_alicloud::sign::{
     OssV1Request, V3Request, percent_encode, rpc_v1_signature, sha256_hex,
 };
-use flinkform_cloudsim::{AccountKeys, SimHandle, Site, World, spawn};
+use flinkform_cloudsim::{AccountKeys, FaultKind, SimHandle, Site, World, spawn};
 use serde_json::{Value, json};
 
 const FOAS: &str = "2021-10-28";
@@ -54,6 +54,7 @@ struct Client {
 struct Reply {
     status: u16,
     body: Value,
+    retry_after: Option<String>,
 }
 
 impl Reply {
@@ -165,9 +166,14 @@ impl Client {
             Some("application/json;charset=utf-8")
         );
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("x-acs-retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
         Reply {
             status,
             body: resp.json().await.unwrap(),
+            retry_after,
         }
     }
 
@@ -210,9 +216,14 @@ impl Client {
             .await
             .unwrap();
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("x-acs-retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
         Reply {
             status,
             body: resp.json().await.unwrap(),
+            retry_after,
         }
     }
 
@@ -1679,5 +1690,49 @@ async fn official_python_sdks_work_against_the_emulator() {
         ),
         (1, 2, 2, 1)
     );
+    sim.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn injected_faults() {
+    let (sim, c) = start().await;
+    {
+        let mut w = sim.world.lock().await;
+        w.inject_fault(Some("DescribeVpcs"), FaultKind::Throttle, 2);
+        w.inject_fault(None, FaultKind::InternalError, 1);
+    }
+    let throttled = c.call(VPC, "DescribeVpcs", &[("RegionId", REGION)]).await;
+    throttled.err(400, "Throttling.User");
+    assert_eq!(throttled.retry_after.as_deref(), Some("1000"));
+    c.call(VPC, "DescribeVpcs", &[("RegionId", REGION)])
+        .await
+        .err(400, "Throttling.User");
+    c.call(VPC, "DescribeVpcs", &[("RegionId", REGION)])
+        .await
+        .err(500, "InternalError");
+    assert!(sim.world.lock().await.faults().is_empty());
+    c.call(VPC, "DescribeVpcs", &[("RegionId", REGION)])
+        .await
+        .ok();
+
+    // A lost response: the VPC exists although the client saw 503; its ClientToken retry
+    // returns the same VPC.
+    sim.world
+        .lock()
+        .await
+        .inject_fault(Some("CreateVpc"), FaultKind::LoseResponse, 1);
+    let params = [
+        ("RegionId", REGION),
+        ("CidrBlock", "10.5.0.0/16"),
+        ("ClientToken", "lost-1"),
+    ];
+    c.call(VPC, "CreateVpc", &params)
+        .await
+        .err(503, "ServiceUnavailable");
+    assert_eq!(sim.world.lock().await.summary()["main"].vpcs, 2);
+    let retried = c.call(VPC, "CreateVpc", &params).await.ok();
+    assert!(retried["VpcId"].as_str().unwrap().starts_with("vpc-"));
+    assert_eq!(sim.world.lock().await.summary()["main"].vpcs, 2);
+    sim.world.lock().await.clear_faults();
     sim.stop().await.unwrap();
 }

@@ -18,6 +18,8 @@ pub(crate) struct ApiError {
     pub(crate) status: u16,
     pub(crate) code: String,
     pub(crate) message: String,
+    /// `x-acs-retry-after` (milliseconds) for throttling answers.
+    pub(crate) retry_after_ms: Option<u64>,
 }
 
 impl ApiError {
@@ -26,6 +28,7 @@ impl ApiError {
             status,
             code: code.to_owned(),
             message: message.into(),
+            retry_after_ms: None,
         }
     }
     pub(crate) fn bad_request(code: &str, message: impl Into<String>) -> Self {
