@@ -1,0 +1,220 @@
+//! Command-line arguments (clap). This is the first stage of the CLI: parsed arguments are
+//! turned into settings by `main`, then handed to one command function.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// flinkform: declarative Alibaba Cloud fully managed Flink workspaces.
+#[derive(Debug, Parser)]
+#[command(
+    name = "flinkform",
+    version,
+    about = "Declarative Alibaba Cloud fully managed Flink workspaces: plan, apply, drift",
+    propagate_version = true
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Which cloud to talk to. Default: `alibaba` when Alibaba Cloud credentials are
+    /// configured (environment or ~/.aliyun/config.json), else the bundled emulator `sim`
+    #[arg(long, global = true, value_enum, env = "FLINKFORM_CLOUD")]
+    pub(crate) cloud: Option<CloudArg>,
+    /// State file [default: .flinkform/state.json]
+    #[arg(long, global = true, env = "FLINKFORM_STATE")]
+    pub(crate) state: Option<PathBuf>,
+    /// Emulator world file used with `--cloud sim` [default: .flinkform/sim-world.json]
+    #[arg(long, global = true, env = "FLINKFORM_SIM_WORLD")]
+    pub(crate) sim_world: Option<PathBuf>,
+    /// Emulator time scale: cloud seconds per wall-clock second (60 makes the 5-10 minutes
+    /// of provisioning take 5-10 seconds)
+    #[arg(long, global = true, env = "FLINKFORM_SIM_TIME_SCALE")]
+    pub(crate) sim_time_scale: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CloudArg {
+    /// The bundled emulator, in-process on a loopback port
+    Sim,
+    /// The real Alibaba Cloud
+    Alibaba,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check spec files without talking to any cloud
+    Validate(SpecArgs),
+    /// Show what apply would do
+    Plan(PlanArgs),
+    /// Make the cloud match the specs
+    Apply(ApplyArgs),
+    /// Delete everything the state records, except what is protected or cannot be undone
+    Destroy(DestroyArgs),
+    /// Report what changed in the cloud outside flinkform (exit 2 when anything did)
+    Drift(DriftArgs),
+    /// Print the plan's dependency graph
+    Graph(GraphArgs),
+    /// Print the JSON Schema of spec files
+    Schema,
+    /// Inspect the state
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Release a state lock left behind by a process that is gone
+    ForceUnlock {
+        /// The lock id printed in the "state is locked" error
+        id: String,
+    },
+    /// The bundled emulator
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SpecArgs {
+    /// Spec files or directories (every *.yaml / *.yml inside, sorted)
+    #[arg(required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args, Default)]
+pub(crate) struct SafetyArgs {
+    /// Allow replacing this protected resource (repeatable)
+    #[arg(long = "allow-replace", value_name = "ADDRESS")]
+    pub(crate) allow_replace: Vec<String>,
+    /// Allow destroying this protected resource (repeatable)
+    #[arg(long = "allow-destroy", value_name = "ADDRESS")]
+    pub(crate) allow_destroy: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    #[command(flatten)]
+    pub(crate) specs: SpecArgs,
+    #[command(flatten)]
+    pub(crate) safety: SafetyArgs,
+    /// Exit 2 when there are changes, 0 when there are none
+    #[arg(long)]
+    pub(crate) detailed_exitcode: bool,
+    /// Print the plan as JSON (specs/plan-json.md) on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    #[command(flatten)]
+    pub(crate) specs: SpecArgs,
+    #[command(flatten)]
+    pub(crate) safety: SafetyArgs,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub(crate) auto_approve: bool,
+    /// Most API calls in flight at once
+    #[arg(long, default_value_t = 10)]
+    pub(crate) parallelism: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DestroyArgs {
+    /// Spec files or directories (used to find the accounts; may be omitted)
+    pub(crate) paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) safety: SafetyArgs,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub(crate) auto_approve: bool,
+    /// Most API calls in flight at once
+    #[arg(long, default_value_t = 10)]
+    pub(crate) parallelism: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DriftArgs {
+    #[command(flatten)]
+    pub(crate) specs: SpecArgs,
+    /// Print the report as JSON on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GraphArgs {
+    #[command(flatten)]
+    pub(crate) specs: SpecArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StateCommand {
+    /// List recorded resources
+    List,
+    /// Show one recorded resource
+    Show {
+        /// Resource address, e.g. `flink_workspace.analytics-prod`
+        address: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SimCommand {
+    /// Run the emulator standalone on a loopback port
+    Serve {
+        /// Port (0 picks a free one)
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Accounts to create if missing; their credentials are printed (repeatable)
+        #[arg(long = "account", default_value = "main")]
+        accounts: Vec<String>,
+    },
+    /// Change the emulated cloud the way a person in the console would
+    #[command(subcommand)]
+    Console(ConsoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConsoleCommand {
+    /// Change a subscription workspace's compute quota
+    SetQuota {
+        /// Workspace name
+        workspace: String,
+        /// New quota in CU
+        cu: u32,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Turn a subscription workspace's auto-renewal on or off
+    SetAutoRenew {
+        /// Workspace name
+        workspace: String,
+        /// `true` or `false`
+        #[arg(action = clap::ArgAction::Set)]
+        enabled: bool,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Delete a project (namespace) of a workspace
+    DeleteProject {
+        /// Workspace name
+        workspace: String,
+        /// Project name
+        project: String,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Delete a vSwitch
+    DeleteVswitch {
+        /// vSwitch id (`vsw-…`)
+        id: String,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+}

@@ -1,0 +1,285 @@
+//! Which cloud a command talks to: the real Alibaba Cloud, or the bundled emulator started
+//! in-process on a loopback port with its world loaded from (and saved back to) a file.
+//! Either way the same provider code path is used; only the endpoint differs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use flinkform_alicloud::{AliProvider, ClientOptions, Credentials, Endpoints};
+use flinkform_apply::Event;
+use flinkform_cloudsim::{SimHandle, World};
+use flinkform_core::{AccountName, Provider, Target, TargetCloud};
+use miette::Result;
+
+use crate::args::{CloudArg, GlobalArgs};
+use crate::error::CliError;
+use crate::{Exit, view};
+
+/// Default emulator time scale: 5-10 minutes of provisioning take 5-10 seconds.
+const DEFAULT_TIME_SCALE: f64 = 60.0;
+
+pub(crate) fn state_path(global: &GlobalArgs) -> PathBuf {
+    global
+        .state
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".flinkform/state.json"))
+}
+
+pub(crate) fn sim_world_path(global: &GlobalArgs) -> PathBuf {
+    global
+        .sim_world
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".flinkform/sim-world.json"))
+}
+
+fn chosen_cloud(global: &GlobalArgs) -> CloudArg {
+    if let Some(c) = global.cloud {
+        return c;
+    }
+    let env = std::env::var_os("ALIBABA_CLOUD_ACCESS_KEY_ID").is_some();
+    let profile = dirs::home_dir().is_some_and(|h| h.join(".aliyun/config.json").is_file());
+    if env || profile {
+        CloudArg::Alibaba
+    } else {
+        CloudArg::Sim
+    }
+}
+
+/// A running connection to a cloud.
+pub(crate) struct CloudSession {
+    /// The provider every command uses.
+    pub(crate) provider: Arc<AliProvider>,
+    cloud: TargetCloud,
+    world_id: Option<String>,
+    time_scale: Option<f64>,
+    sim: Option<SimRuntime>,
+}
+
+struct SimRuntime {
+    handle: SimHandle,
+    world: Arc<tokio::sync::Mutex<World>>,
+    path: PathBuf,
+}
+
+fn load_world(path: &Path, scale: Option<f64>) -> Result<World> {
+    let mut world = if path.exists() {
+        World::load(path).map_err(|e| CliError::Sim(e.to_string()))?
+    } else {
+        World::new(rand_seed())
+    };
+    world
+        .set_time_scale(scale.unwrap_or(DEFAULT_TIME_SCALE))
+        .map_err(|e| CliError::Sim(e.to_string()))?;
+    Ok(world)
+}
+
+fn save_world(path: &Path, world: &World) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| CliError::io(dir, &e))?;
+    }
+    world.save(path).map_err(|e| CliError::Sim(e.to_string()))?;
+    Ok(())
+}
+
+fn rand_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+impl CloudSession {
+    /// Connects to the chosen cloud with credentials for `accounts`.
+    pub(crate) async fn open(
+        global: &GlobalArgs,
+        accounts: &BTreeSet<AccountName>,
+    ) -> Result<Self> {
+        match chosen_cloud(global) {
+            CloudArg::Sim => {
+                let path = sim_world_path(global);
+                let mut world = load_world(&path, global.sim_time_scale)?;
+                let mut creds = BTreeMap::new();
+                for a in accounts {
+                    let keys = world.ensure_account(a.as_str());
+                    creds.insert(
+                        a.clone(),
+                        Credentials::new(keys.access_key_id, keys.access_key_secret),
+                    );
+                }
+                let world_id = world.id().to_owned();
+                let time_scale = Some(world.time_scale());
+                view::sim_banner(&world_id);
+                save_world(&path, &world)?;
+                let world = Arc::new(tokio::sync::Mutex::new(world));
+                let handle = flinkform_cloudsim::spawn_shared(
+                    world.clone(),
+                    flinkform_cloudsim::SimOptions::default(),
+                )
+                .await
+                .map_err(|e| CliError::Sim(e.to_string()))?;
+                let endpoints = Endpoints::Override(handle.endpoint());
+                let provider = AliProvider::new(endpoints, creds, ClientOptions::default())
+                    .map_err(miette::Report::new)?;
+                Ok(Self {
+                    provider: Arc::new(provider),
+                    cloud: TargetCloud::Sim,
+                    world_id: Some(world_id),
+                    time_scale,
+                    sim: Some(SimRuntime {
+                        handle,
+                        world,
+                        path,
+                    }),
+                })
+            }
+            CloudArg::Alibaba => {
+                let config = dirs::home_dir().map(|h| h.join(".aliyun/config.json"));
+                let mut creds = BTreeMap::new();
+                for a in accounts {
+                    let c = flinkform_alicloud::credentials::resolve(
+                        a.as_str(),
+                        &|k| std::env::var(k).ok(),
+                        config.as_deref().filter(|p| p.is_file()),
+                    )
+                    .map_err(|e| CliError::Credentials {
+                        account: a.to_string(),
+                        message: e.to_string(),
+                    })?;
+                    creds.insert(a.clone(), c);
+                }
+                let provider = AliProvider::new(Endpoints::Real, creds, ClientOptions::default())
+                    .map_err(miette::Report::new)?;
+                Ok(Self {
+                    provider: Arc::new(provider),
+                    cloud: TargetCloud::Alibaba,
+                    world_id: None,
+                    time_scale: None,
+                    sim: None,
+                })
+            }
+        }
+    }
+
+    /// Executor options for this cloud. The emulator's clock runs `scale` times faster than
+    /// the real one, so polling intervals and timeouts shrink by the same factor there.
+    pub(crate) fn apply_options(&self, parallelism: usize) -> flinkform_apply::ApplyOptions {
+        let base = flinkform_apply::ApplyOptions {
+            parallelism: parallelism.max(1),
+            ..Default::default()
+        };
+        let Some(scale) = self.time_scale.filter(|s| *s > 1.0) else {
+            return base;
+        };
+        let shrink = |d: std::time::Duration, floor_ms: u64| {
+            d.div_f64(scale)
+                .max(std::time::Duration::from_millis(floor_ms))
+        };
+        flinkform_apply::ApplyOptions {
+            poll_initial: shrink(base.poll_initial, 10),
+            poll_max: shrink(base.poll_max, 50),
+            wait_timeout: shrink(base.wait_timeout, 10_000),
+            ..base
+        }
+    }
+
+    /// The target (cloud and account UIDs) these credentials reach.
+    pub(crate) async fn target(&self, accounts: &BTreeSet<AccountName>) -> Result<Target> {
+        let mut uids = BTreeMap::new();
+        for a in accounts {
+            uids.insert(a.clone(), self.provider.whoami(a).await?);
+        }
+        Ok(Target {
+            cloud: self.cloud,
+            world: self.world_id.clone(),
+            accounts: uids,
+        })
+    }
+
+    /// Stops the emulator (if any) and saves its world.
+    pub(crate) async fn close(self) -> Result<()> {
+        if let Some(sim) = self.sim {
+            sim.handle
+                .stop()
+                .await
+                .map_err(|e| CliError::Sim(e.to_string()))?;
+            let world = sim.world.lock().await;
+            save_world(&sim.path, &world)?;
+        }
+        Ok(())
+    }
+}
+
+/// Loads the world at `path`, applies `f` and saves it.
+pub(crate) fn with_world(
+    path: &Path,
+    f: impl FnOnce(&mut World) -> Result<String, flinkform_cloudsim::Error>,
+) -> Result<String> {
+    if !path.exists() {
+        return Err(CliError::Sim(format!(
+            "no emulator world at `{}`: run `flinkform apply --cloud sim ...` first",
+            path.display()
+        ))
+        .into());
+    }
+    let mut world = World::load(path).map_err(|e| CliError::Sim(e.to_string()))?;
+    let what = f(&mut world).map_err(|e| CliError::Sim(e.to_string()))?;
+    save_world(path, &world)?;
+    Ok(what)
+}
+
+/// `flinkform sim serve`: runs the emulator until interrupted, saving the world after every
+/// change.
+pub(crate) async fn serve(global: &GlobalArgs, port: u16, accounts: &[String]) -> Result<Exit> {
+    let path = sim_world_path(global);
+    let mut world = load_world(&path, global.sim_time_scale)?;
+    let mut lines = Vec::new();
+    for a in accounts {
+        let keys = world.ensure_account(a);
+        lines.push(format!(
+            "account {a}: uid {} access key id {} secret {}",
+            keys.uid, keys.access_key_id, keys.access_key_secret
+        ));
+    }
+    save_world(&path, &world)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| CliError::io(Path::new("127.0.0.1"), &e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::io(Path::new("127.0.0.1"), &e))?;
+    view::out(&format!("endpoint http://{addr}"));
+    for l in lines {
+        view::out(&l);
+    }
+    let world = Arc::new(tokio::sync::Mutex::new(world));
+    let options = flinkform_cloudsim::SimOptions {
+        persist_to: Some(path),
+    };
+    flinkform_cloudsim::serve_with(listener, world, options, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| CliError::Sim(e.to_string()))?;
+    Ok(Exit::Ok)
+}
+
+/// Renders executor events as plain lines on stderr.
+pub(crate) async fn progress(mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>) {
+    while let Some(event) = rx.recv().await {
+        let line = match event {
+            Event::Started { addr, op } => format!("{addr}: {op}…"),
+            Event::Waiting { addr, status } => format!("{addr}: waiting ({status})"),
+            Event::Retrying {
+                addr,
+                attempt,
+                error,
+            } => format!("{addr}: retry {attempt} after: {error}"),
+            Event::Finished { addr, op, .. } => format!("{addr}: {op} done"),
+            Event::Failed { addr, error } => format!("{addr}: FAILED: {error}"),
+            Event::Skipped { addr, because } => {
+                format!("{addr}: skipped because `{because}` failed")
+            }
+        };
+        view::note(&line);
+    }
+}

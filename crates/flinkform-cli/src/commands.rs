@@ -1,0 +1,379 @@
+//! One function per command. Each takes resolved arguments, calls the libraries and hands
+//! data to `view`; none of them prints directly except through `view`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use flinkform_apply::{ApplyReport, NodeStatus};
+use flinkform_core::{AccountName, Address, Observed, Provider, RecordedResource};
+use flinkform_plan::{Desired, Plan, PlanOptions};
+use flinkform_state::{LocalBackend, LockedState, StateSink as _};
+use miette::{IntoDiagnostic as _, Result};
+
+use crate::args::{
+    ApplyArgs, Cli, Command, ConsoleCommand, DestroyArgs, DriftArgs, GlobalArgs, GraphArgs,
+    PlanArgs, SafetyArgs, SimCommand, SpecArgs, StateCommand,
+};
+use crate::cloud::{CloudSession, sim_world_path, state_path};
+use crate::error::CliError;
+use crate::{Exit, files, view};
+
+/// Runs the command `cli` names.
+pub(crate) async fn run(cli: Cli) -> Result<Exit> {
+    let global = cli.global;
+    match cli.command {
+        Command::Validate(args) => validate(&args),
+        Command::Plan(args) => plan(&global, args).await,
+        Command::Apply(args) => apply(&global, args).await,
+        Command::Destroy(args) => destroy(&global, args).await,
+        Command::Drift(args) => drift(&global, args).await,
+        Command::Graph(args) => graph(&global, args).await,
+        Command::Schema => {
+            let schema = flinkform_spec::json_schema();
+            view::out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&schema).into_diagnostic()?
+            ));
+            Ok(Exit::Ok)
+        }
+        Command::State(cmd) => state(&global, cmd),
+        Command::ForceUnlock { id } => {
+            let backend = LocalBackend::open(state_path(&global));
+            backend.force_unlock(&id)?;
+            view::note(&format!("lock `{id}` released"));
+            Ok(Exit::Ok)
+        }
+        Command::Sim(SimCommand::Serve { port, accounts }) => {
+            crate::cloud::serve(&global, port, &accounts).await
+        }
+        Command::Sim(SimCommand::Console(cmd)) => console(&global, cmd),
+    }
+}
+
+/// Loads and validates spec files, printing warnings; errors become one report.
+fn load_specs(args: &SpecArgs) -> Result<flinkform_spec::Stack> {
+    let sources = files::read_specs(&args.paths)?;
+    let loaded = flinkform_spec::load(&sources)?;
+    for w in &loaded.warnings {
+        view::error(&miette::Report::new(w.clone()));
+    }
+    Ok(loaded.stack)
+}
+
+fn validate(args: &SpecArgs) -> Result<Exit> {
+    let stack = load_specs(args)?;
+    let n = stack.documents.len();
+    view::note(&format!("{n} document(s) valid"));
+    Ok(Exit::Ok)
+}
+
+fn plan_options(safety: &SafetyArgs) -> Result<PlanOptions> {
+    let parse = |v: &[String]| -> Result<BTreeSet<Address>> {
+        v.iter()
+            .map(|s| {
+                s.parse::<Address>()
+                    .map_err(|e| miette::Report::new(CliError::from(e)))
+            })
+            .collect()
+    };
+    Ok(PlanOptions {
+        allow_replace: parse(&safety.allow_replace)?,
+        allow_destroy: parse(&safety.allow_destroy)?,
+        ..PlanOptions::default()
+    })
+}
+
+/// Everything a plan needs, with the state lock and the cloud session held.
+struct Planned {
+    plan: Plan,
+    state: LockedState,
+    session: CloudSession,
+}
+
+/// Reads state and cloud, and plans. `desired` is `None` for destroy.
+async fn prepare(
+    global: &GlobalArgs,
+    desired: Option<&Desired>,
+    safety: &SafetyArgs,
+    operation: &str,
+) -> Result<Planned> {
+    let backend = LocalBackend::open(state_path(global));
+    let state = LockedState::new(backend.lock(operation)?)?;
+    let mut accounts: BTreeSet<AccountName> = state
+        .state()
+        .resources
+        .values()
+        .map(|r| r.account.clone())
+        .collect();
+    if let Some(d) = desired {
+        accounts.extend(d.accounts.keys().cloned());
+    }
+    let session = CloudSession::open(global, &accounts).await?;
+    let target = session.target(&accounts).await?;
+    state.state().check_target(&target)?;
+    let recorded: BTreeMap<Address, RecordedResource> = state.state().resources.clone();
+    let empty = Desired::default();
+    let req = flinkform_plan::observe_request(desired.unwrap_or(&empty), &recorded);
+    let observed: Observed = session.provider.observe(&req).await?;
+    view::note(&format!(
+        "refreshed {} resource(s) with {} API call(s)",
+        req.desired.len().max(recorded.len()),
+        observed.api_calls
+    ));
+    let opts = plan_options(safety)?;
+    let plan = match desired {
+        Some(d) => flinkform_plan::plan(d, &recorded, &observed, &opts)?,
+        None => flinkform_plan::plan_destroy(&recorded, &observed, &opts)?,
+    };
+    for w in &plan.warnings {
+        view::warn(w);
+    }
+    Ok(Planned {
+        plan,
+        state,
+        session,
+    })
+}
+
+async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Exit> {
+    let stack = load_specs(&args.specs)?;
+    let desired = flinkform_plan::expand(&stack)?;
+    let planned = prepare(global, Some(&desired), &args.safety, "plan").await?;
+    if args.json {
+        let json = flinkform_plan::render::plan_json(&planned.plan);
+        view::out(&serde_json::to_string_pretty(&json).into_diagnostic()?);
+    } else {
+        view::out(&flinkform_plan::render::render_text(&planned.plan));
+    }
+    let changes = planned.plan.has_changes();
+    planned.session.close().await?;
+    Ok(if args.detailed_exitcode && changes {
+        Exit::Changes
+    } else {
+        Exit::Ok
+    })
+}
+
+async fn apply(global: &GlobalArgs, args: ApplyArgs) -> Result<Exit> {
+    let stack = load_specs(&args.specs)?;
+    let desired = flinkform_plan::expand(&stack)?;
+    let planned = prepare(global, Some(&desired), &args.safety, "apply").await?;
+    execute(planned, args.auto_approve, args.parallelism, "apply").await
+}
+
+async fn destroy(global: &GlobalArgs, args: DestroyArgs) -> Result<Exit> {
+    if !args.paths.is_empty() {
+        // The specs are only checked here, so that a typo in a path is not silently ignored.
+        let _ = load_specs(&SpecArgs {
+            paths: args.paths.clone(),
+        })?;
+    }
+    let planned = prepare(global, None, &args.safety, "destroy").await?;
+    for (addr, why) in &planned.plan.kept {
+        view::note(&format!("keeping `{addr}`: {why}"));
+    }
+    execute(planned, args.auto_approve, args.parallelism, "destroy").await
+}
+
+/// Shows the plan, asks for confirmation, runs it and reports.
+async fn execute(
+    planned: Planned,
+    auto_approve: bool,
+    parallelism: usize,
+    command: &'static str,
+) -> Result<Exit> {
+    let Planned {
+        plan,
+        mut state,
+        session,
+    } = planned;
+    view::out(&flinkform_plan::render::render_text(&plan));
+    if !plan.has_changes() {
+        // Nothing to do: the state is not rewritten, so its serial does not move.
+        session.close().await?;
+        return Ok(Exit::Ok);
+    }
+    if !auto_approve {
+        if !view::interactive() {
+            session.close().await?;
+            return Err(CliError::NeedsApproval { command }.into());
+        }
+        let answer = view::ask(&format!(
+            "Do you want to {command} these changes? Only `yes` is accepted:"
+        ))
+        .into_diagnostic()?;
+        if answer != "yes" {
+            session.close().await?;
+            return Err(CliError::Cancelled.into());
+        }
+    }
+    let accounts = state
+        .state()
+        .resources
+        .values()
+        .map(|r| r.account.clone())
+        .chain(
+            plan.actions
+                .iter()
+                .filter_map(|a| a.desired.as_ref().map(|d| d.account.clone())),
+        )
+        .collect();
+    let target = session.target(&accounts).await?;
+    let merged = merge_target(state.state().target.clone(), target);
+    state.commit(&mut |s| s.target = Some(merged.clone()))?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let progress = tokio::spawn(crate::cloud::progress(rx));
+    let opts = session.apply_options(parallelism);
+    let provider: Arc<dyn Provider> = session.provider.clone();
+    let report = flinkform_apply::apply(&plan, provider, &mut state, &opts, tx).await;
+    let _ = progress.await;
+    session.close().await?;
+    summarize(&report, command)
+}
+
+fn merge_target(
+    old: Option<flinkform_core::Target>,
+    new: flinkform_core::Target,
+) -> flinkform_core::Target {
+    match old {
+        Some(mut t) if t.cloud == new.cloud && t.world == new.world => {
+            t.accounts.extend(new.accounts);
+            t
+        }
+        _ => new,
+    }
+}
+
+fn summarize(report: &ApplyReport, command: &str) -> Result<Exit> {
+    let mut failed = 0;
+    let mut skipped = 0;
+    let mut done = BTreeMap::<&'static str, usize>::new();
+    for r in report.results.values() {
+        match &r.status {
+            NodeStatus::Done => *done.entry(r.op.as_str()).or_default() += 1,
+            NodeStatus::Failed(_) => failed += 1,
+            NodeStatus::Skipped { .. } => skipped += 1,
+        }
+    }
+    let count = |k: &str| done.get(k).copied().unwrap_or(0);
+    view::out(&format!(
+        "{} complete: {} added, {} changed, {} replaced, {} destroyed. API calls: {}, retries: {}, throttled: {}.",
+        if failed == 0 {
+            if command == "apply" {
+                "Apply"
+            } else {
+                "Destroy"
+            }
+        } else {
+            "Partially"
+        },
+        count("create") + count("adopt"),
+        count("update"),
+        count("replace"),
+        count("delete") + count("forget"),
+        report.api_calls,
+        report.retries,
+        report.throttled,
+    ));
+    if failed > 0 {
+        for (addr, r) in &report.results {
+            match &r.status {
+                NodeStatus::Failed(e) => view::note(&format!("failed: `{addr}`: {e}")),
+                NodeStatus::Skipped { because } => {
+                    view::note(&format!("skipped: `{addr}` because `{because}` failed"))
+                }
+                NodeStatus::Done => {}
+            }
+        }
+        return Err(CliError::ApplyFailed { failed, skipped }.into());
+    }
+    Ok(Exit::Ok)
+}
+
+async fn drift(global: &GlobalArgs, args: DriftArgs) -> Result<Exit> {
+    let stack = load_specs(&args.specs)?;
+    let desired = flinkform_plan::expand(&stack)?;
+    let planned = prepare(global, Some(&desired), &SafetyArgs::default(), "drift").await?;
+    if args.json {
+        let json = flinkform_plan::render::drift_json(&planned.plan);
+        view::out(&serde_json::to_string_pretty(&json).into_diagnostic()?);
+    } else {
+        view::out(&flinkform_plan::render::render_drift_text(&planned.plan));
+    }
+    let drifted = !planned.plan.drift.is_empty();
+    planned.session.close().await?;
+    Ok(if drifted { Exit::Changes } else { Exit::Ok })
+}
+
+async fn graph(global: &GlobalArgs, args: GraphArgs) -> Result<Exit> {
+    let stack = load_specs(&args.specs)?;
+    let desired = flinkform_plan::expand(&stack)?;
+    let planned = prepare(global, Some(&desired), &SafetyArgs::default(), "graph").await?;
+    view::out(&view::dot(&planned.plan));
+    planned.session.close().await?;
+    Ok(Exit::Ok)
+}
+
+fn state(global: &GlobalArgs, cmd: StateCommand) -> Result<Exit> {
+    let backend = LocalBackend::open(state_path(global));
+    let state = backend.read()?;
+    match cmd {
+        StateCommand::List => {
+            let mut out = String::new();
+            for (addr, r) in &state.resources {
+                out.push_str(&format!("{addr}\t{}\n", r.cloud_id));
+            }
+            view::out(&out);
+        }
+        StateCommand::Show { address } => {
+            let addr: Address = address.parse().map_err(CliError::from)?;
+            let r = state
+                .resources
+                .get(&addr)
+                .ok_or(CliError::NotInState { address })?;
+            view::out(&serde_json::to_string_pretty(r).into_diagnostic()?);
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
+    let path = sim_world_path(global);
+    crate::cloud::with_world(&path, |world| {
+        let what = match &cmd {
+            ConsoleCommand::SetQuota {
+                workspace,
+                cu,
+                account,
+            } => {
+                world.console_set_quota(account, workspace, *cu)?;
+                format!("quota of workspace `{workspace}` set to {cu} CU")
+            }
+            ConsoleCommand::SetAutoRenew {
+                workspace,
+                enabled,
+                account,
+            } => {
+                world.console_set_auto_renew(account, workspace, *enabled)?;
+                format!("auto-renewal of workspace `{workspace}` set to {enabled}")
+            }
+            ConsoleCommand::DeleteProject {
+                workspace,
+                project,
+                account,
+            } => {
+                world.console_delete_namespace(account, workspace, project)?;
+                format!("project `{project}` of workspace `{workspace}` deleted")
+            }
+            ConsoleCommand::DeleteVswitch { id, account } => {
+                world.console_delete_vswitch(account, id)?;
+                format!("vSwitch `{id}` deleted")
+            }
+        };
+        Ok(what)
+    })
+    .map(|what| {
+        view::note(&format!("console: {what}"));
+        Exit::Ok
+    })
+}

@@ -1,0 +1,47 @@
+//! Reading spec files from the paths given on the command line (files, or directories whose
+//! `*.yaml`/`*.yml` files are read in sorted order).
+
+use std::path::{Path, PathBuf};
+
+use flinkform_spec::SourceFile;
+
+use crate::error::CliError;
+
+/// Reads every spec file named by `paths`.
+pub(crate) fn read_specs(paths: &[PathBuf]) -> Result<Vec<SourceFile>, CliError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| CliError::io(path, &e))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            entries.sort();
+            if entries.is_empty() {
+                return Err(CliError::NoSpecs {
+                    path: display(path),
+                });
+            }
+            for p in entries {
+                files.push(read_one(&p)?);
+            }
+        } else {
+            files.push(read_one(path)?);
+        }
+    }
+    Ok(files)
+}
+
+fn read_one(path: &Path) -> Result<SourceFile, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path, &e))?;
+    Ok(SourceFile {
+        name: display(path),
+        text,
+    })
+}
+
+pub(crate) fn display(path: &Path) -> String {
+    path.display().to_string()
+}

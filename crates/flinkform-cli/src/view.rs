@@ -1,0 +1,91 @@
+//! Everything the CLI prints: data on stdout, messages and progress on stderr. Colour only on
+//! a terminal and never when `NO_COLOR` is set; colour is never the only signal.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::IsTerminal as _;
+
+/// Whether stderr is a terminal and colour is wanted.
+pub(crate) fn use_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// Whether stdin and stderr are terminals (someone can answer a prompt and see progress).
+pub(crate) fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Prints data (plans, reports, JSON) on stdout.
+pub(crate) fn out(text: &str) {
+    if text.ends_with('\n') {
+        print!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
+/// Prints a message line on stderr.
+pub(crate) fn note(text: &str) {
+    eprintln!("{text}");
+}
+
+/// Prints a warning on stderr.
+pub(crate) fn warn(text: &str) {
+    if use_color() {
+        eprintln!("\x1b[33mwarning\x1b[0m: {text}");
+    } else {
+        eprintln!("warning: {text}");
+    }
+}
+
+/// Prints an error report on stderr.
+pub(crate) fn error(report: &miette::Report) {
+    eprintln!("{report:?}");
+}
+
+/// Says loudly that the emulator is in use.
+pub(crate) fn sim_banner(world: &str) {
+    let text = format!(
+        "using the bundled emulator (--cloud sim, world {world}): nothing here touches Alibaba Cloud"
+    );
+    if use_color() {
+        eprintln!("\x1b[1;35m▶ {text}\x1b[0m");
+    } else {
+        eprintln!("▶ {text}");
+    }
+}
+
+/// Asks `question` on stderr and reads a line from stdin.
+pub(crate) fn ask(question: &str) -> std::io::Result<String> {
+    eprint!("{question} ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+/// The plan's DAG in Graphviz DOT: one node per action (labelled with its symbol and
+/// address), one edge per dependency, in plan order.
+pub(crate) fn dot(plan: &flinkform_plan::Plan) -> String {
+    let mut out = String::from(
+        "digraph flinkform {\n  rankdir = LR;\n  node [shape = box, fontname = \"monospace\"];\n",
+    );
+    for a in &plan.actions {
+        let style = if a.op == flinkform_plan::Op::NoOp {
+            ", style = dashed"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "  n{} [label = \"{} {}\\n{}\"{style}];\n",
+            a.id.0,
+            a.op.symbol().trim(),
+            a.addr,
+            a.op
+        ));
+    }
+    for (from, to) in &plan.edges {
+        out.push_str(&format!("  n{} -> n{};\n", from.0, to.0));
+    }
+    out.push_str("}\n");
+    out
+}

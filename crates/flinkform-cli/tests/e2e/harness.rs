@@ -1,0 +1,100 @@
+//! Test harness: a temporary working directory with the examples copied in, and a runner for
+//! the real binary with the emulator's time compressed so provisioning takes milliseconds.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use flinkform_cloudsim::World;
+
+/// One test's sandbox.
+pub(crate) struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    /// Panics with the full output unless the exit code is `code`.
+    #[track_caller]
+    pub(crate) fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+impl Sandbox {
+    /// A fresh directory holding a copy of `examples/`.
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let examples = dir.path().join("examples");
+        std::fs::create_dir_all(&examples).expect("mkdir");
+        for entry in std::fs::read_dir(repo_root().join("examples")).expect("examples") {
+            let p = entry.expect("entry").path();
+            if p.extension().is_some_and(|x| x == "yaml") {
+                std::fs::copy(&p, examples.join(p.file_name().expect("name"))).expect("copy");
+            }
+        }
+        Self { dir }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `text` to `name` in the sandbox.
+    pub(crate) fn write(&self, name: &str, text: &str) {
+        let p = self.dir.path().join(name);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(p, text).expect("write");
+    }
+
+    /// Runs `flinkform ARGS` in the sandbox against the emulator.
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_flinkform"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("FLINKFORM_CLOUD", "sim")
+            .env("FLINKFORM_SIM_TIME_SCALE", "20000")
+            .env("NO_COLOR", "1")
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
+            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+            .env_remove("FLINKFORM_STATE")
+            .env_remove("FLINKFORM_SIM_WORLD")
+            .env("HOME", self.dir.path())
+            .output()
+            .expect("run flinkform");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The emulator's world as the last command left it.
+    pub(crate) fn world(&self) -> World {
+        World::load(&self.dir.path().join(".flinkform/sim-world.json")).expect("world")
+    }
+
+    /// The state file as JSON.
+    pub(crate) fn state(&self) -> serde_json::Value {
+        let text =
+            std::fs::read_to_string(self.dir.path().join(".flinkform/state.json")).expect("state");
+        serde_json::from_str(&text).expect("state parses")
+    }
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `flinkform` binary against the bundled emulator, each test in
+//! its own temporary working directory (its own state and emulator world).
+
+mod cli;
+mod harness;
+mod lifecycle;
