@@ -1,1 +1,0 @@
-//! End-to-end tests: the real `flinkform` binary against the emulator.
