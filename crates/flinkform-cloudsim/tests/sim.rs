@@ -1627,6 +1627,31 @@ async fn persistence_hook_saves_after_mutations() {
         list.contains("<Name>hooked</Name>") && list.contains("<ListAllMyBucketsResult>"),
         "{list}"
     );
+    assert!(!list.contains("<IsTruncated>true"), "{list}");
+    assert_eq!(
+        c.oss("PUT", Some("hooked-2"), REGION, "", None).await.0,
+        200
+    );
+    let (_, first) = c.oss("GET", None, REGION, "max-keys=1", None).await;
+    assert!(
+        first.contains("<Name>hooked</Name>") && !first.contains("hooked-2"),
+        "{first}"
+    );
+    assert!(
+        first.contains("<IsTruncated>true</IsTruncated>")
+            && first.contains("<NextMarker>hooked</NextMarker>")
+    );
+    let (_, second) = c
+        .oss("GET", None, REGION, "marker=hooked&max-keys=1", None)
+        .await;
+    assert!(
+        second.contains("<Name>hooked-2</Name>") && !second.contains("<IsTruncated>true"),
+        "{second}"
+    );
+    assert_eq!(
+        c.oss("DELETE", Some("hooked-2"), REGION, "", None).await.0,
+        204
+    );
     let (status, _) = c.oss("DELETE", Some("hooked"), REGION, "", None).await;
     assert_eq!(status, 204);
     assert_eq!(World::load(&path).unwrap().summary()["main"].buckets, 0);

@@ -193,7 +193,7 @@ pub(crate) fn handle(world: &mut World, req: &OssRequest<'_>) -> OssResponse {
     let now = world.now_ms();
     world.collect_garbage(now);
     match (req.method, t.bucket.as_deref()) {
-        ("GET", None) => list_buckets(world, &uid, &ctx),
+        ("GET", None) => list_buckets(world, &uid, req.query, &ctx),
         ("PUT", Some(b)) => put_bucket(world, &uid, b, t.region.as_deref(), req, &ctx, now),
         ("GET", Some(b)) if req.query.iter().any(|(k, _)| k == "bucketInfo") => with_bucket(
             world,
@@ -442,9 +442,36 @@ fn delete_bucket(
     check
 }
 
-fn list_buckets(world: &World, uid: &str, ctx: &Ctx) -> OssResponse {
+/// `ListBuckets` (GetService) with OSS's `prefix`, `marker` and `max-keys` (1–1000, default 100).
+fn list_buckets(world: &World, uid: &str, query: &[(String, String)], ctx: &Ctx) -> OssResponse {
+    let q = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let prefix = q("prefix").unwrap_or_default();
+    let marker = q("marker").unwrap_or_default();
+    let max_keys = match q("max-keys").map(str::parse::<usize>) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => {
+            return ctx.error(
+                400,
+                "InvalidArgument",
+                "max-keys must be between 1 and 1000.",
+            );
+        }
+    };
+    let matching: Vec<&Bucket> = world
+        .buckets
+        .values()
+        .filter(|b| b.owner_uid == uid && b.name.starts_with(prefix) && b.name.as_str() > marker)
+        .collect();
+    let truncated = matching.len() > max_keys;
+    let page = &matching[..matching.len().min(max_keys)];
     let mut items = String::new();
-    for b in world.buckets.values().filter(|b| b.owner_uid == uid) {
+    for b in page {
         items.push_str(&format!(
             "    <Bucket>\n      <Name>{name}</Name>\n      <Location>oss-{region}</Location>\n      <Region>{region}</Region>\n      <CreationDate>{created}</CreationDate>\n      <ExtranetEndpoint>oss-{region}.aliyuncs.com</ExtranetEndpoint>\n      <IntranetEndpoint>oss-{region}-internal.aliyuncs.com</IntranetEndpoint>\n      <StorageClass>{class}</StorageClass>\n    </Bucket>\n",
             name = escape(&b.name),
@@ -453,9 +480,20 @@ fn list_buckets(world: &World, uid: &str, ctx: &Ctx) -> OssResponse {
             class = escape(&b.storage_class),
         ));
     }
+    let paging = if truncated {
+        let next = page
+            .last()
+            .map(|b| escape(&b.name).into_owned())
+            .unwrap_or_default();
+        format!("  <IsTruncated>true</IsTruncated>\n  <NextMarker>{next}</NextMarker>\n")
+    } else {
+        String::new()
+    };
     let owner = escape(uid);
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListAllMyBucketsResult>\n  <Owner>\n    <ID>{owner}</ID>\n    <DisplayName>{owner}</DisplayName>\n  </Owner>\n  <Buckets>\n{items}  </Buckets>\n</ListAllMyBucketsResult>\n"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListAllMyBucketsResult>\n  <Prefix>{prefix}</Prefix>\n  <Marker>{marker}</Marker>\n  <MaxKeys>{max_keys}</MaxKeys>\n{paging}  <Owner>\n    <ID>{owner}</ID>\n    <DisplayName>{owner}</DisplayName>\n  </Owner>\n  <Buckets>\n{items}  </Buckets>\n</ListAllMyBucketsResult>\n",
+        prefix = escape(prefix),
+        marker = escape(marker),
     );
     ctx.respond(200, body, Vec::new(), false)
 }
