@@ -4,6 +4,35 @@
 //! persisted as JSON; [`serve`] answers signed RPC (V3 and legacy) and OSS REST requests
 //! for it on one loopback listener; the `console_*` methods of [`World`] change resources
 //! the way a person in the web console would, for drift tests.
+//!
+//! Choices where the contract leaves room (all deliberate, all tested):
+//! - Routing: a known version with an unknown action → 404 `InvalidAction.NotFound`; an
+//!   unknown version → 400 `NoSuchVersion`; a request with no signature at all → 400
+//!   `IncompleteSignature`. Authentication happens before routing.
+//! - Signatures: bad date format → 400 `InvalidTimeStamp.Format`, outside 15 minutes → 400
+//!   `InvalidTimeStamp.Expired`; a body that does not match `x-acs-content-sha256` → 400
+//!   `SignatureDoesNotMatch`. A nonce is only recorded once the signature is valid. Answers
+//!   are always JSON (a legacy `Format=XML` is ignored). OSS accepts V1 signatures only
+//!   (`OSS4-HMAC-SHA256` → 400 `InvalidArgument`).
+//! - Time: cloud time runs `time_scale` times faster than the wall clock (default 60); `0`
+//!   freezes it except for [`World::advance`]. Signature windows use the wall clock.
+//! - Lifecycle: a workspace's `OrderState` is `NOT_INIT` for its first cloud minute;
+//!   `CREATING` lasts 5–10 cloud minutes (from a hash of its id); a namespace is `DELETING`
+//!   for 20 cloud seconds, then gone. The default namespace is `<name>-default`.
+//!   Pay-as-you-go workspaces and namespaces without a spec report
+//!   `ResourceSpec {Cpu: 0, MemoryGB: 0}`. `DeleteInstance` of a workspace that is already
+//!   `DELETING` succeeds again. No money is charged.
+//! - A bucket is "not empty" (409 `BucketNotEmpty`) while a workspace that is not gone uses
+//!   it; a vSwitch is in use (400 `DependencyViolation`) likewise.
+//! - BSS `SetRenewal` for an unknown or pay-as-you-go instance → 400 `InvalidParameter`.
+//! - RAM knows a handful of system policies (`AliyunStreamAsiDefaultRolePolicy`,
+//!   `AliyunDLFFullAccess`, `AliyunOSSFullAccess`, `AliyunVPCFullAccess`,
+//!   `AliyunSTSAssumeRoleAccess`, `AdministratorAccess`); custom policies do not exist.
+//! - Resource ids are per account (every account has its own `vpc-sim-existing`); bucket
+//!   names are global.
+//! - Faults can be injected per action ([`World::inject_fault`]): throttling (400
+//!   `Throttling.User` + `x-acs-retry-after: 1000`), 500 `InternalError`, or a lost response
+//!   (the change is made, the client sees 503 `ServiceUnavailable`).
 
 mod api;
 mod auth;

@@ -227,6 +227,55 @@ impl Client {
         }
     }
 
+    /// A legacy HMAC-SHA1 POST (terraform's tea-rpc style): protocol parameters in the
+    /// query, action parameters dot-flattened in the form body; the signature covers both.
+    async fn legacy_post(
+        &self,
+        version: &str,
+        action: &str,
+        form_params: &[(&str, &str)],
+    ) -> Reply {
+        let mut query: Vec<(String, String)> = vec![
+            ("AccessKeyId".into(), self.keys.access_key_id.clone()),
+            ("Action".into(), action.into()),
+            ("Format".into(), "JSON".into()),
+            ("SignatureMethod".into(), "HMAC-SHA1".into()),
+            ("SignatureNonce".into(), uuid::Uuid::new_v4().to_string()),
+            ("SignatureVersion".into(), "1.0".into()),
+            ("Timestamp".into(), now_iso()),
+            ("Version".into(), version.into()),
+        ];
+        let mut signed = query.clone();
+        signed.extend(
+            form_params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        query.push((
+            "Signature".into(),
+            rpc_v1_signature("POST", &signed, &self.keys.access_key_secret),
+        ));
+        let query = query
+            .iter()
+            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let resp = self
+            .http
+            .post(format!("{}/?{query}", self.endpoint))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(form_params))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        Reply {
+            status,
+            body: resp.json().await.unwrap(),
+            retry_after: None,
+        }
+    }
+
     /// An OSS V1-signed request, virtual-host style (`Host: <bucket>.oss-<region>.aliyuncs.com`).
     async fn oss(
         &self,
@@ -507,6 +556,29 @@ async fn signatures_are_verified() {
     c.legacy(FOAS, "DescribeSupportedRegions", &[], "bad")
         .await
         .err(400, "SignatureDoesNotMatch");
+
+    let vpc = c
+        .legacy_post(
+            VPC,
+            "CreateVpc",
+            &[
+                ("RegionId", REGION),
+                ("CidrBlock", "10.7.0.0/16"),
+                ("Tag.1.Key", "k"),
+            ],
+        )
+        .await
+        .ok();
+    let vpc_id = vpc["VpcId"].as_str().unwrap();
+    let seen = c
+        .call(
+            VPC,
+            "DescribeVpcs",
+            &[("RegionId", REGION), ("VpcId", vpc_id)],
+        )
+        .await
+        .ok();
+    assert_eq!(seen["Vpcs"]["Vpc"][0]["CidrBlock"], "10.7.0.0/16");
 
     c.call(FOAS, "NoSuchThing", &[])
         .await
