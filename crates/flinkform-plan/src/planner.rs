@@ -18,6 +18,10 @@
 //! offered in the region (when known), and, for pay-as-you-go, the available balance at
 //! least USD 100.00 (CNY 700.00). A low balance does not fail plans that order nothing.
 //!
+//! A resource found in the cloud by its identity but missing from state is adopted when it
+//! matches the specs; when it must change, the update or replacement carries a `prior` built
+//! from the observation (the state has none), so the executor can act on what the cloud has.
+//!
 //! Protection: a replacement is refused when the *spec* protects the resource (so that
 //! setting `protect: false` and applying works in one step); a deletion is refused when the
 //! *state* protects it (the spec no longer has it). Replacements forced only because a
@@ -30,7 +34,7 @@ use flinkform_core::{
     ObservedResource, Readiness, RecordedResource, ResourceKind, Value, attr, kind_spec,
 };
 use petgraph::Direction;
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::{has_path_connecting, tarjan_scc};
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use sha2::{Digest, Sha256};
 
@@ -559,6 +563,21 @@ impl<'a> Ctx<'a> {
         if op == Op::NoOp {
             reasons.clear();
         }
+        // A resource found in the cloud but not in state that must change: the executor
+        // updates (or deletes, to replace) what the cloud has, so `prior` describes it.
+        let prior = match (prior, found, op) {
+            (None, Some(o), Op::Update | Op::Replace) => Some(RecordedResource {
+                addr: d.addr.clone(),
+                mode: d.mode,
+                account: d.account.clone(),
+                region: d.region.clone(),
+                cloud_id: o.cloud_id.clone(),
+                attrs: o.attrs.clone(),
+                depends_on: d.depends_on.clone(),
+                protect: d.protect,
+            }),
+            (prior, _, _) => prior,
+        };
         Draft {
             op,
             reasons,
@@ -845,12 +864,82 @@ impl<'a> Ctx<'a> {
         self.errors.extend(errors);
     }
 
+    /// Adds each optional edge unless it closes a cycle with the edges already there; a
+    /// skipped one becomes a warning.
+    fn add_optional_edges(
+        addrs: &[Address],
+        edges: &mut BTreeSet<(usize, usize)>,
+        optional: &BTreeSet<(usize, usize)>,
+    ) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let mut g: StableDiGraph<(), ()> = StableDiGraph::with_capacity(addrs.len(), edges.len());
+        let idx: Vec<NodeIndex> = addrs.iter().map(|_| g.add_node(())).collect();
+        for &(a, b) in edges.iter() {
+            g.add_edge(idx[a], idx[b], ());
+        }
+        for &(a, b) in optional {
+            if has_path_connecting(&g, idx[b], idx[a], None) {
+                warnings.push(format!(
+                    "`{}` cannot be ordered before `{}` because a replacement is one step (delete, then \
+                     create); if the cloud refuses a deletion during apply, remove the workspace from the \
+                     specs and apply, then add it back with the new settings",
+                    addrs[a], addrs[b]
+                ));
+                continue;
+            }
+            g.add_edge(idx[a], idx[b], ());
+            edges.insert((a, b));
+        }
+        warnings
+    }
+
+    /// Warns when a network or storage resource is replaced while other resources still use
+    /// it: the cloud refuses to delete it then.
+    fn replaced_while_used(
+        addrs: &[Address],
+        drafts: &[&Draft],
+        recorded: &BTreeMap<Address, RecordedResource>,
+    ) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (i, x) in addrs.iter().enumerate() {
+            if drafts[i].op != Op::Replace
+                || matches!(
+                    x.kind(),
+                    ResourceKind::FlinkWorkspace | ResourceKind::FlinkProject
+                )
+            {
+                continue;
+            }
+            let users: Vec<String> = recorded
+                .values()
+                .filter(|r| r.depends_on.contains(x) && r.addr.kind() != ResourceKind::FlinkProject)
+                .filter(|r| {
+                    addrs
+                        .binary_search(&r.addr)
+                        .is_ok_and(|j| drafts[j].op != Op::Forget)
+                })
+                .map(|r| format!("`{}`", r.addr))
+                .collect();
+            if !users.is_empty() {
+                warnings.push(format!(
+                    "`{x}` is replaced while {} still {} it: flinkform replaces one resource at a time \
+                     (delete, then create) and the cloud refuses to delete a resource in use; remove the \
+                     workspace from the specs and apply, then add it back with the new settings",
+                    users.join(", "),
+                    if users.len() == 1 { "uses" } else { "use" }
+                ));
+            }
+        }
+        warnings
+    }
+
     fn finish(mut self) -> Result<Plan, PlanErrors> {
         let addrs: Vec<Address> = self.drafts.keys().cloned().collect();
         let pos: BTreeMap<&Address, usize> =
             addrs.iter().enumerate().map(|(i, a)| (a, i)).collect();
         let drafts: Vec<&Draft> = self.drafts.values().collect();
         let mut edges = BTreeSet::new();
+        let mut optional = BTreeSet::new();
 
         for (y, draft) in drafts.iter().enumerate() {
             // Creation order: dependency before dependent. An in-place update of the
@@ -879,9 +968,13 @@ impl<'a> Ctx<'a> {
                             edges.insert((x, y));
                         }
                         (Op::Forget, _) => {}
-                        (Op::Replace, Op::Delete | Op::Forget)
-                        | (Op::Delete, Op::Delete | Op::Forget | Op::Replace) => {
+                        (Op::Delete, Op::Delete | Op::Forget) => {
                             edges.insert((y, x));
+                        }
+                        // A replacement is one node (delete, then create): these orders
+                        // are kept only where they do not close a cycle (below).
+                        (Op::Replace, Op::Delete | Op::Forget) | (Op::Delete, Op::Replace) => {
+                            optional.insert((y, x));
                         }
                         _ => {}
                     }
@@ -922,6 +1015,10 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
+
+        let mut warnings = Self::add_optional_edges(&addrs, &mut edges, &optional);
+        warnings.extend(Self::replaced_while_used(&addrs, &drafts, self.recorded));
+        self.warnings.extend(warnings);
 
         let order = match topo(addrs.len(), &edges) {
             Ok(order) => order,

@@ -146,6 +146,34 @@ proptest! {
     }
 
     #[test]
+    fn any_change_of_specs_plans_an_acyclic_graph(before in workspaces(), after in workspaces()) {
+        let old = expand(&stack(before)).unwrap();
+        let new = expand(&stack(after)).unwrap();
+        let (recorded, mut observed) = applied(&old);
+        observed.accounts = support::generous_facts(&new);
+        let opts = PlanOptions { force_all: true, ..PlanOptions::default() };
+        let p = plan(&new, &recorded, &observed, &opts);
+        let p = match p {
+            Ok(p) => p,
+            Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
+        };
+        assert_topological(&p);
+        for addr in new.resources.keys().chain(recorded.keys()) {
+            let acted = p.actions.iter().any(|a| &a.addr == addr);
+            let kept = p.kept.iter().any(|(a, _)| a == addr);
+            prop_assert!(acted || kept, "{} neither planned nor kept", addr);
+        }
+        // Without the flag, protected replacements and deletions are refused, never planned.
+        if let Ok(p) = plan(&new, &recorded, &observed, &PlanOptions::default()) {
+            for a in &p.actions {
+                let protected = a.prior.as_ref().is_some_and(|r| r.protect)
+                    && a.desired.as_ref().is_none_or(|d| d.protect);
+                prop_assert!(!(protected && matches!(a.op, Op::Delete)), "{} deleted", a.addr);
+            }
+        }
+    }
+
+    #[test]
     fn destroy_accounts_for_every_recorded_resource(ws in workspaces()) {
         let desired = expand(&stack(ws)).unwrap();
         let (recorded, observed) = applied(&desired);
