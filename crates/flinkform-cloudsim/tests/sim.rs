@@ -1833,3 +1833,101 @@ async fn injected_faults() {
     sim.world.lock().await.clear_faults();
     sim.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_retries_with_one_client_token_create_one_vpc() {
+    let (sim, c) = start().await;
+    let c = std::sync::Arc::new(c);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = c
+                .call(
+                    VPC,
+                    "CreateVpc",
+                    &[
+                        ("RegionId", REGION),
+                        ("CidrBlock", "10.9.0.0/16"),
+                        ("ClientToken", "same"),
+                    ],
+                )
+                .await
+                .ok();
+            r["VpcId"].as_str().unwrap().to_owned()
+        }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for t in tasks {
+        ids.insert(t.await.unwrap());
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(sim.world.lock().await.summary()["main"].vpcs, 2);
+    sim.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn oss_path_style_on_loopback() {
+    let (sim, c) = start().await;
+    sim.world.lock().await.console_open_oss("main").unwrap();
+    let send = |method: &'static str, sub: &'static str| {
+        let c = &c;
+        let sim = &sim;
+        async move {
+            let date = httpdate::fmt_http_date(SystemTime::now());
+            let resource = if sub.is_empty() {
+                "/pathy/".to_owned()
+            } else {
+                format!("/pathy/?{sub}")
+            };
+            let empty = BTreeMap::new();
+            let sig = OssV1Request {
+                verb: method,
+                content_md5: "",
+                content_type: "",
+                date: &date,
+                oss_headers: &empty,
+                resource: &resource,
+            }
+            .signature(&c.keys.access_key_secret);
+            let url = if sub.is_empty() {
+                format!("{}/pathy", sim.endpoint())
+            } else {
+                format!("{}/pathy?{sub}", sim.endpoint())
+            };
+            let resp = c
+                .http
+                .request(method.parse().unwrap(), url)
+                .header("date", date)
+                .header(
+                    "authorization",
+                    format!("OSS {}:{sig}", c.keys.access_key_id),
+                )
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    assert_eq!(send("PUT", "").await.0, 200);
+    let (status, info) = send("GET", "bucketInfo").await;
+    assert_eq!(status, 200);
+    assert!(
+        info.contains("<Location>oss-ap-southeast-1</Location>"),
+        "{info}"
+    );
+    let (status, location) = send("GET", "location").await;
+    assert_eq!(status, 200);
+    assert!(
+        location.contains("<LocationConstraint>oss-ap-southeast-1</LocationConstraint>"),
+        "{location}"
+    );
+    assert_eq!(send("DELETE", "").await.0, 204);
+    let (status, body) = send("GET", "bucketInfo").await;
+    assert_eq!(status, 404);
+    assert!(
+        body.contains("<Code>NoSuchBucket</Code>") && body.contains("<RequestId>"),
+        "{body}"
+    );
+    sim.stop().await.unwrap();
+}
