@@ -79,7 +79,10 @@ pub enum Error {
     },
     /// A resource depends on an address that nothing declares.
     #[error("`{addr}` depends on `{missing}`, which no spec declares")]
-    #[diagnostic(code(plan::unknown_dependency))]
+    #[diagnostic(
+        code(plan::unknown_dependency),
+        help("this is a bug in flinkform's expansion of the specs; please report it")
+    )]
     UnknownDependency {
         /// The dependent.
         addr: String,
