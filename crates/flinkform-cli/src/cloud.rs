@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use flinkform_alicloud::{AliProvider, ClientOptions, Credentials, Endpoints};
-use flinkform_apply::Event;
 use flinkform_cloudsim::{SimHandle, World};
 use flinkform_core::{AccountName, Provider, Target, TargetCloud};
 use miette::Result;
@@ -261,25 +260,4 @@ pub(crate) async fn serve(global: &GlobalArgs, port: u16, accounts: &[String]) -
     .await
     .map_err(|e| CliError::Sim(e.to_string()))?;
     Ok(Exit::Ok)
-}
-
-/// Renders executor events as plain lines on stderr.
-pub(crate) async fn progress(mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>) {
-    while let Some(event) = rx.recv().await {
-        let line = match event {
-            Event::Started { addr, op } => format!("{addr}: {op}…"),
-            Event::Waiting { addr, status } => format!("{addr}: waiting ({status})"),
-            Event::Retrying {
-                addr,
-                attempt,
-                error,
-            } => format!("{addr}: retry {attempt} after: {error}"),
-            Event::Finished { addr, op, .. } => format!("{addr}: {op} done"),
-            Event::Failed { addr, error } => format!("{addr}: FAILED: {error}"),
-            Event::Skipped { addr, because } => {
-                format!("{addr}: skipped because `{because}` failed")
-            }
-        };
-        view::note(&line);
-    }
 }

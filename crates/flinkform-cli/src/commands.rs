@@ -222,7 +222,7 @@ async fn execute(
     let merged = merge_target(state.state().target.clone(), target);
     state.commit(&mut |s| s.target = Some(merged.clone()))?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let progress = tokio::spawn(crate::cloud::progress(rx));
+    let progress = tokio::spawn(view::progress(rx));
     let opts = session.apply_options(parallelism);
     let provider: Arc<dyn Provider> = session.provider.clone();
     let report = flinkform_apply::apply(&plan, provider, &mut state, &opts, tx).await;
@@ -256,21 +256,15 @@ fn summarize(report: &ApplyReport, command: &str) -> Result<Exit> {
         }
     }
     let count = |k: &str| done.get(k).copied().unwrap_or(0);
+    let forgotten = count("forget");
+    let forgotten = if forgotten > 0 { format!(", {forgotten} forgotten (left in the cloud)") } else { String::new() };
     view::out(&format!(
-        "{} complete: {} added, {} changed, {} replaced, {} destroyed. API calls: {}, retries: {}, throttled: {}.",
-        if failed == 0 {
-            if command == "apply" {
-                "Apply"
-            } else {
-                "Destroy"
-            }
-        } else {
-            "Partially"
-        },
-        count("create") + count("adopt"),
+        "{} complete: {} added, {} changed, {} replaced, {} destroyed{forgotten}. API calls: {}, retries: {}, throttled: {}.",
+        if failed == 0 { if command == "apply" { "Apply" } else { "Destroy" } } else { "Partially" },
+        count("create") + count("adopt") + count("read"),
         count("update"),
         count("replace"),
-        count("delete") + count("forget"),
+        count("delete"),
         report.api_calls,
         report.retries,
         report.throttled,
@@ -298,7 +292,14 @@ async fn drift(global: &GlobalArgs, args: DriftArgs) -> Result<Exit> {
         let json = flinkform_plan::render::drift_json(&planned.plan);
         view::out(&serde_json::to_string_pretty(&json).into_diagnostic()?);
     } else {
-        view::out(&flinkform_plan::render::render_drift_text(&planned.plan));
+        let mut text = flinkform_plan::render::render_drift_text(&planned.plan);
+        if planned.plan.has_changes() {
+            text.push_str(&format!(
+                "\nTo make the cloud match the specs again, apply would: {}\n",
+                planned.plan.summary()
+            ));
+        }
+        view::out(&text);
     }
     let drifted = !planned.plan.drift.is_empty();
     planned.session.close().await?;

@@ -215,8 +215,11 @@ impl Plan {
         let mut s = Summary::default();
         for a in &self.actions {
             match a.op {
-                Op::Create | Op::Adopt => s.add += 1,
-                Op::Update => s.change += 1,
+                Op::Create => s.add += 1,
+                // Adopting a resource the state lacks adds it; adopting one the state has only
+                // rewrites its record (e.g. `protect` changed), which is a change.
+                Op::Adopt if a.prior.is_none() => s.add += 1,
+                Op::Update | Op::Adopt => s.change += 1,
                 Op::Replace => s.replace += 1,
                 Op::Delete | Op::Forget => s.destroy += 1,
                 Op::NoOp | Op::Check | Op::Read => {}
