@@ -257,10 +257,22 @@ fn summarize(report: &ApplyReport, command: &str) -> Result<Exit> {
     }
     let count = |k: &str| done.get(k).copied().unwrap_or(0);
     let forgotten = count("forget");
-    let forgotten = if forgotten > 0 { format!(", {forgotten} forgotten (left in the cloud)") } else { String::new() };
+    let forgotten = if forgotten > 0 {
+        format!(", {forgotten} forgotten (left in the cloud)")
+    } else {
+        String::new()
+    };
     view::out(&format!(
         "{} complete: {} added, {} changed, {} replaced, {} destroyed{forgotten}. API calls: {}, retries: {}, throttled: {}.",
-        if failed == 0 { if command == "apply" { "Apply" } else { "Destroy" } } else { "Partially" },
+        if failed == 0 {
+            if command == "apply" {
+                "Apply"
+            } else {
+                "Destroy"
+            }
+        } else {
+            "Partially"
+        },
         count("create") + count("adopt") + count("read"),
         count("update"),
         count("replace"),

@@ -97,23 +97,38 @@ pub(crate) async fn progress(mut rx: tokio::sync::mpsc::UnboundedReceiver<flinkf
     use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
     let bars = std::io::stderr().is_terminal().then(MultiProgress::new);
-    let style = ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let style = ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
     let mut running = std::collections::BTreeMap::<String, ProgressBar>::new();
     while let Some(event) = rx.recv().await {
         let (addr, line, done) = match event {
             Event::Started { addr, op } => (addr.to_string(), format!("{addr}: {op}…"), false),
-            Event::Waiting { addr, status } => (addr.to_string(), format!("{addr}: waiting ({status})"), false),
-            Event::Retrying { addr, attempt, error } => {
-                (addr.to_string(), format!("{addr}: retry {attempt} after: {error}"), false)
-            }
+            Event::Waiting { addr, status } => (
+                addr.to_string(),
+                format!("{addr}: waiting ({status})"),
+                false,
+            ),
+            Event::Retrying {
+                addr,
+                attempt,
+                error,
+            } => (
+                addr.to_string(),
+                format!("{addr}: retry {attempt} after: {error}"),
+                false,
+            ),
             Event::Finished { addr, op, cloud_id } => {
                 let id = cloud_id.map(|c| format!(" [{c}]")).unwrap_or_default();
                 (addr.to_string(), format!("{addr}: {op} done{id}"), true)
             }
-            Event::Failed { addr, error } => (addr.to_string(), format!("{addr}: FAILED: {error}"), true),
-            Event::Skipped { addr, because } => {
-                (addr.to_string(), format!("{addr}: skipped because `{because}` failed"), true)
+            Event::Failed { addr, error } => {
+                (addr.to_string(), format!("{addr}: FAILED: {error}"), true)
             }
+            Event::Skipped { addr, because } => (
+                addr.to_string(),
+                format!("{addr}: skipped because `{because}` failed"),
+                true,
+            ),
         };
         let Some(multi) = &bars else {
             note(&line);

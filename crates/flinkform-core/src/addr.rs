@@ -99,11 +99,13 @@ impl Address {
     pub fn new(kind: ResourceKind, name: impl Into<String>) -> Result<Self, Error> {
         let name = name.into();
         let ok = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '[' | ']'));
+            && name.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '[' | ']')
+            });
         if !ok {
-            return Err(Error::BadAddress { input: format!("{kind}.{name}") });
+            return Err(Error::BadAddress {
+                input: format!("{kind}.{name}"),
+            });
         }
         Ok(Self { kind, name })
     }
@@ -130,9 +132,9 @@ impl fmt::Display for Address {
 impl FromStr for Address {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        let (kind, name) = s
-            .split_once('.')
-            .ok_or_else(|| Error::BadAddress { input: s.to_owned() })?;
+        let (kind, name) = s.split_once('.').ok_or_else(|| Error::BadAddress {
+            input: s.to_owned(),
+        })?;
         Self::new(kind.parse()?, name)
     }
 }
@@ -156,7 +158,11 @@ mod tests {
 
     #[test]
     fn round_trips_through_display() {
-        for s in ["flink_workspace.analytics-prod", "vswitch.analytics-prod[0]", "flink_project.a/etl"] {
+        for s in [
+            "flink_workspace.analytics-prod",
+            "vswitch.analytics-prod[0]",
+            "flink_project.a/etl",
+        ] {
             let a: Address = s.parse().unwrap();
             assert_eq!(a.to_string(), s);
         }
@@ -177,6 +183,9 @@ mod tests {
             .collect();
         v.sort();
         let got: Vec<String> = v.iter().map(ToString::to_string).collect();
-        assert_eq!(got, ["ram_role.main", "vpc.a", "vpc.b", "flink_workspace.a"]);
+        assert_eq!(
+            got,
+            ["ram_role.main", "vpc.a", "vpc.b", "flink_workspace.a"]
+        );
     }
 }

@@ -62,13 +62,28 @@ pub struct KindSpec {
 }
 
 const fn imm(name: &'static str, doc: &'static str) -> AttrSpec {
-    AttrSpec { name, immutable: true, create_only: false, doc }
+    AttrSpec {
+        name,
+        immutable: true,
+        create_only: false,
+        doc,
+    }
 }
 const fn inplace(name: &'static str, doc: &'static str) -> AttrSpec {
-    AttrSpec { name, immutable: false, create_only: false, doc }
+    AttrSpec {
+        name,
+        immutable: false,
+        create_only: false,
+        doc,
+    }
 }
 const fn create(name: &'static str, doc: &'static str) -> AttrSpec {
-    AttrSpec { name, immutable: false, create_only: true, doc }
+    AttrSpec {
+        name,
+        immutable: false,
+        create_only: true,
+        doc,
+    }
 }
 
 static KINDS: [KindSpec; 8] = [
@@ -76,7 +91,10 @@ static KINDS: [KindSpec; 8] = [
         kind: ResourceKind::AccountBalance,
         attrs: &[
             create("currency", "currency of `minimum` (`USD`)"),
-            create("minimum", "least available balance before a pay-as-you-go order, decimal string"),
+            create(
+                "minimum",
+                "least available balance before a pay-as-you-go order, decimal string",
+            ),
         ],
         deletion: Deletion::Check,
         async_create: false,
@@ -92,7 +110,10 @@ static KINDS: [KindSpec; 8] = [
     KindSpec {
         kind: ResourceKind::RamRole,
         attrs: &[
-            inplace("policies", "attached policies as `<PolicyType>:<PolicyName>`, sorted"),
+            inplace(
+                "policies",
+                "attached policies as `<PolicyType>:<PolicyName>`, sorted",
+            ),
             imm("role_name", "`AliyunStreamAsiDefaultRole`"),
         ],
         deletion: Deletion::Shared,
@@ -125,7 +146,10 @@ static KINDS: [KindSpec; 8] = [
     },
     KindSpec {
         kind: ResourceKind::OssBucket,
-        attrs: &[imm("name", "`spec.storage.ossBucket.name`"), imm("region", "`spec.region`")],
+        attrs: &[
+            imm("name", "`spec.storage.ossBucket.name`"),
+            imm("region", "`spec.region`"),
+        ],
         deletion: Deletion::Api,
         async_create: false,
         doc: "an OSS bucket (oss PutBucket)",
@@ -135,10 +159,16 @@ static KINDS: [KindSpec; 8] = [
         attrs: &[
             inplace("auto_renew", "`spec.billing.autoRenew` (subscription only)"),
             imm("bucket", "`spec.storage.ossBucket.name`"),
-            imm("charge_type", "`PRE` (subscription) or `POST` (pay-as-you-go)"),
+            imm(
+                "charge_type",
+                "`PRE` (subscription) or `POST` (pay-as-you-go)",
+            ),
             inplace("cu", "`spec.quota.cu` (subscription only)"),
             create("default_project_cu", "CU of the generated default project"),
-            create("duration", "`spec.billing.duration` in `pricing_cycle` units"),
+            create(
+                "duration",
+                "`spec.billing.duration` in `pricing_cycle` units",
+            ),
             imm("name", "`metadata.name`"),
             create("pricing_cycle", "`Month` or `Year`"),
             imm("region", "`spec.region`"),
@@ -154,7 +184,10 @@ static KINDS: [KindSpec; 8] = [
         kind: ResourceKind::FlinkProject,
         attrs: &[
             inplace("cu", "`spec.projects[i].cu`"),
-            create("generated", "true for `<workspace>-default`, which the service creates"),
+            create(
+                "generated",
+                "true for `<workspace>-default`, which the service creates",
+            ),
             imm("name", "`spec.projects[i].name`"),
             imm("region", "`spec.region`"),
             imm("workspace_id", "the workspace's instance id"),
@@ -170,10 +203,7 @@ static KINDS: [KindSpec; 8] = [
 pub fn kind_spec(kind: ResourceKind) -> &'static KindSpec {
     // KINDS is in the same order as ResourceKind::ALL; the position lookup keeps that
     // assumption checked instead of silently indexing.
-    KINDS
-        .iter()
-        .find(|k| k.kind == kind)
-        .unwrap_or(&KINDS[0])
+    KINDS.iter().find(|k| k.kind == kind).unwrap_or(&KINDS[0])
 }
 
 /// The catalog entry of attribute `name` of `kind`, if it has one.
@@ -181,7 +211,6 @@ pub fn kind_spec(kind: ResourceKind) -> &'static KindSpec {
 pub fn attr(kind: ResourceKind, name: &str) -> Option<&'static AttrSpec> {
     kind_spec(kind).attrs.iter().find(|a| a.name == name)
 }
-
 
 #[cfg(test)]
 mod tests {

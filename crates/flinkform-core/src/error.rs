@@ -10,7 +10,9 @@ pub enum Error {
     #[error("`{input}` is not a resource address")]
     #[diagnostic(
         code(core::bad_address),
-        help("addresses look like `flink_workspace.analytics-prod`; run `flinkform state list` to see them")
+        help(
+            "addresses look like `flink_workspace.analytics-prod`; run `flinkform state list` to see them"
+        )
     )]
     BadAddress {
         /// What was given.

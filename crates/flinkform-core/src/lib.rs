@@ -17,7 +17,11 @@ pub use addr::{Address, ResourceKind};
 pub use catalog::{AttrSpec, Deletion, KindSpec, attr, kind_spec};
 pub use error::{Error, Result};
 pub use ids::{AccountName, AccountUid, CloudId, Region, Target, TargetCloud, ZoneId};
-pub use observe::{AccountFacts, Balance, ObserveRequest, Observation, Observed, ObservedResource, Readiness};
-pub use provider::{ChangeRequest, DeleteRequest, Outcome, Provider, ProviderError, ProviderErrorKind};
+pub use observe::{
+    AccountFacts, Balance, Observation, ObserveRequest, Observed, ObservedResource, Readiness,
+};
+pub use provider::{
+    ChangeRequest, DeleteRequest, Outcome, Provider, ProviderError, ProviderErrorKind,
+};
 pub use resource::{DesiredResource, Mode, Origin, RecordedResource};
 pub use value::{Attrs, Value};

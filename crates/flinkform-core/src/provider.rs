@@ -114,7 +114,9 @@ impl fmt::Display for ProviderError {
 
 impl miette::Diagnostic for ProviderError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(format!("provider::{:?}", self.kind).to_lowercase()))
+        Some(Box::new(
+            format!("provider::{:?}", self.kind).to_lowercase(),
+        ))
     }
 }
 

@@ -97,7 +97,11 @@ impl Value {
     pub fn resolve(&self, resolve: &dyn Fn(&Address) -> Option<String>) -> Option<Value> {
         Some(match self {
             Self::Ref(r) => Self::Str(resolve(&r.addr)?),
-            Self::List(l) => Self::List(l.iter().map(|v| v.resolve(resolve)).collect::<Option<_>>()?),
+            Self::List(l) => Self::List(
+                l.iter()
+                    .map(|v| v.resolve(resolve))
+                    .collect::<Option<_>>()?,
+            ),
             other => other.clone(),
         })
     }
@@ -160,7 +164,10 @@ mod tests {
         let v = Value::List(vec![Value::reference(vpc.clone()), Value::str("vsw-1")]);
         assert_eq!(v.refs(), vec![&vpc]);
         let r = v.resolve(&|_| Some("vpc-9".to_owned())).unwrap();
-        assert_eq!(r, Value::List(vec![Value::str("vpc-9"), Value::str("vsw-1")]));
+        assert_eq!(
+            r,
+            Value::List(vec![Value::str("vpc-9"), Value::str("vsw-1")])
+        );
         assert!(v.resolve(&|_| None).is_none());
     }
 
