@@ -237,6 +237,7 @@ async fn handle(
     let mut lost = false;
     let result = (|| -> Result<Value, ApiError> {
         let uid = auth::authenticate(&mut world, &rpc)?;
+        world.record_call(action);
         let Some(product) = product else {
             return Err(if version.is_empty() {
                 ApiError::missing("Version")

@@ -420,6 +420,10 @@ pub struct World {
     /// Injected faults, consumed in order by matching requests.
     #[serde(default)]
     faults: Vec<Fault>,
+    /// Authenticated requests answered, by action (`CreateInstance`, `oss:PUT`): tests read
+    /// it to prove that a run changed nothing.
+    #[serde(default)]
+    calls: BTreeMap<String, u64>,
 }
 
 /// What an injected fault does to a matching RPC request.
@@ -519,6 +523,7 @@ impl World {
             accounts: BTreeMap::new(),
             buckets: BTreeMap::new(),
             nonces: NonceLog::default(),
+            calls: BTreeMap::new(),
             faults: Vec::new(),
         }
     }
@@ -1024,6 +1029,32 @@ impl World {
     }
 
     // ---------------------------------------------------------------- introspection
+
+    /// Counts one authenticated request of `action` (OSS requests as `oss:<METHOD>`).
+    pub(crate) fn record_call(&mut self, action: &str) {
+        *self.calls.entry(action.to_owned()).or_default() += 1;
+    }
+
+    /// Authenticated requests answered so far, by action.
+    #[must_use]
+    pub fn calls(&self) -> &BTreeMap<String, u64> {
+        &self.calls
+    }
+
+    /// How many of those requests could change the cloud (RPC actions that create, delete,
+    /// modify, attach, detach, set or open, and OSS `PUT`/`POST`/`DELETE`), whether or not
+    /// they succeeded.
+    #[must_use]
+    pub fn mutating_calls(&self) -> u64 {
+        self.calls
+            .iter()
+            .filter(|(action, _)| match action.strip_prefix("oss:") {
+                Some(method) => matches!(method, "PUT" | "POST" | "DELETE"),
+                None => crate::api::is_mutating(action),
+            })
+            .map(|(_, n)| *n)
+            .sum()
+    }
 
     /// Counts of every account's live resources, by profile name.
     #[must_use]

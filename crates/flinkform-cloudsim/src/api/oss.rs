@@ -190,6 +190,7 @@ pub(crate) fn handle(world: &mut World, req: &OssRequest<'_>) -> OssResponse {
         Ok(uid) => uid,
         Err(resp) => return resp,
     };
+    world.record_call(&format!("oss:{}", req.method));
     let now = world.now_ms();
     world.collect_garbage(now);
     match (req.method, t.bucket.as_deref()) {
