@@ -425,10 +425,13 @@ impl<'a> Ctx<'a> {
                 );
             }
             Some(Observation::Absent) => {
-                let reason = if prior.is_some() {
-                    "was deleted outside flinkform"
-                } else {
-                    "not found in the cloud"
+                let generated = d.attrs.get("generated") == Some(&Value::Bool(true));
+                let reason = match (prior.is_some(), generated) {
+                    (true, _) => "was deleted outside flinkform",
+                    (false, true) => {
+                        "the service generates it with the workspace; apply waits until it exists"
+                    }
+                    (false, false) => "not found in the cloud",
                 };
                 return self.create(d, prior, reason.into());
             }
