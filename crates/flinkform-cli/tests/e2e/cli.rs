@@ -130,3 +130,63 @@ fn help_lists_every_command() {
     let run = sb.run(&["--help"]).expect(0);
     insta::assert_snapshot!(run.stdout);
 }
+
+#[test]
+fn a_held_state_lock_is_reported_with_its_holder() {
+    let sb = Sandbox::new();
+    let backend = flinkform_state::LocalBackend::open(sb.path().join(".flinkform/state.json"));
+    let lock = backend.lock("apply").expect("lock");
+    let run = sb.run(&["plan", "examples/quickstart.yaml"]).expect(1);
+    assert!(
+        run.stderr.contains(&lock.info().id),
+        "the holder's lock id is shown: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("force-unlock"), "{}", run.stderr);
+    drop(lock);
+    sb.run(&["plan", "examples/quickstart.yaml"]).expect(0);
+}
+
+#[test]
+fn state_list_and_show_read_the_recorded_resources() {
+    let sb = Sandbox::new();
+    sb.run(&["apply", "--auto-approve", "examples/quickstart.yaml"])
+        .expect(0);
+    let list = sb.run(&["state", "list"]).expect(0);
+    assert!(
+        list.stdout.contains("flink_workspace.quickstart\tf-"),
+        "{}",
+        list.stdout
+    );
+    let show = sb
+        .run(&["state", "show", "flink_workspace.quickstart"])
+        .expect(0);
+    let r: serde_json::Value = serde_json::from_str(&show.stdout).expect("JSON");
+    assert_eq!(r["attrs"]["charge_type"], "POST", "{r}");
+    let missing = sb.run(&["state", "show", "vpc.nope"]).expect(1);
+    assert!(missing.stderr.contains("state list"), "{}", missing.stderr);
+}
+
+#[test]
+fn sim_serve_prints_its_endpoint_and_credentials() {
+    use std::io::BufRead as _;
+    let sb = Sandbox::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flinkform"))
+        .args(["sim", "serve", "--port", "0", "--account", "main"])
+        .current_dir(sb.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let endpoint = lines.next().expect("a line").expect("utf-8");
+    let account = lines.next().expect("a line").expect("utf-8");
+    child.kill().expect("kill");
+    let _ = child.wait();
+    assert!(
+        endpoint.starts_with("endpoint http://127.0.0.1:"),
+        "{endpoint}"
+    );
+    assert!(account.starts_with("account main: uid "), "{account}");
+    assert!(account.contains("access key id"), "{account}");
+}
