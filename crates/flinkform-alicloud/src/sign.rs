@@ -91,9 +91,8 @@ pub struct V3Request<'a> {
 }
 
 impl V3Request<'_> {
-    /// The canonical request (six newline-joined parts).
-    #[must_use]
-    pub fn canonical_request(&self) -> String {
+    /// The signed header names: lower case, sorted, without duplicates.
+    fn signed_header_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .signed_headers
             .iter()
@@ -101,6 +100,13 @@ impl V3Request<'_> {
             .collect();
         names.sort();
         names.dedup();
+        names
+    }
+
+    /// The canonical request (six newline-joined parts).
+    #[must_use]
+    pub fn canonical_request(&self) -> String {
+        let names = self.signed_header_names();
         let mut canonical_headers = String::new();
         for name in &names {
             let value = self.headers.get(name).map_or("", |v| v.trim());
@@ -138,13 +144,7 @@ impl V3Request<'_> {
     /// The `Authorization` header value.
     #[must_use]
     pub fn authorization(&self, access_key_id: &str, secret: &str) -> String {
-        let mut names: Vec<String> = self
-            .signed_headers
-            .iter()
-            .map(|h| h.to_ascii_lowercase())
-            .collect();
-        names.sort();
-        names.dedup();
+        let names = self.signed_header_names();
         format!(
             "{ACS3_HMAC_SHA256} Credential={access_key_id},SignedHeaders={},Signature={}",
             names.join(";"),
