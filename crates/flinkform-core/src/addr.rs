@@ -33,11 +33,24 @@ pub enum ResourceKind {
     FlinkWorkspace,
     /// A project (foasconsole namespace) of a workspace.
     FlinkProject,
+    /// A Marketplace order and the product instance it bought (market `CreateOrder`);
+    /// its cloud id is the product Instance ID.
+    MarketOrder,
+    /// A Billing Center account at the SaaS vendor (registered or bound).
+    BillingAccount,
+    /// A step only a person can complete (an e-mail verification code, a manual vendor
+    /// step); recorded once it has been passed.
+    Gate,
+    /// The binding of an Alibaba Cloud account ID and a product Instance ID to a Billing
+    /// Center account, for settlement through Alibaba Cloud.
+    SettlementBinding,
+    /// A workspace at the SaaS vendor (created or bound) billed through the subscription.
+    SaasWorkspace,
 }
 
 impl ResourceKind {
     /// Every kind, in listing order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 13] = [
         Self::AccountBalance,
         Self::OssService,
         Self::RamRole,
@@ -46,6 +59,11 @@ impl ResourceKind {
         Self::OssBucket,
         Self::FlinkWorkspace,
         Self::FlinkProject,
+        Self::MarketOrder,
+        Self::BillingAccount,
+        Self::Gate,
+        Self::SettlementBinding,
+        Self::SaasWorkspace,
     ];
 
     /// The name used in addresses and documents.
@@ -60,6 +78,11 @@ impl ResourceKind {
             Self::OssBucket => "oss_bucket",
             Self::FlinkWorkspace => "flink_workspace",
             Self::FlinkProject => "flink_project",
+            Self::MarketOrder => "market_order",
+            Self::BillingAccount => "billing_account",
+            Self::Gate => "gate",
+            Self::SettlementBinding => "settlement_binding",
+            Self::SaasWorkspace => "saas_workspace",
         }
     }
 }

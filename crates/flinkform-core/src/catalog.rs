@@ -14,6 +14,11 @@
 //! | `oss_bucket` | `oss_bucket.<bucket>` | `name` imm, `region` imm |
 //! | `flink_workspace` | `flink_workspace.<name>` | `name`, `region`, `zone`, `charge_type`, `vpc_id`, `vswitch_ids`, `bucket` imm; `cu`, `auto_renew` in place; `pricing_cycle`, `duration`, `default_project_cu` create |
 //! | `flink_project` | `flink_project.<workspace>/<project>` | `workspace_id`, `region`, `name` imm; `cu` in place; `generated` create |
+//! | `market_order` | `market_order.<subscription>` | `product_code`, `sku_code`, `package_version` imm; `pricing_cycle`, `duration` create |
+//! | `billing_account` | `billing_account.<subscription>` | `site`, `username` imm; `email`, `mode`, `company`, `password` (a secret *reference*), `connector` create |
+//! | `gate` | `gate.<step>.<subscription>` | `step`, `instructions`, `target`, `instance_id`, `account_uid`, `workspace`, `language` create |
+//! | `settlement_binding` | `settlement_binding.<subscription>` | `billing_account_id`, `instance_id` imm |
+//! | `saas_workspace` | `saas_workspace.<subscription>` | `billing_account_id`, `site` imm; `name`, `language` in place; `mode` create |
 
 use crate::addr::ResourceKind;
 
@@ -86,7 +91,7 @@ const fn create(name: &'static str, doc: &'static str) -> AttrSpec {
     }
 }
 
-static KINDS: [KindSpec; 8] = [
+static KINDS: [KindSpec; 13] = [
     KindSpec {
         kind: ResourceKind::AccountBalance,
         attrs: &[
@@ -195,6 +200,90 @@ static KINDS: [KindSpec; 8] = [
         deletion: Deletion::Api,
         async_create: true,
         doc: "a project of a workspace (foasconsole CreateNamespace)",
+    },
+    KindSpec {
+        kind: ResourceKind::MarketOrder,
+        attrs: &[
+            create(
+                "duration",
+                "`spec.product.billing.duration` in `pricing_cycle` units (1 for pay-as-you-go)",
+            ),
+            imm("package_version", "`spec.product.packageVersion`"),
+            create("pricing_cycle", "`Month` or `Year`"),
+            imm("product_code", "`spec.product.code`"),
+            imm(
+                "sku_code",
+                "`<code>-postpay` (pay-as-you-go) or `<code>-prepay` (subscription)",
+            ),
+        ],
+        deletion: Deletion::Never,
+        async_create: true,
+        doc: "a Marketplace order and its product instance (market CreateOrder); an order cannot be undone",
+    },
+    KindSpec {
+        kind: ResourceKind::BillingAccount,
+        attrs: &[
+            create(
+                "company",
+                "`spec.billingCenter.account.company.name` (register only)",
+            ),
+            create("connector", "the vendor connector (`api`)"),
+            create("email", "`spec.billingCenter.account.email`"),
+            create("mode", "`register` or `bind`"),
+            create(
+                "password",
+                "a secret reference (`env:NAME` or `file:PATH`), never the password",
+            ),
+            imm("site", "`spec.billingCenter.site` (`intl` or `china`)"),
+            imm("username", "`spec.billingCenter.account.username`"),
+        ],
+        deletion: Deletion::Never,
+        async_create: false,
+        doc: "a Billing Center account at the SaaS vendor (connector register or bind)",
+    },
+    KindSpec {
+        kind: ResourceKind::Gate,
+        attrs: &[
+            create(
+                "account_uid",
+                "the Alibaba Cloud account ID to enter (manual steps)",
+            ),
+            create(
+                "instance_id",
+                "the product Instance ID to enter (manual steps)",
+            ),
+            create("instructions", "what the person has to do"),
+            create("language", "the workspace language to enter (manual steps)"),
+            create("step", "`verify-email` or the manual vendor step"),
+            imm("target", "the resource the step completes"),
+            create("workspace", "the workspace name to enter (manual steps)"),
+        ],
+        deletion: Deletion::Check,
+        async_create: false,
+        doc: "a step only a person can complete; `apply --input NAME=VALUE` passes it",
+    },
+    KindSpec {
+        kind: ResourceKind::SettlementBinding,
+        attrs: &[
+            imm("billing_account_id", "the Billing Center account's id"),
+            imm("instance_id", "the product Instance ID of the order"),
+        ],
+        deletion: Deletion::Api,
+        async_create: false,
+        doc: "Alibaba Cloud account ID + product Instance ID bound to a Billing Center account (connector)",
+    },
+    KindSpec {
+        kind: ResourceKind::SaasWorkspace,
+        attrs: &[
+            imm("billing_account_id", "the Billing Center account's id"),
+            inplace("language", "`spec.workspace.language` (`en` or `zh`)"),
+            create("mode", "`create` or `bind`"),
+            inplace("name", "`spec.workspace.name`"),
+            imm("site", "`spec.billingCenter.site`"),
+        ],
+        deletion: Deletion::Api,
+        async_create: false,
+        doc: "a workspace at the SaaS vendor, created or bound (connector)",
     },
 ];
 

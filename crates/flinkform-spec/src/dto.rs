@@ -32,7 +32,7 @@ pub(crate) struct HeaderDto {
 /// A flinkform spec document. One file may hold several, separated by `---`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schemars(title = "flinkform spec document")]
+#[schemars(rename = "FlinkWorkspaceDocument")]
 pub(crate) struct DocumentDto {
     /// The version of the spec language.
     #[allow(
@@ -183,7 +183,7 @@ pub(crate) struct DurationDto {
 #[schemars(rename = "Duration")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code, reason = "only describes the JSON Schema")]
-enum DurationSchema {
+pub(crate) enum DurationSchema {
     /// 1 to 9 months.
     Months(#[schemars(range(min = 1, max = 9))] u32),
     /// 1 to 3 years.

@@ -94,6 +94,38 @@ pub enum Code {
     UpstreamZone,
     /// Recommendation: an upstream system in another VPC (a warning).
     UpstreamVpc,
+    /// `metadata.name` of a subscription breaks the name rule.
+    SubscriptionName,
+    /// Two subscriptions with one name.
+    DuplicateSubscription,
+    /// `spec.product.code` is not a Marketplace product code.
+    ProductCode,
+    /// `spec.product.packageVersion` is empty or malformed.
+    PackageVersion,
+    /// `spec.billingCenter.site` is not `intl` or `china`.
+    BillingSite,
+    /// `spec.billingCenter.connector` is not `api` or `manual`.
+    Connector,
+    /// `spec.billingCenter.account.mode` is not `register` or `bind`.
+    AccountMode,
+    /// A Billing Center username breaks the username rule.
+    Username,
+    /// An e-mail address is malformed.
+    Email,
+    /// A secret written as a literal instead of a reference.
+    SecretLiteral,
+    /// A secret reference without exactly one of `env` and `file`, or malformed.
+    SecretRef,
+    /// A field only for `mode: register` on a bound account.
+    RegisterOnly,
+    /// `mode: register` without `password` or `company`.
+    RegisterRequired,
+    /// `spec.workspace.name` is empty, too long or has control characters.
+    SaasWorkspaceName,
+    /// `spec.workspace.language` is not `en` or `zh`.
+    Language,
+    /// `spec.workspace.mode` is not `create` or `bind`.
+    WorkspaceMode,
 }
 
 impl Code {
@@ -138,6 +170,22 @@ impl Code {
         Self::UpstreamRegion,
         Self::UpstreamZone,
         Self::UpstreamVpc,
+        Self::SubscriptionName,
+        Self::DuplicateSubscription,
+        Self::ProductCode,
+        Self::PackageVersion,
+        Self::BillingSite,
+        Self::Connector,
+        Self::AccountMode,
+        Self::Username,
+        Self::Email,
+        Self::SecretLiteral,
+        Self::SecretRef,
+        Self::RegisterOnly,
+        Self::RegisterRequired,
+        Self::SaasWorkspaceName,
+        Self::Language,
+        Self::WorkspaceMode,
     ];
 
     /// The code as shown to users, e.g. `spec::vswitch_count`.
@@ -183,6 +231,22 @@ impl Code {
             Self::UpstreamRegion => "spec::upstream_region",
             Self::UpstreamZone => "spec::upstream_zone",
             Self::UpstreamVpc => "spec::upstream_vpc",
+            Self::SubscriptionName => "spec::subscription_name",
+            Self::DuplicateSubscription => "spec::duplicate_subscription",
+            Self::ProductCode => "spec::product_code",
+            Self::PackageVersion => "spec::package_version",
+            Self::BillingSite => "spec::billing_site",
+            Self::Connector => "spec::connector",
+            Self::AccountMode => "spec::account_mode",
+            Self::Username => "spec::username",
+            Self::Email => "spec::email",
+            Self::SecretLiteral => "spec::secret_literal",
+            Self::SecretRef => "spec::secret_ref",
+            Self::RegisterOnly => "spec::register_only",
+            Self::RegisterRequired => "spec::register_required",
+            Self::SaasWorkspaceName => "spec::saas_workspace_name",
+            Self::Language => "spec::language",
+            Self::WorkspaceMode => "spec::workspace_mode",
         }
     }
 

@@ -8,6 +8,9 @@
 
 mod dto;
 mod error;
+pub mod market;
+mod market_dto;
+mod market_validate;
 pub mod model;
 mod parse;
 mod rules;
@@ -17,6 +20,11 @@ mod validate;
 use std::collections::BTreeMap;
 
 pub use error::{Code, SpecDiagnostic, SpecErrors};
+pub use market::{
+    AccountMode, BillingAccountSpec, BillingCenter, BillingSite, Company, ConnectorMode, Language,
+    MarketBilling, MarketProduct, MarketplaceSubscription, SaasWorkspaceSpec, SecretRef,
+    WorkspaceMode,
+};
 use miette::Severity;
 pub use model::{
     Billing, Document, Duration, FlinkWorkspace, Network, Project, SpecResource, Stack, Storage,
@@ -67,6 +75,7 @@ pub fn load(files: &[SourceFile]) -> Result<Loaded, SpecErrors> {
     let mut diags: Vec<(usize, SpecDiagnostic)> = Vec::new();
     let mut documents = Vec::new();
     let mut names: BTreeMap<String, (usize, Site)> = BTreeMap::new();
+    let mut subscription_names: BTreeMap<String, (usize, Site)> = BTreeMap::new();
     let mut buckets: BTreeMap<String, (usize, Site, String)> = BTreeMap::new();
     for (fi, src) in sources.iter().enumerate() {
         let mut seen_document = false;
@@ -94,6 +103,25 @@ pub fn load(files: &[SourceFile]) -> Result<Loaded, SpecErrors> {
                         documents.push(Document {
                             origin,
                             resource: SpecResource::FlinkWorkspace(ws),
+                        });
+                    }
+                }
+                parse::Parsed::Subscription { origin, checked } => {
+                    seen_document = true;
+                    let checked = *checked;
+                    if let Some(name) = &checked.name {
+                        check_unique_subscription(
+                            &sources,
+                            fi,
+                            name,
+                            &mut subscription_names,
+                            &mut cross,
+                        );
+                    }
+                    if let Some(s) = checked.subscription {
+                        documents.push(Document {
+                            origin,
+                            resource: SpecResource::MarketplaceSubscription(s),
                         });
                     }
                 }
@@ -164,6 +192,35 @@ fn check_unique_name(
     }
 }
 
+fn check_unique_subscription(
+    sources: &[FileSrc],
+    fi: usize,
+    name: &validate::Keyed,
+    names: &mut BTreeMap<String, (usize, Site)>,
+    out: &mut Vec<SpecDiagnostic>,
+) {
+    if let Some((first_file, first)) = names.get(&name.value) {
+        let at = sources
+            .get(*first_file)
+            .map(|f| f.origin_at(first.offset).to_string())
+            .unwrap_or_default();
+        if let Some(src) = sources.get(fi) {
+            out.push(src.diagnostic(
+                Severity::Error,
+                Code::DuplicateSubscription,
+                name.site,
+                text(
+                    format!("subscription `{}` is declared twice", name.value),
+                    "second declaration",
+                    format!("the first is at {at}; subscription names are unique in a stack: rename or remove one"),
+                ),
+            ));
+        }
+    } else {
+        names.insert(name.value.clone(), (fi, name.site));
+    }
+}
+
 fn check_unique_bucket(
     sources: &[FileSrc],
     fi: usize,
@@ -224,5 +281,17 @@ impl FlinkWorkspace {
 /// `# yaml-language-server: $schema=...`.
 #[must_use]
 pub fn json_schema() -> serde_json::Value {
-    schemars::schema_for!(dto::DocumentDto).to_value()
+    schemars::schema_for!(AnyDocument).to_value()
+}
+
+/// Any spec document: the kinds, told apart by `kind`.
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[schemars(title = "flinkform spec document")]
+#[allow(dead_code, reason = "only describes the JSON Schema")]
+enum AnyDocument {
+    /// `kind: FlinkWorkspace`.
+    FlinkWorkspace(Box<dto::DocumentDto>),
+    /// `kind: MarketplaceSubscription`.
+    MarketplaceSubscription(Box<market_dto::SubscriptionDocumentDto>),
 }

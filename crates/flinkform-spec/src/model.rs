@@ -27,6 +27,8 @@ pub struct Document {
 pub enum SpecResource {
     /// `kind: FlinkWorkspace`.
     FlinkWorkspace(FlinkWorkspace),
+    /// `kind: MarketplaceSubscription`.
+    MarketplaceSubscription(crate::market::MarketplaceSubscription),
 }
 
 /// `kind: FlinkWorkspace`: one fully managed Flink workspace and what it needs.
@@ -154,8 +156,17 @@ pub struct Upstream {
 impl Stack {
     /// Every workspace document, in order.
     pub fn workspaces(&self) -> impl Iterator<Item = &FlinkWorkspace> {
-        self.documents.iter().map(|d| match &d.resource {
-            SpecResource::FlinkWorkspace(w) => w,
+        self.documents.iter().filter_map(|d| match &d.resource {
+            SpecResource::FlinkWorkspace(w) => Some(w),
+            SpecResource::MarketplaceSubscription(_) => None,
+        })
+    }
+
+    /// Every marketplace subscription document, in order.
+    pub fn subscriptions(&self) -> impl Iterator<Item = &crate::market::MarketplaceSubscription> {
+        self.documents.iter().filter_map(|d| match &d.resource {
+            SpecResource::MarketplaceSubscription(s) => Some(s),
+            SpecResource::FlinkWorkspace(_) => None,
         })
     }
 }

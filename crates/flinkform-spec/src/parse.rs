@@ -17,7 +17,7 @@ use crate::validate::{self, Checked};
 pub(crate) const API_VERSION: &str = "flinkform/v1";
 
 /// The kinds of document, for help texts.
-pub(crate) const KINDS: &[&str] = &["FlinkWorkspace"];
+pub(crate) const KINDS: &[&str] = &["FlinkWorkspace", "MarketplaceSubscription"];
 
 /// What one document turned out to be.
 #[derive(Debug)]
@@ -32,6 +32,13 @@ pub(crate) enum Parsed {
         origin: Origin,
         /// The outcome of its checks.
         checked: Box<Checked>,
+    },
+    /// A `MarketplaceSubscription` document, checked.
+    Subscription {
+        /// Where the document starts (its first key).
+        origin: Origin,
+        /// The outcome of its checks.
+        checked: Box<crate::market_validate::CheckedSubscription>,
     },
 }
 
@@ -78,6 +85,23 @@ pub(crate) fn document(ctx: &mut DocCtx<'_>, text: &str) -> Parsed {
             ),
         );
         return Parsed::Failed;
+    }
+    if header
+        .value
+        .kind
+        .as_ref()
+        .is_some_and(|k| k.value == "MarketplaceSubscription")
+    {
+        return match from_yaml::<crate::market_dto::SubscriptionDocumentDto>(text) {
+            Ok(doc) => Parsed::Subscription {
+                origin,
+                checked: Box::new(crate::market_validate::check_subscription(ctx, doc)),
+            },
+            Err(e) => {
+                yaml_error(ctx, &e);
+                Parsed::Failed
+            }
+        };
     }
     match from_yaml::<DocumentDto>(text) {
         Ok(doc) => Parsed::Workspace {

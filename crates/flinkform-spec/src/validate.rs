@@ -412,7 +412,7 @@ fn check_label(ctx: &mut DocCtx<'_>, key: &str, value: &Spanned<String>) {
     }
 }
 
-fn check_duration(ctx: &mut DocCtx<'_>, d: &Spanned<DurationDto>) -> Option<Duration> {
+pub(crate) fn check_duration(ctx: &mut DocCtx<'_>, d: &Spanned<DurationDto>) -> Option<Duration> {
     match (&d.value.months, &d.value.years) {
         (Some(m), None) if (1..=9).contains(&m.value) => Some(Duration::Months(m.value)),
         (None, Some(y)) if (1..=3).contains(&y.value) => Some(Duration::Years(y.value)),

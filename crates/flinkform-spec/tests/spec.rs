@@ -210,7 +210,9 @@ fn origins_point_at_the_fields() {
     let loaded = load_one("o.yaml", &text).unwrap();
     let doc = &loaded.stack.documents[0];
     assert_eq!(doc.origin.to_string(), "o.yaml:1:1");
-    let SpecResource::FlinkWorkspace(ws) = &doc.resource;
+    let SpecResource::FlinkWorkspace(ws) = &doc.resource else {
+        panic!("not a workspace")
+    };
     let at = |path: &str| {
         ws.origins
             .get(path)
@@ -304,7 +306,9 @@ fn the_model_holds_the_spec() {
         .documents
         .remove(0)
         .resource;
-    let SpecResource::FlinkWorkspace(ws) = ws;
+    let SpecResource::FlinkWorkspace(ws) = ws else {
+        panic!("not a workspace")
+    };
     assert_eq!(
         ws.billing,
         Billing::Subscription {
@@ -414,12 +418,18 @@ fn schema_lists_the_choices() {
         "oneOf",
         "vSwitches",
         "ossBucket",
+        "MarketplaceSubscription",
+        "billingCenter",
+        "SecretRef",
     ] {
         assert!(text.contains(needle), "schema lacks {needle}");
     }
-    assert_eq!(schema["additionalProperties"], serde_json::json!(false));
-    let required = schema["required"].as_array().unwrap();
-    assert_eq!(required.len(), 4);
+    assert_eq!(schema["anyOf"].as_array().unwrap().len(), 2);
+    for def in ["FlinkWorkspaceDocument", "MarketplaceSubscriptionDocument"] {
+        let d = &schema["$defs"][def];
+        assert_eq!(d["additionalProperties"], serde_json::json!(false), "{def}");
+        assert_eq!(d["required"].as_array().unwrap().len(), 4, "{def}");
+    }
 }
 
 /// Every ```yaml block of the spec language document is a valid document, except the
