@@ -58,6 +58,9 @@ pub fn expand(stack: &Stack) -> Result<Desired, Error> {
     for doc in &stack.documents {
         match &doc.resource {
             SpecResource::FlinkWorkspace(w) => x.workspace(w, &doc.origin)?,
+            SpecResource::MarketplaceSubscription(s) => {
+                crate::market::expand_subscription(&mut x.desired, &mut x.owner, s, &doc.origin)?;
+            }
         }
     }
     Ok(x.desired)

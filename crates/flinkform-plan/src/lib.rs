@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod expand;
+pub mod market;
 pub mod model;
 pub mod planner;
 pub mod render;

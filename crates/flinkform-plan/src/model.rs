@@ -42,6 +42,10 @@ pub enum Op {
     /// Drop it from state without any API call (it cannot be deleted, or is shared, or goes
     /// away with its parent).
     Forget,
+    /// Wait for a person: a step only a person can complete (an e-mail verification code, a
+    /// manual vendor step). The gate's name is its address's name; its instructions are in
+    /// the desired attributes. Passed by `apply --input NAME=VALUE`, then recorded.
+    Gate,
 }
 
 impl Op {
@@ -58,6 +62,7 @@ impl Op {
             Self::Delete => "-",
             Self::Adopt => "=",
             Self::Forget => "x",
+            Self::Gate => "!",
         }
     }
 
@@ -83,6 +88,7 @@ impl Op {
             Self::Delete => "delete",
             Self::Adopt => "adopt",
             Self::Forget => "forget",
+            Self::Gate => "gate",
         }
     }
 }
@@ -222,7 +228,7 @@ impl Plan {
                 Op::Update | Op::Adopt => s.change += 1,
                 Op::Replace => s.replace += 1,
                 Op::Delete | Op::Forget => s.destroy += 1,
-                Op::NoOp | Op::Check | Op::Read => {}
+                Op::NoOp | Op::Check | Op::Read | Op::Gate => {}
             }
         }
         s

@@ -50,6 +50,12 @@ pub const KEPT_NEVER: &str = "OSS activation cannot be undone";
 pub const KEPT_SHARED: &str = "shared by every workspace of the account";
 /// Reason given for subscription workspaces.
 pub const KEPT_SUBSCRIPTION: &str = "subscription workspaces cannot be released through the API; they end with their term (turn off autoRenew)";
+/// Reason given for Marketplace orders.
+pub const KEPT_ORDER: &str = "an order cannot be undone by API; the instance is released when it expires or is unsubscribed in the Marketplace console";
+/// Reason given for Billing Center accounts.
+pub const KEPT_BILLING_ACCOUNT: &str = "a Billing Center account is never closed by flinkform; close it at the vendor if it is no longer needed";
+/// Reason given for passed gates.
+pub const GATE_FORGET: &str = "a gate is a step of apply, not a resource in the cloud";
 /// Reason given for resources the specs reference by id.
 pub const KEPT_DATA: &str = "referenced by id in the specs; flinkform never deletes it";
 
@@ -304,11 +310,42 @@ impl<'a> Ctx<'a> {
             self.put(&d.addr, draft);
             return;
         }
+        if d.addr.kind() == ResourceKind::Gate {
+            let draft = self.decide_gate(d, prior);
+            self.put(&d.addr, draft);
+            return;
+        }
         let draft = match d.mode {
             Mode::Data => self.decide_data(d, prior),
             Mode::Managed => self.decide_managed(d, prior),
         };
         self.put(&d.addr, draft);
+    }
+
+    /// A gate is passed once it is recorded (and what it completes has not changed); until
+    /// then it waits for a person.
+    fn decide_gate(&mut self, d: &DesiredResource, prior: Option<RecordedResource>) -> Draft {
+        let mut draft = self.decide_managed(d, prior);
+        if matches!(draft.op, Op::Create | Op::Replace) {
+            let instructions = d
+                .attrs
+                .get("instructions")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let why = if draft.op == Op::Replace {
+                "what it completes changed, so it must be passed again"
+            } else {
+                "not passed yet"
+            };
+            draft.op = Op::Gate;
+            draft.reasons = vec![
+                format!("a step only a person can complete ({why})"),
+                instructions,
+            ];
+            draft.diffs.clear();
+        }
+        draft
     }
 
     fn balance_reason(&self, d: &DesiredResource) -> String {
@@ -645,7 +682,9 @@ impl<'a> Ctx<'a> {
             let pre = r.addr.kind() == ResourceKind::FlinkWorkspace
                 && r.attrs.get("charge_type") == Some(&Value::str("PRE"));
             let absent = matches!(self.observation(&r.addr), Some(Observation::Absent));
-            let base = if r.mode == Mode::Data {
+            let base = if r.addr.kind() == ResourceKind::Gate {
+                (Disposition::Forget, GATE_FORGET.to_owned())
+            } else if r.mode == Mode::Data {
                 (Disposition::ForgetKept, KEPT_DATA.to_owned())
             } else if absent {
                 (
@@ -654,6 +693,12 @@ impl<'a> Ctx<'a> {
                 )
             } else {
                 match kind_spec(r.addr.kind()).deletion {
+                    Deletion::Never if r.addr.kind() == ResourceKind::MarketOrder => {
+                        (Disposition::ForgetKept, KEPT_ORDER.to_owned())
+                    }
+                    Deletion::Never if r.addr.kind() == ResourceKind::BillingAccount => {
+                        (Disposition::ForgetKept, KEPT_BILLING_ACCOUNT.to_owned())
+                    }
                     Deletion::Never => (Disposition::ForgetKept, KEPT_NEVER.to_owned()),
                     Deletion::Shared => (Disposition::ForgetKept, KEPT_SHARED.to_owned()),
                     Deletion::WithParent | Deletion::Check => (
@@ -774,7 +819,21 @@ impl<'a> Ctx<'a> {
                     } else {
                         "no longer in the specs"
                     };
-                    (Op::Delete, why.to_owned())
+                    let what = match r.addr.kind() {
+                        ResourceKind::SettlementBinding => {
+                            ": releases the settlement binding (the instance is no longer billed through this Billing Center account)"
+                        }
+                        ResourceKind::SaasWorkspace
+                            if r.attrs.get("mode") == Some(&Value::str("bind")) =>
+                        {
+                            ": unbinds the workspace from the subscription (it was bound, not created: it stays at the vendor)"
+                        }
+                        ResourceKind::SaasWorkspace => {
+                            ": deletes the workspace at the vendor (it was created by flinkform)"
+                        }
+                        _ => "",
+                    };
+                    (Op::Delete, format!("{why}{what}"))
                 }
             };
             let cloud_id = self

@@ -60,6 +60,7 @@ fn phrase(op: Op) -> &'static str {
         Op::Delete => "will be destroyed",
         Op::Adopt => "will be adopted into state (no API call)",
         Op::Forget => "will be forgotten (removed from state, no API call)",
+        Op::Gate => "waits for a person (apply pauses here until `--input` passes it)",
     }
 }
 

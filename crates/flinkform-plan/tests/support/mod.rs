@@ -87,6 +87,11 @@ pub fn fake_id(addr: &Address) -> CloudId {
             .to_owned(),
         ResourceKind::RamRole => "AliyunStreamAsiDefaultRole".to_owned(),
         ResourceKind::OssBucket | ResourceKind::OssService | ResourceKind::AccountBalance => name,
+        ResourceKind::MarketOrder => "5604018".to_owned(),
+        ResourceKind::BillingAccount => format!("bca-{name}"),
+        ResourceKind::Gate => "passed".to_owned(),
+        ResourceKind::SettlementBinding => format!("stb-{name}"),
+        ResourceKind::SaasWorkspace => format!("ws-{name}"),
     };
     CloudId::new(id).unwrap()
 }
