@@ -15,7 +15,7 @@ use flinkform_core::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::{Intent, IntentOp, Lineage, State};
+use crate::model::{Intent, IntentOp, Lineage, State, WaitingGate};
 
 /// The format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -36,6 +36,24 @@ pub struct StateFileV1 {
     pub resources: Vec<ResourceV1>,
     /// Intents, sorted by id.
     pub journal: Vec<IntentV1>,
+    /// Gates the last apply stopped at, sorted by name; absent when there are none (files
+    /// written before gates existed load with none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<GateV1>,
+}
+
+/// One waiting gate in a state file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateV1 {
+    /// The input name (`verify-email.observability`).
+    pub name: String,
+    /// The gate's address.
+    pub address: Address,
+    /// What the person has to do.
+    pub instructions: String,
+    /// RFC 3339 time the apply first stopped there.
+    pub since: String,
 }
 
 /// The target of a state file.
@@ -135,6 +153,16 @@ impl StateFileV1 {
                 })
                 .collect(),
             journal,
+            gates: state
+                .gates
+                .iter()
+                .map(|(name, g)| GateV1 {
+                    name: name.clone(),
+                    address: g.addr.clone(),
+                    instructions: g.instructions.clone(),
+                    since: g.since.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -179,6 +207,18 @@ impl StateFileV1 {
             });
         }
         journal.sort_by_key(|i| i.id);
+        let mut gates = BTreeMap::new();
+        for g in self.gates {
+            let name = g.name.clone();
+            let gate = WaitingGate {
+                addr: g.address,
+                instructions: g.instructions,
+                since: g.since,
+            };
+            if gates.insert(name.clone(), gate).is_some() {
+                return Err(corrupt(format!("gate `{name}` appears twice")));
+            }
+        }
         Ok(State {
             lineage: self.lineage,
             serial: self.serial,
@@ -189,6 +229,7 @@ impl StateFileV1 {
             }),
             resources,
             journal,
+            gates,
         })
     }
 }

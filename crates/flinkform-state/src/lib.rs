@@ -19,7 +19,7 @@ mod model;
 mod sink;
 
 pub use error::{Error, Result};
-pub use format::{FORMAT_VERSION, StateFileV1};
+pub use format::{FORMAT_VERSION, GateV1, StateFileV1};
 pub use local::{DEFAULT_STATE_PATH, LocalBackend, LockInfo, LockStatus, StateLock};
-pub use model::{Intent, IntentOp, Lineage, State, describe_target, now_rfc3339};
+pub use model::{Intent, IntentOp, Lineage, State, WaitingGate, describe_target, now_rfc3339};
 pub use sink::{LockedState, MemorySink, StateSink};

@@ -98,6 +98,20 @@ pub struct Intent {
     pub started_at: String,
 }
 
+/// A gate an apply stopped at: a step only a person can complete (an e-mail verification
+/// code, a manual vendor step). `apply --input NAME=VALUE` passes it; the value itself is
+/// never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingGate {
+    /// The gate's resource address (`gate.verify-email.observability`); its name part is
+    /// the input name.
+    pub addr: Address,
+    /// What the person has to do, with the values to enter.
+    pub instructions: String,
+    /// When the apply first stopped there (RFC 3339, UTC).
+    pub since: String,
+}
+
 /// Everything flinkform remembers about one stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
@@ -111,6 +125,8 @@ pub struct State {
     pub resources: BTreeMap<Address, RecordedResource>,
     /// Announced mutating calls whose outcome is not recorded yet, by ascending id.
     pub journal: Vec<Intent>,
+    /// Gates the last apply stopped at, by name (`verify-email.observability`).
+    pub gates: BTreeMap<String, WaitingGate>,
 }
 
 impl Default for State {
@@ -129,6 +145,7 @@ impl State {
             target: None,
             resources: BTreeMap::new(),
             journal: Vec::new(),
+            gates: BTreeMap::new(),
         }
     }
 
@@ -139,6 +156,7 @@ impl State {
             && self.target == other.target
             && self.resources == other.resources
             && self.journal == other.journal
+            && self.gates == other.gates
     }
 
     /// Records (or replaces) a resource.
