@@ -15,6 +15,20 @@ pub enum Error {
     #[diagnostic(transparent)]
     Provider(#[from] ProviderError),
 
+    /// A gate waits for a person. Not a failure: the walker reports it as
+    /// [`crate::NodeStatus::Waiting`] and skips what depends on it.
+    #[error("`{addr}` waits for a person: {instructions}")]
+    #[diagnostic(
+        code(apply::gate_waiting),
+        help("do what it says, then run apply again with `--input NAME=VALUE`")
+    )]
+    GateWaiting {
+        /// The gate.
+        addr: Address,
+        /// What to do.
+        instructions: String,
+    },
+
     /// A desired attribute refers to a resource that has no cloud id in state.
     #[error("`{addr}` refers to the id of `{reference}`, which the state does not have")]
     #[diagnostic(

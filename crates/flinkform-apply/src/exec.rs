@@ -19,7 +19,7 @@ use flinkform_core::{
     Readiness, RecordedResource, Value,
 };
 use flinkform_plan::{Op, Plan, PlannedAction, client_token};
-use flinkform_state::{Intent, IntentOp, State, StateSink, now_rfc3339};
+use flinkform_state::{Intent, IntentOp, State, StateSink, WaitingGate, now_rfc3339};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
@@ -285,7 +285,37 @@ impl Walk<'_> {
                     cloud_id,
                 });
             }
+            Err(Error::GateWaiting { instructions, .. }) => {
+                self.wait(out.idx, instructions, out.api_calls);
+            }
             Err(e) => self.fail(out.idx, &e, out.api_calls, out.retries),
+        }
+    }
+
+    /// Marks gate `idx` waiting and skips everything that depends on it, transitively.
+    fn wait(&mut self, idx: usize, instructions: String, api_calls: u64) {
+        let action = &self.plan.actions[idx];
+        self.slots[idx] = Slot::Skipped;
+        self.results.insert(
+            action.addr.clone(),
+            NodeResult {
+                op: action.op,
+                status: NodeStatus::Waiting { instructions },
+                api_calls,
+                retries: 0,
+            },
+        );
+        self.emit(Event::Waiting {
+            addr: action.addr.clone(),
+            status: "waiting for a person".to_owned(),
+        });
+        let because = action.addr.clone();
+        let mut stack: Vec<usize> = self.dependents[idx].iter().copied().collect();
+        while let Some(j) = stack.pop() {
+            if self.slots[j] == Slot::Pending {
+                self.skip(j, &because);
+                stack.extend(self.dependents[j].iter().copied());
+            }
         }
     }
 
@@ -348,10 +378,16 @@ impl Walk<'_> {
 fn prepare(idx: usize, action: &PlannedAction, state: &State) -> Result<Job, Error> {
     let needs_desired = matches!(
         action.op,
-        Op::Check | Op::Read | Op::Create | Op::Update | Op::Replace | Op::Adopt
+        Op::Check | Op::Read | Op::Create | Op::Update | Op::Replace | Op::Adopt | Op::Gate
     );
     let resolved = match &action.desired {
-        Some(d) if needs_desired => resolve(&action.addr, &d.attrs, state)?,
+        Some(d) if needs_desired => {
+            let mut r = resolve(&action.addr, &d.attrs, state)?;
+            if action.op == Op::Gate {
+                crate::gate::fill_account_uid(&mut r, &d.account, state);
+            }
+            r
+        }
         None if needs_desired => {
             return Err(Error::BadPlan {
                 addr: action.addr.clone(),
@@ -513,6 +549,10 @@ impl Runner {
                 self.record(recorded(d, cloud_id.clone(), attrs)).await?;
                 Ok(Some(cloud_id))
             }
+            Op::Gate => {
+                let d = desired.ok_or_else(|| self.bad_plan("gate without a desired resource"))?;
+                self.gate(d, &resolved).await.map(Some)
+            }
             Op::Forget => {
                 let addr = self.addr.clone();
                 self.commit(move |s| {
@@ -523,6 +563,59 @@ impl Runner {
                 Ok(None)
             }
         }
+    }
+
+    /// A gate: passed with the person's input (the provider checks it, e.g. submits an
+    /// e-mail verification code), else recorded as waiting in state.
+    async fn gate(&mut self, desired: &DesiredResource, resolved: &Attrs) -> Result<CloudId, Error> {
+        let name = self.addr.name().to_owned();
+        let instructions = crate::gate::instructions(resolved);
+        let Some(input) = self.shared.opts.inputs.get(&name).cloned() else {
+            let addr = self.addr.clone();
+            let text = instructions.clone();
+            self.commit(move |s| {
+                let since = s
+                    .gates
+                    .get(&name)
+                    .map_or_else(now_rfc3339, |g| g.since.clone());
+                s.gates.insert(
+                    name,
+                    WaitingGate {
+                        addr,
+                        instructions: text,
+                        since,
+                    },
+                );
+            })
+            .await?;
+            return Err(Error::GateWaiting {
+                addr: self.addr.clone(),
+                instructions,
+            });
+        };
+        let mut attrs = resolved.clone();
+        attrs.insert(crate::gate::INPUT_ATTR.to_owned(), Value::Str(input));
+        let req = ChangeRequest {
+            addr: self.addr.clone(),
+            account: desired.account.clone(),
+            region: desired.region.clone(),
+            attrs,
+            prior: None,
+            changed: Vec::new(),
+            client_token: String::new(),
+        };
+        let provider = Arc::clone(&self.shared.provider);
+        let outcome = self.call(|| provider.create(&req)).await?;
+        let cloud_id = outcome.cloud_id.clone();
+        let rec = recorded(desired, outcome.cloud_id, resolved.clone());
+        self.commit(move |s| {
+            s.gates.remove(&name);
+            let addr = rec.addr.clone();
+            s.record(rec);
+            s.journal.retain(|i| i.addr != addr);
+        })
+        .await?;
+        Ok(cloud_id)
     }
 
     /// Sends a state change to the walker and waits until it is durable.
@@ -582,7 +675,13 @@ impl Runner {
             identity,
             started_at: now_rfc3339(),
         };
-        self.commit(move |s| s.push_intent(intent)).await?;
+        // An intent left by an interrupted run for this address is superseded: this call
+        // (planned from a fresh observation) settles it.
+        self.commit(move |s| {
+            s.journal.retain(|i| i.addr != intent.addr);
+            s.push_intent(intent);
+        })
+        .await?;
         Ok(id)
     }
 

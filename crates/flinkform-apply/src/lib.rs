@@ -15,6 +15,7 @@
 mod error;
 mod event;
 mod exec;
+mod gate;
 mod limiter;
 mod options;
 mod report;

@@ -50,6 +50,9 @@ pub struct ApplyOptions {
     /// Calls per second per API (resource kind), halved on throttling and recovered
     /// additively on success. Zero, negative or infinite means unlimited.
     pub rate_per_api: f64,
+    /// Values for gates (`apply --input NAME=VALUE`), by gate name
+    /// (`verify-email.observability`). A gate without a value waits.
+    pub inputs: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for ApplyOptions {
@@ -61,6 +64,7 @@ impl Default for ApplyOptions {
             wait_timeout: Duration::from_secs(30 * 60),
             retry: RetryPolicy::default(),
             rate_per_api: 10.0,
+            inputs: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -12,7 +12,12 @@ pub enum NodeStatus {
     Done,
     /// It failed; the text says why.
     Failed(String),
-    /// It did not run because `because` failed.
+    /// A gate: it waits for a person (`apply --input NAME=VALUE` passes it).
+    Waiting {
+        /// What the person has to do, with the values to enter.
+        instructions: String,
+    },
+    /// It did not run because `because` failed (or is a gate that waits).
     Skipped {
         /// The failed action it (transitively) depends on.
         because: Address,
@@ -50,6 +55,18 @@ impl ApplyReport {
     #[must_use]
     pub fn succeeded(&self) -> bool {
         self.results.values().all(|r| r.status == NodeStatus::Done)
+    }
+
+    /// The gates that wait for a person, with their instructions, sorted by address.
+    #[must_use]
+    pub fn waiting(&self) -> Vec<(&Address, &str)> {
+        self.results
+            .iter()
+            .filter_map(|(a, r)| match &r.status {
+                NodeStatus::Waiting { instructions } => Some((a, instructions.as_str())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Addresses of the actions that failed (not the skipped ones), sorted.

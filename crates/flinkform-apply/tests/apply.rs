@@ -138,6 +138,7 @@ fn opts(parallelism: usize) -> ApplyOptions {
             max: Duration::from_millis(100),
         },
         rate_per_api: f64::INFINITY,
+        ..ApplyOptions::default()
     }
 }
 
