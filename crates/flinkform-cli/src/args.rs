@@ -217,4 +217,36 @@ pub(crate) enum ConsoleCommand {
         #[arg(long, default_value = "main")]
         account: String,
     },
+    /// Set an account's available balance (creating the world and the account if missing)
+    SetBalance {
+        /// Amount in the account's currency, e.g. `50` or `12.34` (may be negative)
+        #[arg(value_parser = parse_cents, allow_hyphen_values = true)]
+        amount: i64,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+}
+
+/// Parses a money amount with at most two decimals (`12.3`, `-5`) into cents.
+fn parse_cents(s: &str) -> Result<i64, String> {
+    let bad = || format!("`{s}` is not an amount like 50 or 12.34");
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty()
+        || frac.len() > 2
+        || !(whole.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    let cents = whole
+        .checked_mul(100)
+        .and_then(|c| c.checked_add(frac))
+        .ok_or_else(bad)?;
+    Ok(if negative { -cents } else { cents })
 }

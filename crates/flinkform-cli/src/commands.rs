@@ -352,6 +352,14 @@ fn state(global: &GlobalArgs, cmd: StateCommand) -> Result<Exit> {
 
 fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
     let path = sim_world_path(global);
+    if matches!(cmd, ConsoleCommand::SetBalance { .. }) && !path.exists() {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| CliError::io(dir, &e))?;
+        }
+        flinkform_cloudsim::World::with_random_seed()
+            .save(&path)
+            .map_err(|e| CliError::Sim(e.to_string()))?;
+    }
     crate::cloud::with_world(&path, |world| {
         let what = match &cmd {
             ConsoleCommand::SetQuota {
@@ -381,6 +389,17 @@ fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
             ConsoleCommand::DeleteVswitch { id, account } => {
                 world.console_delete_vswitch(account, id)?;
                 format!("vSwitch `{id}` deleted")
+            }
+            ConsoleCommand::SetBalance { amount, account } => {
+                world.ensure_account(account);
+                world.set_balance(account, *amount)?;
+                let sign = if *amount < 0 { "-" } else { "" };
+                let abs = amount.unsigned_abs();
+                format!(
+                    "balance of account `{account}` set to {sign}{}.{:02}",
+                    abs / 100,
+                    abs % 100
+                )
             }
         };
         Ok(what)

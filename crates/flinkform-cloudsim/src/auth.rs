@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use flinkform_alicloud::sign::{V3Authorization, V3Request, rpc_v1_signature, sha256_hex};
+use flinkform_alicloud::sign::{
+    V3Authorization, V3Request, canonical_query, percent_encode, rpc_v1_signature, sha256_hex,
+};
 
 use crate::api::ApiError;
 use crate::world::{REPLAY_WINDOW_MS, World, wall_ms};
@@ -166,8 +168,19 @@ fn verify_legacy(world: &mut World, req: &RpcRequest<'_>) -> Result<String, ApiE
     check_window(parse_time(&timestamp)?)?;
     let nonce = get("SignatureNonce").ok_or_else(|| ApiError::missing("SignatureNonce"))?;
     if rpc_v1_signature(req.method, &params, &secret) != signature {
-        return Err(mismatch(
-            "The HMAC-SHA1 signature over the request parameters differs.",
+        // The real gateway's wording: the legacy SDKs split it at `:` and compare the
+        // server's string to sign with their own to tell a wrong secret from a bug.
+        let string_to_sign = format!(
+            "{}&{}&{}",
+            req.method,
+            percent_encode("/"),
+            percent_encode(&canonical_query(&params))
+        );
+        return Err(ApiError::bad_request(
+            "SignatureDoesNotMatch",
+            format!(
+                "Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}"
+            ),
         ));
     }
     if !world.record_nonce(&nonce, wall_ms()) {

@@ -115,7 +115,13 @@ pub(crate) fn create_role(call: &mut Call<'_>) -> Result<Value, ApiError> {
         policies: BTreeMap::new(),
     };
     let account = call.account_mut()?;
-    let body = json!({ "Role": role_json(&role, &account.uid) });
+    let mut created = role_json(&role, &account.uid);
+    // CreateRole's answer has no update date and no service-linked flag (GetRole's has).
+    if let Value::Object(fields) = &mut created {
+        fields.remove("UpdateDate");
+        fields.remove("IsServiceLinkedRole");
+    }
+    let body = json!({ "Role": created });
     account.roles.insert(name, role);
     Ok(body)
 }
