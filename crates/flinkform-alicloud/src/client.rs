@@ -555,7 +555,7 @@ impl Client {
                 .rpc(product, region, action, params.clone(), method)
                 .await
             {
-                Err(e) if e.kind.is_retryable() && attempt < self.inner.options.read_retries => {
+                Err(e) if e.kind.is_retryable() && attempt < self.read_attempts(&e) => {
                     tokio::time::sleep(self.backoff(attempt, e.retry_after_ms)).await;
                     attempt += 1;
                 }
@@ -564,9 +564,26 @@ impl Client {
         }
     }
 
+    /// Retries of a read that failed with `e`: throttling is the cloud asking to slow down,
+    /// not a failure, and many concurrent reads against one QPS limit need more rounds to
+    /// get through, so it gets four times as many.
+    fn read_attempts(&self, e: &ApiError) -> u32 {
+        let n = self.inner.options.read_retries;
+        if e.kind == ProviderErrorKind::Throttling {
+            n.saturating_mul(4)
+        } else {
+            n
+        }
+    }
+
     fn backoff(&self, attempt: u32, retry_after_ms: Option<u64>) -> Duration {
         if let Some(ms) = retry_after_ms {
-            return Duration::from_millis(ms.min(30_000));
+            // Jitter on top of the cloud's hint, growing with the attempt, so that readers
+            // throttled together do not come back together.
+            let spread = ms.saturating_mul(u64::from(attempt) + 1);
+            let bytes = uuid::Uuid::new_v4().into_bytes();
+            let jitter = u64::from(u16::from_le_bytes([bytes[0], bytes[1]])) * spread / 65_535;
+            return Duration::from_millis(ms.saturating_add(jitter).min(30_000));
         }
         let base = self
             .inner
@@ -728,7 +745,7 @@ impl Client {
                 )
                 .await
             {
-                Err(e) if e.kind.is_retryable() && attempt < self.inner.options.read_retries => {
+                Err(e) if e.kind.is_retryable() && attempt < self.read_attempts(&e) => {
                     tokio::time::sleep(self.backoff(attempt, e.retry_after_ms)).await;
                     attempt += 1;
                 }

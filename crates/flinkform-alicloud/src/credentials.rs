@@ -163,7 +163,7 @@ impl AliyunConfig {
         })?;
         serde_json::from_str(&text).map_err(|e| Error::ConfigParse {
             path: path.to_owned(),
-            message: e.to_string(),
+            message: parse_error_without_values(&e),
         })
     }
 
@@ -179,6 +179,27 @@ impl AliyunConfig {
         } else {
             names.join(", ")
         }
+    }
+}
+
+/// What the JSON parser said, without the offending value: serde's "invalid type: string
+/// \"…\", expected …" quotes it, and in this file the value may be a secret.
+fn parse_error_without_values(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let Some((what, rest)) = ["invalid type: ", "invalid value: "]
+        .iter()
+        .find_map(|p| message.strip_prefix(p).map(|rest| (*p, rest)))
+    else {
+        return message;
+    };
+    let kind = rest.split(['`', '"', ',']).next().unwrap_or("value").trim();
+    let expected = rest
+        .split_once(", expected ")
+        .map_or_else(String::new, |(_, x)| format!(", expected {x}"));
+    if expected.is_empty() {
+        format!("{what}{kind} at line {} column {}", e.line(), e.column())
+    } else {
+        format!("{what}{kind}{expected}")
     }
 }
 

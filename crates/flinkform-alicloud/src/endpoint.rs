@@ -23,6 +23,8 @@ pub enum Product {
     Sts,
     /// OSS administration (`OpenOssService`, 2019-04-22), global.
     OssAdmin,
+    /// Marketplace (2015-11-01), one host per site.
+    Market,
 }
 
 impl Product {
@@ -36,6 +38,7 @@ impl Product {
             Self::Bss => "2017-12-14",
             Self::Sts => "2015-04-01",
             Self::OssAdmin => "2019-04-22",
+            Self::Market => "2015-11-01",
         }
     }
 
@@ -49,6 +52,7 @@ impl Product {
             Self::Bss => "bssopenapi",
             Self::Sts => "sts",
             Self::OssAdmin => "oss-admin",
+            Self::Market => "market",
         }
     }
 
@@ -81,6 +85,13 @@ impl Product {
             }
             Self::Sts => "sts.aliyuncs.com".to_owned(),
             Self::OssAdmin => "oss-admin.aliyuncs.com".to_owned(),
+            Self::Market => {
+                if region.is_some_and(is_china_site_region) {
+                    "market.aliyuncs.com".to_owned()
+                } else {
+                    "market.ap-southeast-1.aliyuncs.com".to_owned()
+                }
+            }
         }
     }
 }

@@ -357,7 +357,7 @@ async fn query_balance(
     Ok((amount, currency, cents))
 }
 
-async fn caller_uid(client: &Client) -> Result<AccountUid, ApiError> {
+pub(crate) async fn caller_uid(client: &Client) -> Result<AccountUid, ApiError> {
     let resp = client
         .rpc_read(
             Product::Sts,
@@ -552,6 +552,8 @@ pub struct AliProvider {
     /// Account → the region whose BSS host serves it (its site), learnt by `observe` and
     /// used by later account-level reads.
     bss_regions: Arc<std::sync::Mutex<BTreeMap<AccountName, Region>>>,
+    /// The vendor's Billing Center connector, when one is configured.
+    pub(crate) connector: Option<crate::connector::Connector>,
 }
 
 impl AliProvider {
@@ -583,7 +585,25 @@ impl AliProvider {
             clients,
             default_region,
             bss_regions: Arc::default(),
+            connector: None,
         })
+    }
+
+    /// The same provider with a vendor connector (`specs/connector.md`) for the Billing
+    /// Center steps of Marketplace subscriptions.
+    #[must_use]
+    pub fn with_connector(mut self, connector: crate::connector::Connector) -> Self {
+        self.connector = Some(connector);
+        self
+    }
+
+    /// The region whose site serves `account` (learnt by `observe`), else the default one.
+    pub(crate) fn home_region(&self, account: &AccountName) -> Region {
+        self.bss_regions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(account).cloned())
+            .unwrap_or_else(|| self.default_region.clone())
     }
 
     /// The client of `account`.
@@ -845,7 +865,12 @@ impl AliProvider {
                 ResourceKind::AccountBalance => {
                     balance_accounts.insert(it.account.clone());
                 }
-                ResourceKind::OssService => {}
+                ResourceKind::OssService
+                | ResourceKind::MarketOrder
+                | ResourceKind::BillingAccount
+                | ResourceKind::Gate
+                | ResourceKind::SettlementBinding
+                | ResourceKind::SaasWorkspace => {}
             }
         }
 
@@ -1066,6 +1091,12 @@ impl AliProvider {
         for it in items.values() {
             let obs = match it.addr.kind() {
                 ResourceKind::FlinkWorkspace | ResourceKind::FlinkProject => continue,
+                // Marketplace and vendor resources: `crate::market`.
+                ResourceKind::MarketOrder
+                | ResourceKind::BillingAccount
+                | ResourceKind::Gate
+                | ResourceKind::SettlementBinding
+                | ResourceKind::SaasWorkspace => continue,
                 ResourceKind::OssService => Some(Observation::Unknown),
                 ResourceKind::Vpc => it.region.as_ref().and_then(|region| {
                     let list = vpcs.get(&(it.account.clone(), region.clone()))?;
@@ -1251,7 +1282,9 @@ impl Provider for AliProvider {
     }
 
     async fn observe(&self, req: &ObserveRequest) -> Result<Observed, ProviderError> {
-        self.observe_inner(req).await
+        let mut observed = self.observe_inner(req).await?;
+        self.observe_market(req, &mut observed).await?;
+        Ok(observed)
     }
 
     async fn read(
@@ -1266,6 +1299,13 @@ impl Provider for AliProvider {
         let id = cloud_id.as_str().to_owned();
         let found = |o: Option<ObservedResource>| o.map_or(Observation::Absent, Observation::Found);
         Ok(match addr.kind() {
+            ResourceKind::MarketOrder
+            | ResourceKind::BillingAccount
+            | ResourceKind::Gate
+            | ResourceKind::SettlementBinding
+            | ResourceKind::SaasWorkspace => {
+                return self.read_market(addr, account, cloud_id).await;
+            }
             ResourceKind::OssService => Observation::Unknown,
             ResourceKind::AccountBalance => {
                 let bss = region
@@ -1383,6 +1423,11 @@ impl Provider for AliProvider {
         let client = self.client(&req.account)?;
         let a = &req.attrs;
         match req.addr.kind() {
+            ResourceKind::MarketOrder
+            | ResourceKind::BillingAccount
+            | ResourceKind::Gate
+            | ResourceKind::SettlementBinding
+            | ResourceKind::SaasWorkspace => self.create_market(req).await,
             ResourceKind::AccountBalance => Err(invalid(
                 "create",
                 "an account balance check is evaluated, never created",
@@ -1521,6 +1566,7 @@ impl Provider for AliProvider {
         let a = &req.attrs;
         let changed: BTreeSet<&str> = req.changed.iter().map(String::as_str).collect();
         match req.addr.kind() {
+            ResourceKind::SaasWorkspace => self.update_market(req).await,
             ResourceKind::RamRole => {
                 let role_name = attr_str(a, "role_name").unwrap_or(ROLE_NAME);
                 let resp = client
@@ -1632,6 +1678,11 @@ impl Provider for AliProvider {
         let region = prior.region.as_ref();
         let gone = || Ok(done(&prior.cloud_id, &prior.attrs, true));
         let (result, finished) = match prior.addr.kind() {
+            ResourceKind::MarketOrder
+            | ResourceKind::BillingAccount
+            | ResourceKind::Gate
+            | ResourceKind::SettlementBinding
+            | ResourceKind::SaasWorkspace => return self.delete_market(req).await,
             // Never deleted through the API (catalog: Never, Shared, Check).
             ResourceKind::OssService | ResourceKind::RamRole | ResourceKind::AccountBalance => {
                 return gone();
