@@ -32,17 +32,25 @@
 //!   names are global.
 //! - Faults can be injected per action ([`World::inject_fault`]): throttling (400
 //!   `Throttling.User` + `x-acs-retry-after: 1000`), 500 `InternalError`, or a lost response
+//! - Marketplace and SaaS vendor (specs/connector.md): `CreateOrder` provisions through
+//!   the vendor's SPI (`GET /_vendor/spi`, MD5-signed), the vendor's Billing Center
+//!   connector is served under `/_vendor/connector/v1/`, and verification e-mails land in
+//!   [`World::outbox`].
 //!   (the change is made, the client sees 503 `ServiceUnavailable`).
 
 mod api;
 mod auth;
+mod connector;
 pub mod error;
+mod market;
 mod params;
 mod regions;
 mod server;
+mod vendor;
 mod world;
 
 pub use error::{Error, Result};
+pub use market::{MarketInstanceInfo, OutboxMessage, VendorSummary};
 pub use regions::Site;
 pub use server::{SimHandle, SimOptions, serve, serve_with, spawn, spawn_shared};
 pub use world::{

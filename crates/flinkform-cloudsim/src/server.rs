@@ -175,6 +175,25 @@ async fn handle(
         .get("authorization")
         .map(String::as_str)
         .unwrap_or_default();
+    if uri.path().starts_with(crate::vendor::PREFIX) {
+        let mut world = app.world.lock().await;
+        let resp = world.handle_vendor_http(
+            method.as_str(),
+            uri.path(),
+            &query,
+            headers.get("authorization").map(String::as_str),
+            &body,
+        );
+        if resp.mutated {
+            persist(&app, &world);
+        }
+        drop(world);
+        return build(
+            resp.status,
+            vec![("content-type".to_owned(), "application/json".to_owned())],
+            resp.body.to_string(),
+        );
+    }
     if authorization.starts_with("OSS ") || authorization.starts_with("OSS4-HMAC-SHA256") {
         let path = percent_encoding::percent_decode_str(uri.path())
             .decode_utf8_lossy()

@@ -416,6 +416,9 @@ pub struct World {
     pub(crate) accounts: BTreeMap<String, Account>,
     /// Buckets by name: OSS bucket names are global.
     pub(crate) buckets: BTreeMap<String, Bucket>,
+    /// The Marketplace and the SaaS vendor behind it.
+    #[serde(default)]
+    pub(crate) market: crate::market::MarketWorld,
     nonces: NonceLog,
     /// Injected faults, consumed in order by matching requests.
     #[serde(default)]
@@ -522,6 +525,7 @@ impl World {
             default_region: DEFAULT_REGION.to_owned(),
             accounts: BTreeMap::new(),
             buckets: BTreeMap::new(),
+            market: crate::market::MarketWorld::default(),
             nonces: NonceLog::default(),
             calls: BTreeMap::new(),
             faults: Vec::new(),

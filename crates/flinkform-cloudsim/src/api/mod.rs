@@ -3,6 +3,7 @@
 
 pub(crate) mod billing;
 pub(crate) mod foas;
+pub(crate) mod market;
 pub(crate) mod oss;
 pub(crate) mod ram;
 pub(crate) mod vpc;
@@ -103,6 +104,7 @@ pub(crate) fn product(version: &str) -> Option<&'static str> {
         "2017-12-14" => "bssopenapi",
         "2015-04-01" => "sts",
         "2019-04-22" => "oss-admin",
+        "2015-11-01" => "market",
         _ => return None,
     })
 }
@@ -116,6 +118,7 @@ pub(crate) fn product_host(product: &str) -> &'static str {
         "bssopenapi" => "business.ap-southeast-1.aliyuncs.com",
         "sts" => "sts.aliyuncs.com",
         "oss-admin" => "oss-admin.aliyuncs.com",
+        "market" => "market.aliyuncs.com",
         _ => "aliyuncs.com",
     }
 }
@@ -134,6 +137,10 @@ type Handler = fn(&mut Call<'_>) -> Result<Value, ApiError>;
 fn handler(product: &str, action: &str) -> Option<Handler> {
     Some(match (product, action) {
         ("sts", "GetCallerIdentity") => billing::get_caller_identity,
+        ("market", "CreateOrder") => market::create_order,
+        ("market", "DescribeOrder") => market::describe_order,
+        ("market", "DescribeInstance") => market::describe_instance,
+        ("market", "DescribeInstances") => market::describe_instances,
         ("bssopenapi", "QueryAccountBalance") => billing::query_account_balance,
         ("bssopenapi", "QueryAvailableInstances") => billing::query_available_instances,
         ("bssopenapi", "SetRenewal") => billing::set_renewal,
