@@ -28,9 +28,9 @@ from alibabacloud_tea_openapi import models as open_api_models
 from darabonba.utils.stream import Stream as DaraStream
 from sdkcheck import REGION, wait_for
 
-# Cloud seconds per wall-clock second: provisioning (5-10 cloud minutes) takes 0.5-1 s, a
+# Cloud seconds per wall-clock second: provisioning (5-10 cloud minutes) takes 1-2 s, a
 # one-month subscription still lasts over an hour of wall time.
-TIME_SCALE = "600"
+TIME_SCALE = "300"
 START_TIMEOUT_S = 20
 
 
@@ -106,7 +106,7 @@ def start_sim(accounts, time_scale, balances=None):
     binary = flinkform_bin()
     workdir = tempfile.TemporaryDirectory(prefix="flinkform-conformance-")
     env = dict(os.environ, NO_COLOR="1", FLINKFORM_SIM_TIME_SCALE=str(time_scale))
-    for var in ("FLINKFORM_SIM_WORLD", "FLINKFORM_STATE", "FLINKFORM_CLOUD"):
+    for var in ("FLINKFORM_SIM_WORLD", "FLINKFORM_STATE", "FLINKFORM_CLOUD", "FLINKFORM_SIM_FAULTS", "FLINKFORM_SIM_ENDPOINT"):
         env.pop(var, None)
     for name, amount in (balances or {}).items():
         done = subprocess.run(

@@ -100,7 +100,7 @@ def test_pay_as_you_go_workspace_lifecycle(main, main_net, raw):
     assert created.success is True
     info = created.order_info
     assert info.instance_id.startswith("f-ap-")
-    # Provisioning takes at least 5 cloud minutes (0.5 s here): namespaces must wait.
+    # Provisioning takes at least 5 cloud minutes (1 s here): namespaces must wait.
     sdk_error(
         "IncorrectInstanceStatus",
         400,

@@ -2,5 +2,6 @@
 //! its own temporary working directory (its own state and emulator world).
 
 mod cli;
+mod conformance;
 mod harness;
 mod lifecycle;
