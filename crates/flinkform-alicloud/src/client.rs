@@ -46,6 +46,13 @@ impl Default for ClientOptions {
     }
 }
 
+/// Retries one read has used, by cause.
+#[derive(Debug, Default)]
+struct ReadTries {
+    throttled: u32,
+    failed: u32,
+}
+
 /// HTTP method of an RPC call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RpcMethod {
@@ -550,12 +557,13 @@ impl Client {
         method: RpcMethod,
     ) -> Result<serde_json::Value, ApiError> {
         let mut attempt = 0;
+        let mut tries = ReadTries::default();
         loop {
             match self
                 .rpc(product, region, action, params.clone(), method)
                 .await
             {
-                Err(e) if e.kind.is_retryable() && attempt < self.read_attempts(&e) => {
+                Err(e) if e.kind.is_retryable() && self.may_retry_read(&e, &mut tries) => {
                     tokio::time::sleep(self.backoff(attempt, e.retry_after_ms)).await;
                     attempt += 1;
                 }
@@ -564,16 +572,22 @@ impl Client {
         }
     }
 
-    /// Retries of a read that failed with `e`: throttling is the cloud asking to slow down,
-    /// not a failure, and many concurrent reads against one QPS limit need more rounds to
-    /// get through, so it gets four times as many.
-    fn read_attempts(&self, e: &ApiError) -> u32 {
+    /// Whether a read that failed with the retryable `e` may be tried again, counting it:
+    /// up to [`ClientOptions::read_retries`] retries of failures, and separately four times
+    /// as many of throttling, which is the cloud asking to slow down (many concurrent reads
+    /// against one QPS limit need several rounds to get through).
+    fn may_retry_read(&self, e: &ApiError, tries: &mut ReadTries) -> bool {
         let n = self.inner.options.read_retries;
-        if e.kind == ProviderErrorKind::Throttling {
-            n.saturating_mul(4)
+        let (used, limit) = if e.kind == ProviderErrorKind::Throttling {
+            (&mut tries.throttled, n.saturating_mul(4))
         } else {
-            n
+            (&mut tries.failed, n)
+        };
+        if *used >= limit {
+            return false;
         }
+        *used += 1;
+        true
     }
 
     fn backoff(&self, attempt: u32, retry_after_ms: Option<u64>) -> Duration {
@@ -733,6 +747,7 @@ impl Client {
         query: &[(String, String)],
     ) -> Result<(u16, String), ApiError> {
         let mut attempt = 0;
+        let mut tries = ReadTries::default();
         loop {
             match self
                 .oss_query(
@@ -745,7 +760,7 @@ impl Client {
                 )
                 .await
             {
-                Err(e) if e.kind.is_retryable() && attempt < self.read_attempts(&e) => {
+                Err(e) if e.kind.is_retryable() && self.may_retry_read(&e, &mut tries) => {
                     tokio::time::sleep(self.backoff(attempt, e.retry_after_ms)).await;
                     attempt += 1;
                 }

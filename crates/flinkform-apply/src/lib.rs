@@ -7,6 +7,7 @@
 //! - per-API (per resource kind) adaptive token buckets, and retries of throttling and
 //!   transient errors with exponential backoff and full jitter;
 //! - crash safety: an intent is durable before each mutating call, the outcome right after;
+//!   [`resolve_intents`] explains in the next plan what happens to intents left dangling;
 //! - failure isolation: a failed action's dependents are skipped, independent branches finish;
 //! - progress as [`Event`]s, and an [`ApplyReport`] sorted by address.
 //!
@@ -18,10 +19,12 @@ mod exec;
 mod gate;
 mod limiter;
 mod options;
+mod recovery;
 mod report;
 
 pub use error::{Error, Result};
 pub use event::Event;
 pub use exec::apply;
 pub use options::{ApplyOptions, RetryPolicy};
+pub use recovery::{IntentResolution, resolve_intents};
 pub use report::{ApplyReport, NodeResult, NodeStatus};

@@ -36,6 +36,14 @@ pub(crate) struct GlobalArgs {
     /// of provisioning take 5-10 seconds)
     #[arg(long, global = true, env = "FLINKFORM_SIM_TIME_SCALE")]
     pub(crate) sim_time_scale: Option<f64>,
+    /// Fault plan (JSON, see specs/cloud-api.md) for the emulator this process starts
+    /// (`--cloud sim` or `sim serve`)
+    #[arg(long, global = true, env = "FLINKFORM_SIM_FAULTS")]
+    pub(crate) sim_faults: Option<PathBuf>,
+    /// Use an emulator that is already running at this URL (e.g. one started by `sim serve`)
+    /// instead of starting one; credentials and the world id are read from the world file
+    #[arg(long, global = true, env = "FLINKFORM_SIM_ENDPOINT")]
+    pub(crate) sim_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use flinkform_alicloud::{AliProvider, ClientOptions, Credentials, Endpoints};
-use flinkform_cloudsim::{SimHandle, World};
+use flinkform_cloudsim::{FaultPlan, SimHandle, SimOptions, World};
 use flinkform_core::{AccountName, Provider, Target, TargetCloud};
 use miette::Result;
 
@@ -87,13 +87,93 @@ fn rand_seed() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
+fn fault_plan(global: &GlobalArgs) -> Result<FaultPlan> {
+    match &global.sim_faults {
+        Some(path) => Ok(FaultPlan::load(path).map_err(miette::Report::new)?),
+        None => Ok(FaultPlan::default()),
+    }
+}
+
+/// Emulator client options: retries back off as much faster as the emulator's clock runs
+/// (never below a few wall-clock milliseconds).
+fn sim_client_options(scale: f64) -> ClientOptions {
+    let base = ClientOptions::default();
+    ClientOptions {
+        retry_base_delay: base
+            .retry_base_delay
+            .div_f64(scale.max(1.0))
+            .max(std::time::Duration::from_millis(20)),
+        ..base
+    }
+}
+
 impl CloudSession {
+    /// Connects to an emulator that runs elsewhere (`--sim-endpoint`): the world file is only
+    /// read, for the world id and the accounts' keys.
+    fn open_external(
+        global: &GlobalArgs,
+        endpoint: &str,
+        accounts: &BTreeSet<AccountName>,
+    ) -> Result<Self> {
+        if global.sim_faults.is_some() {
+            return Err(CliError::Sim(
+                "--sim-faults applies to an emulator this process starts; send the plan to the running one with `POST <endpoint>/_sim/faults`".to_owned(),
+            )
+            .into());
+        }
+        let path = sim_world_path(global);
+        if !path.exists() {
+            return Err(CliError::Sim(format!(
+                "--sim-endpoint needs the world file of that emulator, and `{}` does not exist: pass --sim-world",
+                path.display()
+            ))
+            .into());
+        }
+        let world = World::load(&path).map_err(|e| CliError::Sim(e.to_string()))?;
+        let known = world.summary();
+        let mut creds = BTreeMap::new();
+        for a in accounts {
+            if !known.contains_key(a.as_str()) {
+                return Err(CliError::Sim(format!(
+                    "account `{a}` is not in the emulator world `{}`: start the emulator with `flinkform sim serve --account {a}`",
+                    path.display()
+                ))
+                .into());
+            }
+            // The account exists, so this only reads its keys.
+            let keys = world.clone().ensure_account(a.as_str());
+            creds.insert(
+                a.clone(),
+                Credentials::new(keys.access_key_id, keys.access_key_secret),
+            );
+        }
+        let scale = global.sim_time_scale.unwrap_or_else(|| world.time_scale());
+        view::sim_banner(world.id());
+        let provider = AliProvider::new(
+            Endpoints::Override(endpoint.trim_end_matches('/').to_owned()),
+            creds,
+            sim_client_options(scale),
+        )
+        .map_err(miette::Report::new)?;
+        Ok(Self {
+            provider: Arc::new(provider),
+            cloud: TargetCloud::Sim,
+            world_id: Some(world.id().to_owned()),
+            time_scale: Some(scale),
+            sim: None,
+        })
+    }
+
     /// Connects to the chosen cloud with credentials for `accounts`.
     pub(crate) async fn open(
         global: &GlobalArgs,
         accounts: &BTreeSet<AccountName>,
     ) -> Result<Self> {
         match chosen_cloud(global) {
+            CloudArg::Sim if global.sim_endpoint.is_some() => {
+                let endpoint = global.sim_endpoint.as_deref().unwrap_or_default();
+                Self::open_external(global, endpoint, accounts)
+            }
             CloudArg::Sim => {
                 let path = sim_world_path(global);
                 let mut world = load_world(&path, global.sim_time_scale)?;
@@ -110,14 +190,16 @@ impl CloudSession {
                 view::sim_banner(&world_id);
                 save_world(&path, &world)?;
                 let world = Arc::new(tokio::sync::Mutex::new(world));
-                let handle = flinkform_cloudsim::spawn_shared(
-                    world.clone(),
-                    flinkform_cloudsim::SimOptions::default(),
-                )
-                .await
-                .map_err(|e| CliError::Sim(e.to_string()))?;
+                let options = SimOptions {
+                    faults: fault_plan(global)?,
+                    ..SimOptions::default()
+                };
+                let handle = flinkform_cloudsim::spawn_shared(world.clone(), options)
+                    .await
+                    .map_err(|e| CliError::Sim(e.to_string()))?;
                 let endpoints = Endpoints::Override(handle.endpoint());
-                let provider = AliProvider::new(endpoints, creds, ClientOptions::default())
+                let client_options = sim_client_options(time_scale.unwrap_or(1.0));
+                let provider = AliProvider::new(endpoints, creds, client_options)
                     .map_err(miette::Report::new)?;
                 Ok(Self {
                     provider: Arc::new(provider),
@@ -173,10 +255,18 @@ impl CloudSession {
             d.div_f64(scale)
                 .max(std::time::Duration::from_millis(floor_ms))
         };
+        // Retries back off faster too, but not below what a wall-clock QPS limit of the
+        // emulator's fault plan needs to recover.
+        let retry = flinkform_apply::RetryPolicy {
+            base: shrink(base.retry.base, 50),
+            max: shrink(base.retry.max, 2_000),
+            ..base.retry.clone()
+        };
         flinkform_apply::ApplyOptions {
             poll_initial: shrink(base.poll_initial, 10),
             poll_max: shrink(base.poll_max, 50),
             wait_timeout: shrink(base.wait_timeout, 10_000),
+            retry,
             ..base
         }
     }
@@ -251,8 +341,10 @@ pub(crate) async fn serve(global: &GlobalArgs, port: u16, accounts: &[String]) -
         view::out(&l);
     }
     let world = Arc::new(tokio::sync::Mutex::new(world));
-    let options = flinkform_cloudsim::SimOptions {
+    let options = SimOptions {
         persist_to: Some(path),
+        faults: fault_plan(global)?,
+        ..SimOptions::default()
     };
     flinkform_cloudsim::serve_with(listener, world, options, async {
         let _ = tokio::signal::ctrl_c().await;

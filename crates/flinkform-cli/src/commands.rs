@@ -88,6 +88,8 @@ struct Planned {
     plan: Plan,
     state: LockedState,
     session: CloudSession,
+    /// Intents of an interrupted run that the observation settled (apply clears them).
+    settled: BTreeSet<u64>,
 }
 
 /// Reads state and cloud, and plans. `desired` is `None` for destroy.
@@ -99,6 +101,12 @@ async fn prepare(
 ) -> Result<Planned> {
     let backend = LocalBackend::open(state_path(global));
     let state = LockedState::new(backend.lock(operation)?)?;
+    if let Some(dead) = state.lock().stale_predecessor() {
+        view::warn(&format!(
+            "the previous holder of the state lock exited without releasing it: `{}` by {} (pid {}) since {} (lock id {}); the OS released its lock, and what it recorded is kept",
+            dead.operation, dead.who, dead.pid, dead.created, dead.id
+        ));
+    }
     let mut accounts: BTreeSet<AccountName> = state
         .state()
         .resources
@@ -121,17 +129,27 @@ async fn prepare(
         observed.api_calls
     ));
     let opts = plan_options(safety)?;
-    let plan = match desired {
+    let mut plan = match desired {
         Some(d) => flinkform_plan::plan(d, &recorded, &observed, &opts)?,
         None => flinkform_plan::plan_destroy(&recorded, &observed, &opts)?,
     };
     for w in &plan.warnings {
         view::warn(w);
     }
+    let resolutions = flinkform_apply::resolve_intents(&mut plan, &state.state().journal);
+    for r in &resolutions {
+        view::warn(&r.message);
+    }
+    let settled = resolutions
+        .iter()
+        .filter(|r| r.settled)
+        .map(|r| r.intent_id)
+        .collect();
     Ok(Planned {
         plan,
         state,
         session,
+        settled,
     })
 }
 
@@ -186,8 +204,14 @@ async fn execute(
         plan,
         mut state,
         session,
+        settled,
     } = planned;
     view::out(&flinkform_plan::render::render_text(&plan));
+    if !settled.is_empty() {
+        // The observation showed what those interrupted calls did; nothing is left to do
+        // for them, with or without confirmation.
+        state.commit(&mut |s| s.journal.retain(|i| !settled.contains(&i.id)))?;
+    }
     if !plan.has_changes() {
         // Nothing to do: the state is not rewritten, so its serial does not move.
         session.close().await?;

@@ -56,6 +56,13 @@ pub enum Error {
     #[error("{0}")]
     #[diagnostic(code(cloudsim::invalid))]
     Invalid(String),
+    /// A fault plan that is not valid JSON or has values out of range.
+    #[error("invalid fault plan: {0}")]
+    #[diagnostic(
+        code(cloudsim::fault_plan),
+        help("see the fault plan format in specs/cloud-api.md")
+    )]
+    FaultPlan(String),
     /// Binding or running the HTTP listener failed.
     #[error("the emulator server failed")]
     #[diagnostic(code(cloudsim::server))]

@@ -36,12 +36,17 @@
 //!   the vendor's SPI (`GET /_vendor/spi`, MD5-signed), the vendor's Billing Center
 //!   connector is served under `/_vendor/connector/v1/`, and verification e-mails land in
 //!   [`World::outbox`].
-//!   (the change is made, the client sees 503 `ServiceUnavailable`).
+//!   (the change is made, the client sees 503 `ServiceUnavailable`); a seeded
+//!   [`FaultPlan`] (QPS limits, 5xx, latency, lost responses by k-th committed call, stuck
+//!   workspaces, failed orders) comes with [`SimOptions::faults`] or the loopback admin
+//!   endpoint `POST /_sim/faults`, and [`SimOptions::on_commit`] observes every committed
+//!   mutating call before its response is written.
 
 mod api;
 mod auth;
 mod connector;
 pub mod error;
+pub mod faults;
 mod market;
 mod params;
 mod regions;
@@ -50,9 +55,10 @@ mod vendor;
 mod world;
 
 pub use error::{Error, Result};
+pub use faults::FaultPlan;
 pub use market::{MarketInstanceInfo, OutboxMessage, VendorSummary};
 pub use regions::Site;
-pub use server::{SimHandle, SimOptions, serve, serve_with, spawn, spawn_shared};
+pub use server::{CommitHook, SimHandle, SimOptions, serve, serve_with, spawn, spawn_shared};
 pub use world::{
     AccountKeys, AccountSummary, DEFAULT_REGION, DEFAULT_TIME_SCALE, EXISTING_VPC_ID,
     EXISTING_VSWITCH_ID, Fault, FaultKind, InstanceInfo, World,

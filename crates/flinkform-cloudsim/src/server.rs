@@ -7,10 +7,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -21,6 +22,7 @@ use tokio::task::JoinHandle;
 use crate::api::{self, ApiError, Call};
 use crate::auth::{self, RpcRequest};
 use crate::error::{Error, Result};
+use crate::faults::{FaultPlan, Faults, Injected};
 use crate::params::Params;
 use crate::world::{FaultKind, World};
 
@@ -30,11 +32,58 @@ pub struct SimOptions {
     /// Save the world to this file (atomically) after every request that changed it, so a
     /// standalone `flinkform sim serve` keeps its world file current.
     pub persist_to: Option<PathBuf>,
+    /// Faults to inject from the start (see [`FaultPlan`]); the admin endpoint
+    /// `POST /_sim/faults` replaces them while the server runs.
+    pub faults: FaultPlan,
+    /// Called after each committed mutating call, before its response is written.
+    pub on_commit: Option<CommitHook>,
+}
+
+/// Observer of committed mutating calls: called with `k` (1-based, counted over the
+/// server's lifetime) and the action (`oss:PUT` for OSS) after the change is made and
+/// persisted, and before the response is written, so a test can kill the client right
+/// there. A mutating call is committed when it succeeded (also when a fault then loses its
+/// response).
+#[derive(Clone)]
+pub struct CommitHook(pub Arc<dyn Fn(u64, &str) + Send + Sync>);
+
+impl CommitHook {
+    /// Wraps `f`.
+    pub fn new(f: impl Fn(u64, &str) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for CommitHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitHook")
+    }
 }
 
 struct App {
     world: Arc<Mutex<World>>,
     options: SimOptions,
+    faults: std::sync::Mutex<Faults>,
+    committed: AtomicU64,
+}
+
+impl App {
+    fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
+        self.faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts a committed mutating call, tells the observer, and says whether the fault
+    /// plan loses its response.
+    fn committed(&self, action: &str) -> bool {
+        let k = self.committed.fetch_add(1, Ordering::SeqCst) + 1;
+        let lose = self.faults().lose(action, k);
+        if let Some(hook) = &self.options.on_commit {
+            (hook.0)(k, action);
+        }
+        lose
+    }
 }
 
 /// Serves the emulator on `listener` until `shutdown` completes, with default options.
@@ -59,11 +108,20 @@ pub async fn serve_with(
     options: SimOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = Arc::new(App { world, options });
+    let faults = std::sync::Mutex::new(Faults::new(options.faults.clone()));
+    let app = Arc::new(App {
+        world,
+        options,
+        faults,
+        committed: AtomicU64::new(0),
+    });
     let router = Router::new().fallback(handle).with_state(app);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// A running emulator started by [`spawn`].
@@ -161,13 +219,65 @@ fn persist(app: &App, world: &World) {
     }
 }
 
+/// `GET /_sim/faults` shows the fault plan, `POST /_sim/faults` (JSON body) replaces it;
+/// only from a loopback peer.
+fn admin(app: &App, method: &Method, peer: SocketAddr, body: &Bytes) -> Response {
+    let json = vec![("content-type".to_owned(), "application/json".to_owned())];
+    if !peer.ip().is_loopback() {
+        return build(
+            403,
+            json,
+            json!({"Code": "Forbidden", "Message": "the admin endpoint only answers loopback peers"})
+                .to_string(),
+        );
+    }
+    match *method {
+        Method::GET => {}
+        Method::POST | Method::PUT => match FaultPlan::from_json(&String::from_utf8_lossy(body)) {
+            Ok(plan) => app.faults().set(plan),
+            Err(e) => {
+                return build(
+                    400,
+                    json,
+                    json!({"Code": "InvalidFaultPlan", "Message": e.to_string()}).to_string(),
+                );
+            }
+        },
+        _ => {
+            return build(
+                405,
+                json,
+                json!({"Code": "MethodNotAllowed", "Message": "use GET or POST"}).to_string(),
+            );
+        }
+    }
+    let plan = serde_json::to_string(app.faults().plan()).unwrap_or_default();
+    build(200, json, plan)
+}
+
+fn oss_error(status: u16, code: &str, message: &str) -> (u16, Vec<(String, String)>, String) {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>{code}</Code>\n  <Message>{message}</Message>\n  <RequestId>{}</RequestId>\n</Error>\n",
+        request_id()
+    );
+    (
+        status,
+        vec![("content-type".to_owned(), "application/xml".to_owned())],
+        body,
+    )
+}
+
 async fn handle(
     State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if uri.path() == "/_sim/faults" {
+        return admin(&app, &method, peer, &body);
+    }
     let headers = header_map(&headers);
     let query = uri.query().map(pairs).unwrap_or_default();
     let host = headers.get("host").cloned().unwrap_or_default();
@@ -206,12 +316,26 @@ async fn handle(
             headers: &headers,
             body: &body,
         };
+        let oss_action = format!("oss:{}", method.as_str());
+        let delay = app.faults().latency(&oss_action);
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
         let mut world = app.world.lock().await;
         let resp = api::oss::handle(&mut world, &req);
         if resp.mutated {
             persist(&app, &world);
         }
         drop(world);
+        let mutating = matches!(method, Method::PUT | Method::POST | Method::DELETE);
+        if mutating && (200..300).contains(&resp.status) && app.committed(&oss_action) {
+            let (status, headers, body) = oss_error(
+                503,
+                "ServiceUnavailable",
+                "The request has failed due to a temporary failure of the server.",
+            );
+            return build(status, headers, body);
+        }
         return build(resp.status, resp.headers, resp.body);
     }
     let content_type = headers
@@ -244,6 +368,10 @@ async fn handle(
         }
     };
     let request_id = request_id();
+    let delay = app.faults().latency(action);
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     let rpc = RpcRequest {
         method: method.as_str(),
         path: uri.path(),
@@ -290,21 +418,50 @@ async fn handle(
             }
             Some(FaultKind::LoseResponse) | None => {}
         }
+        let workspace = (action == "CreateInstance")
+            .then(|| params.get("InstanceName"))
+            .flatten();
+        let injected = app.faults().before(action, workspace);
+        if let Some(Injected {
+            status,
+            code,
+            message,
+            retry_after_ms,
+        }) = injected
+        {
+            return Err(ApiError {
+                retry_after_ms,
+                ..ApiError::new(status, &code, message)
+            });
+        }
         let mut call = Call {
             world: &mut world,
-            uid,
+            uid: uid.clone(),
             params: &params,
             host: &host,
             now,
         };
         let value = api::dispatch(product, action, &mut call)?;
         lost = fault == Some(FaultKind::LoseResponse);
+        if action == "CreateInstance"
+            && let Some(name) = params.get("InstanceName")
+            && app.faults().stuck(name)
+            && let Some(id) = value
+                .pointer("/OrderInfo/InstanceId")
+                .and_then(Value::as_str)
+        {
+            world.hold_creating(&uid, id);
+        }
         Ok(value)
     })();
-    if result.is_ok() && api::is_mutating(action) {
+    let commit = result.is_ok() && api::is_mutating(action);
+    if commit {
         persist(&app, &world);
     }
     drop(world);
+    if commit && app.committed(action) {
+        lost = true;
+    }
     let result = if lost {
         Err(ApiError::new(
             503,

@@ -4,7 +4,7 @@
 //! see the same cloud; statuses are derived from timestamps when read, so a world loaded
 //! later has moved on meanwhile.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
@@ -822,6 +822,22 @@ impl World {
         }
     }
 
+    /// Keeps workspace `id` of account `uid` in `CREATING` for ever (a fault plan's
+    /// `stuck_creating`): it and its default namespace never become ready.
+    pub(crate) fn hold_creating(&mut self, uid: &str, id: &str) {
+        if let Some(i) = self
+            .accounts
+            .get_mut(uid)
+            .and_then(|a| a.instances.get_mut(id))
+        {
+            i.ready_ms = i64::MAX / 4;
+            for n in i.namespaces.values_mut() {
+                n.visible_ms = n.visible_ms.max(i.ready_ms);
+                n.ready_ms = n.ready_ms.max(i.ready_ms);
+            }
+        }
+    }
+
     /// Removes every injected fault that has not fired yet.
     pub fn clear_faults(&mut self) {
         self.faults.clear();
@@ -1100,6 +1116,47 @@ impl World {
                 (a.name.clone(), summary)
             })
             .collect()
+    }
+
+    /// The ids of every live resource account `name` made (the pre-existing VPC and vSwitch
+    /// excluded), in the form a state records them: `vpc-…`, `vsw-…`, role names, bucket
+    /// names, workspace ids `f-…` and namespace ids `<workspace id>/<namespace>`. Tests
+    /// compare it with the state's cloud ids to prove nothing was orphaned.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`].
+    pub fn resource_ids(&self, name: &str) -> Result<BTreeSet<String>> {
+        let now = self.now_ms();
+        let a = self.account_named(name)?;
+        let mut out = BTreeSet::new();
+        out.extend(a.vpcs.keys().filter(|id| *id != EXISTING_VPC_ID).cloned());
+        out.extend(
+            a.vswitches
+                .keys()
+                .filter(|id| *id != EXISTING_VSWITCH_ID)
+                .cloned(),
+        );
+        out.extend(a.roles.values().map(|r| r.name.clone()));
+        out.extend(
+            self.buckets
+                .values()
+                .filter(|b| b.owner_uid == a.uid)
+                .map(|b| b.name.clone()),
+        );
+        for i in a
+            .instances
+            .values()
+            .filter(|i| i.phase(now) != InstancePhase::Gone)
+        {
+            out.insert(i.id.clone());
+            out.extend(
+                i.namespaces
+                    .values()
+                    .filter(|n| n.phase(now).exists())
+                    .map(|n| format!("{}/{}", i.id, n.name)),
+            );
+        }
+        Ok(out)
     }
 
     /// The workspaces of account `name` that are not gone, sorted by name.

@@ -1681,6 +1681,7 @@ async fn persistence_hook_saves_after_mutations() {
         shared,
         flinkform_cloudsim::SimOptions {
             persist_to: Some(path.clone()),
+            ..Default::default()
         },
     )
     .await

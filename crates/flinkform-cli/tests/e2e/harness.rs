@@ -66,8 +66,18 @@ impl Sandbox {
 
     /// Runs `flinkform ARGS` in the sandbox against the emulator.
     pub(crate) fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_flinkform"))
-            .args(args)
+        let out = self.command(args).output().expect("run flinkform");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The command `flinkform ARGS` in the sandbox against the emulator, not started yet.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flinkform"));
+        cmd.args(args)
             .current_dir(self.dir.path())
             .env("FLINKFORM_CLOUD", "sim")
             .env("FLINKFORM_SIM_TIME_SCALE", "20000")
@@ -76,14 +86,10 @@ impl Sandbox {
             .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
             .env_remove("FLINKFORM_STATE")
             .env_remove("FLINKFORM_SIM_WORLD")
-            .env("HOME", self.dir.path())
-            .output()
-            .expect("run flinkform");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+            .env_remove("FLINKFORM_SIM_ENDPOINT")
+            .env_remove("FLINKFORM_SIM_FAULTS")
+            .env("HOME", self.dir.path());
+        cmd
     }
 
     /// The emulator's world as the last command left it.

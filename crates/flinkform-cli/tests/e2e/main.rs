@@ -3,5 +3,6 @@
 
 mod cli;
 mod conformance;
+mod crash;
 mod harness;
 mod lifecycle;

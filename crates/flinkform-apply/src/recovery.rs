@@ -1,0 +1,101 @@
+//! Resolution of dangling intents: a mutating call announced in the state journal by an
+//! earlier run that stopped (killed, crashed, lost its connection) before recording the
+//! outcome. The plan was made from a fresh observation of the cloud, so it already says
+//! what to do with each such resource; [`resolve_intents`] explains that in the plan (a
+//! reason on the action, and one line per intent for the user) and says which intents the
+//! observation alone has settled, so that apply can clear them before it starts. Intents of
+//! resources the plan still acts on are cleared by the executor when it records the outcome.
+
+use flinkform_plan::{Op, Plan};
+use flinkform_state::{Intent, IntentOp};
+
+/// What the next apply does about one dangling intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntentResolution {
+    /// The intent's id in the journal.
+    pub intent_id: u64,
+    /// One line for the user (also added to the action's reasons when there is an action).
+    pub message: String,
+    /// Whether the observation settled it: apply clears it without acting on the resource.
+    pub settled: bool,
+}
+
+fn identity(intent: &Intent) -> String {
+    let parts: Vec<String> = intent
+        .identity
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    if parts.is_empty() {
+        "its identity".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Explains every intent of `journal` in `plan` (adding a reason to the action of its
+/// address) and returns what apply does about each, in journal order.
+pub fn resolve_intents(plan: &mut Plan, journal: &[Intent]) -> Vec<IntentResolution> {
+    let mut out = Vec::with_capacity(journal.len());
+    for intent in journal {
+        let head = format!(
+            "an earlier apply was interrupted during {} of `{}` (intent {}, {})",
+            intent.op, intent.addr, intent.id, intent.started_at
+        );
+        let action = plan.actions.iter_mut().find(|a| a.addr == intent.addr);
+        let (tail, settled) = match (action.as_ref().map(|a| a.op), intent.op) {
+            (Some(Op::Adopt), _) => (
+                format!(
+                    "found it in the cloud by {} → adopt it into state",
+                    identity(intent)
+                ),
+                false,
+            ),
+            (Some(Op::Create | Op::Replace), IntentOp::Create) => (
+                if intent.client_token.is_empty() {
+                    format!(
+                        "not found in the cloud by {} → create it again (looked up by name first)",
+                        identity(intent)
+                    )
+                } else {
+                    format!(
+                        "not found in the cloud by {} → create it again with the same ClientToken {}",
+                        identity(intent),
+                        intent.client_token
+                    )
+                },
+                false,
+            ),
+            (Some(op), _) if op.mutates() => (
+                format!("the cloud differs from the specs → {op} it again"),
+                false,
+            ),
+            (Some(_), IntentOp::Delete) => (
+                "the cloud no longer matches the state's record → nothing to repeat; the intent is cleared".to_owned(),
+                true,
+            ),
+            (Some(_), _) => (
+                "the cloud shows the call took effect → nothing to repeat; the intent is cleared"
+                    .to_owned(),
+                true,
+            ),
+            (None, _) => (
+                "the resource is no longer planned → the intent is cleared (anything that call made stays in the cloud)".to_owned(),
+                true,
+            ),
+        };
+        let message = format!("{head}: {tail}");
+        if let Some(a) = action {
+            let reason = format!("{head}; {tail}");
+            if !a.reasons.contains(&reason) {
+                a.reasons.push(reason);
+            }
+        }
+        out.push(IntentResolution {
+            intent_id: intent.id,
+            message,
+            settled,
+        });
+    }
+    out
+}

@@ -1,0 +1,495 @@
+//! Nothing lost in a hostile cloud: the real binary against an emulator that lives in the
+//! test process (`--sim-endpoint`), so that the test can SIGKILL the binary right after the
+//! emulator committed its k-th mutating call, or lose the response of that call, for every
+//! k; and a throttling storm. After each fault a second apply must converge with no
+//! duplicate in the emulated cloud, every cloud resource in state, a state that parses, and
+//! an empty plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::process::ExitStatusExt as _;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use flinkform_cloudsim::{AccountSummary, CommitHook, FaultPlan, SimHandle, SimOptions, World};
+
+use crate::harness::{Run, Sandbox};
+
+/// Cloud seconds per wall-clock second: a workspace is ready in 15-30 ms.
+const SCALE: f64 = 20_000.0;
+
+/// An emulator on a loopback port of this process, serving a fresh world whose file the
+/// binary reads for the credentials.
+struct Emulator {
+    rt: tokio::runtime::Runtime,
+    handle: Option<SimHandle>,
+}
+
+impl Emulator {
+    fn start(sb: &Sandbox, seed: u64, faults: FaultPlan, hook: Option<CommitHook>) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut world = World::new(seed);
+        world.set_time_scale(SCALE).expect("scale");
+        world.ensure_account("main");
+        let path = sb.path().join(".flinkform/sim-world.json");
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        world.save(&path).expect("save world");
+        let shared = Arc::new(tokio::sync::Mutex::new(world));
+        let options = SimOptions {
+            faults,
+            on_commit: hook,
+            ..SimOptions::default()
+        };
+        let handle = rt
+            .block_on(flinkform_cloudsim::spawn_shared(shared, options))
+            .expect("spawn emulator");
+        Self {
+            rt,
+            handle: Some(handle),
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        self.handle.as_ref().expect("running").endpoint()
+    }
+
+    fn world(&self) -> World {
+        let h = self.handle.as_ref().expect("running");
+        self.rt.block_on(async { h.world.lock().await.clone() })
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            let _ = self.rt.block_on(h.stop());
+        }
+    }
+}
+
+fn with_endpoint(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Command {
+    let mut cmd = sb.command(args);
+    cmd.env("FLINKFORM_SIM_ENDPOINT", emu.endpoint());
+    cmd
+}
+
+fn run_with(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Run {
+    let out = with_endpoint(sb, emu, args).output().expect("run flinkform");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The counts that must not grow through a crash: duplicates would show here.
+fn counts(s: &AccountSummary) -> [usize; 7] {
+    [
+        s.instances,
+        s.orders,
+        s.vpcs,
+        s.vswitches,
+        s.buckets,
+        s.roles,
+        s.namespaces,
+    ]
+}
+
+/// What a converged run leaves behind.
+struct Converged {
+    counts: [usize; 7],
+}
+
+/// Asserts the invariants after the recovering apply: no duplicates (counts equal the
+/// clean run's), every cloud resource in state, the state parses, the plan is empty.
+fn assert_converged(sb: &Sandbox, emu: &Emulator, spec: &str, clean: &Converged, what: &str) {
+    let world = emu.world();
+    let summary = world.summary().remove("main").expect("account main");
+    assert_eq!(
+        counts(&summary),
+        clean.counts,
+        "{what}: [instances, orders, vpcs, vswitches, buckets, roles, namespaces] differ from the clean run"
+    );
+    let state = flinkform_state::LocalBackend::open(sb.path().join(".flinkform/state.json"))
+        .read()
+        .expect("state parses");
+    assert!(state.journal.is_empty(), "{what}: intents left: {:?}", state.journal);
+    let recorded: BTreeSet<String> = state
+        .resources
+        .values()
+        .map(|r| r.cloud_id.to_string())
+        .collect();
+    let in_cloud = world.resource_ids("main").expect("ids");
+    let orphans: Vec<&String> = in_cloud.difference(&recorded).collect();
+    assert!(orphans.is_empty(), "{what}: not in state: {orphans:?}");
+    let plan = run_with(sb, emu, &["plan", "--detailed-exitcode", spec]);
+    assert_eq!(
+        plan.code, 0,
+        "{what}: the plan is not empty\n{}\n{}",
+        plan.stdout, plan.stderr
+    );
+}
+
+/// A clean apply of `spec`: the invariants and the number of committed mutating calls.
+fn clean_run(spec: &str) -> (Converged, u64) {
+    let sb = Sandbox::new();
+    let committed = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&committed);
+    let hook = CommitHook::new(move |k, _| {
+        seen.store(k, Ordering::SeqCst);
+    });
+    let emu = Emulator::start(&sb, 11, FaultPlan::default(), Some(hook));
+    run_with(&sb, &emu, &["apply", "--auto-approve", spec]).expect(0);
+    let m = committed.load(Ordering::SeqCst);
+    let summary = emu.world().summary().remove("main").expect("main");
+    let clean = Converged {
+        counts: counts(&summary),
+    };
+    assert_converged(&sb, &emu, spec, &clean, "clean run");
+    assert_eq!(
+        committed.load(Ordering::SeqCst),
+        m,
+        "a converged plan makes no mutating call"
+    );
+    (clean, m)
+}
+
+/// Kills the apply with SIGKILL right after the emulator committed call `k`, then applies
+/// again. Returns whether the kill happened at `k`.
+fn crash_at(spec: &str, k: u64, clean: &Converged) -> bool {
+    let sb = Sandbox::new();
+    let pid = Arc::new(AtomicU32::new(0));
+    let killed = Arc::new(AtomicBool::new(false));
+    let gate = Arc::new(Mutex::new(()));
+    let hook = {
+        let (pid, killed, gate) = (Arc::clone(&pid), Arc::clone(&killed), Arc::clone(&gate));
+        CommitHook::new(move |n, _| {
+            if n != k {
+                return;
+            }
+            // The child is registered before it can make any call.
+            let _registered = gate.lock().expect("gate");
+            let target = pid.load(Ordering::SeqCst);
+            // Marked first: the test thread may see the child die before `kill` returns.
+            killed.store(true, Ordering::SeqCst);
+            let status = Command::new("kill")
+                .args(["-9", &target.to_string()])
+                .status()
+                .expect("kill");
+            assert!(status.success(), "kill -9 {target}");
+        })
+    };
+    let emu = Emulator::start(&sb, 11, FaultPlan::default(), Some(hook));
+    let mut child = {
+        let _registering = gate.lock().expect("gate");
+        let child = with_endpoint(&sb, &emu, &["apply", "--auto-approve", spec])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        pid.store(child.id(), Ordering::SeqCst);
+        child
+    };
+    let status = child.wait().expect("wait");
+    let hit = killed.load(Ordering::SeqCst) && status.signal() == Some(9);
+    if !hit {
+        println!(
+            "crash at {k} missed: killed {}, exit {status:?}",
+            killed.load(Ordering::SeqCst)
+        );
+    }
+    let again = run_with(&sb, &emu, &["apply", "--auto-approve", spec]);
+    assert_eq!(
+        again.code, 0,
+        "crash at {k}: the second apply failed\n{}\n{}",
+        again.stdout, again.stderr
+    );
+    if hit {
+        assert!(
+            again.stderr.contains("exited without releasing"),
+            "crash at {k}: the stale lock is reported\n{}",
+            again.stderr
+        );
+    }
+    assert_converged(&sb, &emu, spec, clean, &format!("crash at call {k}"));
+    hit
+}
+
+fn crash_matrix(spec: &str) {
+    let (clean, m) = clean_run(spec);
+    assert!(m > 0, "the clean run made no mutating call");
+    let start = Instant::now();
+    let covered = (1..=m).filter(|k| crash_at(spec, *k, &clean)).count() as u64;
+    println!(
+        "crash matrix {spec}: covered {covered} of {m} mutating calls in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    assert_eq!(covered, m, "every mutating call is a crash point");
+}
+
+#[test]
+fn crash_matrix_quickstart() {
+    crash_matrix("examples/quickstart.yaml");
+}
+
+#[test]
+fn crash_matrix_subscription() {
+    crash_matrix("examples/subscription.yaml");
+}
+
+/// Loses the response of committed call `k` (the change is made; the binary sees 503),
+/// then applies again if the first apply gave up.
+fn lose_at(spec: &str, k: u64, clean: &Converged) -> bool {
+    let sb = Sandbox::new();
+    let faults = FaultPlan::from_json(&format!(
+        r#"{{"lose_response": [{{"mutating_call": {k}}}]}}"#
+    ))
+    .expect("plan");
+    let emu = Emulator::start(&sb, 11, faults, None);
+    let first = run_with(&sb, &emu, &["apply", "--auto-approve", spec]);
+    assert!(
+        first.code == 0 || first.code == 1,
+        "lost response at {k}: {}\n{}",
+        first.stdout,
+        first.stderr
+    );
+    let again = run_with(&sb, &emu, &["apply", "--auto-approve", spec]);
+    assert_eq!(
+        again.code, 0,
+        "lost response at {k}: the second apply failed\n{}\n{}",
+        again.stdout, again.stderr
+    );
+    assert_converged(&sb, &emu, spec, clean, &format!("lost response at call {k}"));
+    first.code == 0
+}
+
+fn lost_response_matrix(spec: &str) {
+    let (clean, m) = clean_run(spec);
+    let start = Instant::now();
+    let mut recovered_in_run = 0;
+    for k in 1..=m {
+        if lose_at(spec, k, &clean) {
+            recovered_in_run += 1;
+        }
+    }
+    println!(
+        "lost-response matrix {spec}: {m} of {m} mutating calls, {recovered_in_run} recovered within the same apply, in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn lost_response_matrix_quickstart() {
+    lost_response_matrix("examples/quickstart.yaml");
+}
+
+#[test]
+fn lost_response_matrix_subscription() {
+    lost_response_matrix("examples/subscription.yaml");
+}
+
+/// 20 pay-as-you-go workspaces in one account, each with its own VPC, vSwitch, bucket and
+/// project.
+fn storm_spec(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "apiVersion: flinkform/v1
+kind: FlinkWorkspace
+metadata:
+  name: storm-{i:02}
+spec:
+  account: main
+  region: ap-southeast-1
+  zone: ap-southeast-1a
+  billing:
+    method: pay-as-you-go
+  network:
+    vpc: {{ create: {{ cidr: 10.{o}.0.0/16 }} }}
+    vSwitches:
+      - {{ create: {{ cidr: 10.{o}.1.0/24 }} }}
+  storage:
+    ossBucket: {{ name: storm-{i:02}-flink-demo }}
+  projects:
+    - {{ name: etl }}
+  protect: false
+",
+                o = 100 + i
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+fn summary_number(stdout: &str, label: &str) -> u64 {
+    stdout
+        .split(label)
+        .nth(1)
+        .and_then(|rest| {
+            rest.trim_start()
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|d| d.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no `{label}` in the summary:\n{stdout}"))
+}
+
+#[test]
+fn throttling_storm_of_twenty_workspaces() {
+    let sb = Sandbox::new();
+    sb.write("storm.yaml", &storm_spec(20));
+    let faults = FaultPlan::from_json(
+        r#"{"seed": 42, "qps": {"*": 2}, "errors": [{"action": "*", "probability": 0.05}]}"#,
+    )
+    .expect("plan");
+    let emu = Emulator::start(&sb, 5, faults, None);
+    let start = Instant::now();
+    let apply = run_with(&sb, &emu, &["apply", "--auto-approve", "storm.yaml"]).expect(0);
+    let took = start.elapsed();
+    let calls = summary_number(&apply.stdout, "API calls:");
+    let retries = summary_number(&apply.stdout, "retries:");
+    let throttled = summary_number(&apply.stdout, "throttled:");
+    println!(
+        "throttling storm: 20 workspaces at 2 QPS per action and 5% 5xx: {calls} API calls, {retries} retries, {throttled} throttled, {:.1} s",
+        took.as_secs_f64()
+    );
+    assert!(retries > 0 && throttled > 0, "{}", apply.stdout);
+    let world = emu.world();
+    let s = world.summary().remove("main").expect("main");
+    // One existing VPC and vSwitch per account, plus one each per workspace.
+    assert_eq!(
+        (s.instances, s.vpcs, s.vswitches, s.buckets, s.roles),
+        (20, 21, 21, 20, 1)
+    );
+    assert_eq!(s.namespaces, 40, "etl and the default project of each");
+    let names: BTreeMap<String, usize> =
+        world
+            .instances("main")
+            .expect("instances")
+            .into_iter()
+            .fold(BTreeMap::new(), |mut m, i| {
+                *m.entry(i.name).or_default() += 1;
+                m
+            });
+    assert!(names.values().all(|n| *n == 1), "{names:?}");
+    // Converged even under the same faults: nothing left to do.
+    let plan = run_with(&sb, &emu, &["plan", "--detailed-exitcode", "storm.yaml"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+}
+
+#[test]
+fn a_killed_apply_leaves_a_stale_lock_that_force_unlock_clears() {
+    let sb = Sandbox::new();
+    let pid = Arc::new(AtomicU32::new(0));
+    let gate = Arc::new(Mutex::new(()));
+    let hook = {
+        let (pid, gate) = (Arc::clone(&pid), Arc::clone(&gate));
+        CommitHook::new(move |n, _| {
+            if n == 1 {
+                let _registered = gate.lock().expect("gate");
+                let target = pid.load(Ordering::SeqCst).to_string();
+                Command::new("kill")
+                    .args(["-9", &target])
+                    .status()
+                    .expect("kill");
+            }
+        })
+    };
+    let emu = Emulator::start(&sb, 3, FaultPlan::default(), Some(hook));
+    let spec = "examples/quickstart.yaml";
+    let mut child = {
+        let _registering = gate.lock().expect("gate");
+        let child = with_endpoint(&sb, &emu, &["apply", "--auto-approve", spec])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        pid.store(child.id(), Ordering::SeqCst);
+        child
+    };
+    let status = child.wait().expect("wait");
+    assert_eq!(status.signal(), Some(9));
+    let lock = sb.path().join(".flinkform/state.json.lock");
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock).expect("lock file")).expect("json");
+    assert_eq!(info["operation"], "apply");
+    assert_eq!(info["pid"].as_u64(), Some(u64::from(pid.load(Ordering::SeqCst))));
+    let id = info["id"].as_str().expect("id").to_owned();
+
+    let wrong = run_with(&sb, &emu, &["force-unlock", "not-the-id"]);
+    assert_eq!(wrong.code, 1, "{}", wrong.stderr);
+    let unlock = run_with(&sb, &emu, &["force-unlock", &id]).expect(0);
+    assert!(unlock.stderr.contains(&id), "{}", unlock.stderr);
+    assert!(
+        std::fs::read_to_string(&lock).expect("lock").trim().is_empty(),
+        "the owner information is cleared"
+    );
+    let again = run_with(&sb, &emu, &["apply", "--auto-approve", spec]).expect(0);
+    assert!(
+        !again.stderr.contains("exited without releasing"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn a_dangling_intent_is_shown_in_the_plan_and_cleared_by_apply() {
+    let sb = Sandbox::new();
+    let pid = Arc::new(AtomicU32::new(0));
+    let gate = Arc::new(Mutex::new(()));
+    let hook = {
+        let (pid, gate) = (Arc::clone(&pid), Arc::clone(&gate));
+        CommitHook::new(move |_, action| {
+            if action == "CreateVpc" {
+                let _registered = gate.lock().expect("gate");
+                let target = pid.load(Ordering::SeqCst).to_string();
+                Command::new("kill")
+                    .args(["-9", &target])
+                    .status()
+                    .expect("kill");
+            }
+        })
+    };
+    let emu = Emulator::start(&sb, 4, FaultPlan::default(), Some(hook));
+    let spec = "examples/quickstart.yaml";
+    let mut child = {
+        let _registering = gate.lock().expect("gate");
+        let child = with_endpoint(&sb, &emu, &["apply", "--auto-approve", spec])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        pid.store(child.id(), Ordering::SeqCst);
+        child
+    };
+    assert_eq!(child.wait().expect("wait").signal(), Some(9));
+    let state = flinkform_state::LocalBackend::open(sb.path().join(".flinkform/state.json"))
+        .read()
+        .expect("state");
+    assert!(
+        state
+            .journal
+            .iter()
+            .any(|i| i.addr.to_string().starts_with("vpc.") && !i.client_token.is_empty()),
+        "the VPC's create intent with its client token is in the journal: {:?}",
+        state.journal
+    );
+    let plan = run_with(&sb, &emu, &["plan", spec]).expect(0);
+    let shown = format!("{}{}", plan.stdout, plan.stderr);
+    assert!(
+        shown.contains("an earlier apply was interrupted during create"),
+        "{shown}"
+    );
+    let apply = run_with(&sb, &emu, &["apply", "--auto-approve", spec]).expect(0);
+    let state = flinkform_state::LocalBackend::open(sb.path().join(".flinkform/state.json"))
+        .read()
+        .expect("state");
+    assert!(state.journal.is_empty(), "{}", apply.stdout);
+    let s = emu.world().summary().remove("main").expect("main");
+    assert_eq!(s.vpcs, 2, "one VPC created, not two");
+}
