@@ -126,6 +126,22 @@ pub(crate) struct ApplyArgs {
     /// Most API calls in flight at once
     #[arg(long, default_value_t = 10)]
     pub(crate) parallelism: usize,
+    /// Pass a gate apply stopped at: `NAME=VALUE`, e.g. `verify-email.observability=123456`
+    /// (an e-mail code) or `settlement.observability=done` (a manual step); repeatable
+    #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
+    pub(crate) inputs: Vec<(String, String)>,
+}
+
+/// Parses `NAME=VALUE`.
+fn parse_input(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{s}` is not NAME=VALUE (e.g. verify-email.observability=123456)"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -182,10 +198,38 @@ pub(crate) enum SimCommand {
     /// Change the emulated cloud the way a person in the console would
     #[command(subcommand)]
     Console(ConsoleCommand),
+    /// Print the e-mails the emulated SaaS vendor sent (verification codes), oldest first
+    Outbox {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ConsoleCommand {
+    /// Let a Marketplace product instance expire
+    ExpireMarketInstance {
+        /// Product Instance ID
+        id: String,
+    },
+    /// Release (unsubscribe) a Marketplace product instance
+    ReleaseMarketInstance {
+        /// Product Instance ID
+        id: String,
+    },
+    /// Remove the vendor's settlement binding of a product instance
+    RemoveSettlementBinding {
+        /// Product Instance ID
+        instance: String,
+    },
+    /// Rename a workspace at the vendor
+    RenameVendorWorkspace {
+        /// Current name
+        name: String,
+        /// New name
+        to: String,
+    },
     /// Change a subscription workspace's compute quota
     SetQuota {
         /// Workspace name

@@ -149,12 +149,18 @@ impl CloudSession {
         }
         let scale = global.sim_time_scale.unwrap_or_else(|| world.time_scale());
         view::sim_banner(world.id());
+        let connector = flinkform_alicloud::Connector::new(
+            format!("{}/_vendor/connector", endpoint.trim_end_matches('/')),
+            world.clone().vendor_connector_key(),
+        )
+        .map_err(miette::Report::new)?;
         let provider = AliProvider::new(
             Endpoints::Override(endpoint.trim_end_matches('/').to_owned()),
             creds,
             sim_client_options(scale),
         )
-        .map_err(miette::Report::new)?;
+        .map_err(miette::Report::new)?
+        .with_connector(connector);
         Ok(Self {
             provider: Arc::new(provider),
             cloud: TargetCloud::Sim,
@@ -185,6 +191,7 @@ impl CloudSession {
                         Credentials::new(keys.access_key_id, keys.access_key_secret),
                     );
                 }
+                let connector_key = world.vendor_connector_key();
                 let world_id = world.id().to_owned();
                 let time_scale = Some(world.time_scale());
                 view::sim_banner(&world_id);
@@ -199,8 +206,14 @@ impl CloudSession {
                     .map_err(|e| CliError::Sim(e.to_string()))?;
                 let endpoints = Endpoints::Override(handle.endpoint());
                 let client_options = sim_client_options(time_scale.unwrap_or(1.0));
+                let connector = flinkform_alicloud::Connector::new(
+                    format!("{}/_vendor/connector", handle.endpoint()),
+                    connector_key,
+                )
+                .map_err(miette::Report::new)?;
                 let provider = AliProvider::new(endpoints, creds, client_options)
-                    .map_err(miette::Report::new)?;
+                    .map_err(miette::Report::new)?
+                    .with_connector(connector);
                 Ok(Self {
                     provider: Arc::new(provider),
                     cloud: TargetCloud::Sim,
@@ -228,8 +241,18 @@ impl CloudSession {
                     })?;
                     creds.insert(a.clone(), c);
                 }
-                let provider = AliProvider::new(Endpoints::Real, creds, ClientOptions::default())
-                    .map_err(miette::Report::new)?;
+                let mut provider =
+                    AliProvider::new(Endpoints::Real, creds, ClientOptions::default())
+                        .map_err(miette::Report::new)?;
+                if let (Ok(url), Ok(token)) = (
+                    std::env::var("FLINKFORM_CONNECTOR_URL"),
+                    std::env::var("FLINKFORM_CONNECTOR_TOKEN"),
+                ) {
+                    provider = provider.with_connector(
+                        flinkform_alicloud::Connector::new(url, token)
+                            .map_err(miette::Report::new)?,
+                    );
+                }
                 Ok(Self {
                     provider: Arc::new(provider),
                     cloud: TargetCloud::Alibaba,

@@ -47,6 +47,7 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
             crate::cloud::serve(&global, port, &accounts).await
         }
         Command::Sim(SimCommand::Console(cmd)) => console(&global, cmd),
+        Command::Sim(SimCommand::Outbox { json }) => crate::gates::outbox(&global, json),
     }
 }
 
@@ -172,11 +173,20 @@ async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Exit> {
     })
 }
 
-async fn apply(global: &GlobalArgs, args: ApplyArgs) -> Result<Exit> {
+pub(crate) async fn apply(global: &GlobalArgs, args: ApplyArgs) -> Result<Exit> {
     let stack = load_specs(&args.specs)?;
     let desired = flinkform_plan::expand(&stack)?;
     let planned = prepare(global, Some(&desired), &args.safety, "apply").await?;
-    execute(planned, args.auto_approve, args.parallelism, "apply").await
+    let inputs: BTreeMap<String, String> = args.inputs.iter().cloned().collect();
+    let exit = execute(
+        planned,
+        args.auto_approve,
+        args.parallelism,
+        "apply",
+        &inputs,
+    )
+    .await?;
+    crate::gates::resume_on_tty(global, args, exit).await
 }
 
 async fn destroy(global: &GlobalArgs, args: DestroyArgs) -> Result<Exit> {
@@ -190,7 +200,14 @@ async fn destroy(global: &GlobalArgs, args: DestroyArgs) -> Result<Exit> {
     for (addr, why) in &planned.plan.kept {
         view::note(&format!("keeping `{addr}`: {why}"));
     }
-    execute(planned, args.auto_approve, args.parallelism, "destroy").await
+    execute(
+        planned,
+        args.auto_approve,
+        args.parallelism,
+        "destroy",
+        &BTreeMap::new(),
+    )
+    .await
 }
 
 /// Shows the plan, asks for confirmation, runs it and reports.
@@ -199,6 +216,7 @@ async fn execute(
     auto_approve: bool,
     parallelism: usize,
     command: &'static str,
+    inputs: &BTreeMap<String, String>,
 ) -> Result<Exit> {
     let Planned {
         plan,
@@ -247,7 +265,8 @@ async fn execute(
     state.commit(&mut |s| s.target = Some(merged.clone()))?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let progress = tokio::spawn(view::progress(rx));
-    let opts = session.apply_options(parallelism);
+    let mut opts = session.apply_options(parallelism);
+    opts.inputs = inputs.clone();
     let provider: Arc<dyn Provider> = session.provider.clone();
     let report = flinkform_apply::apply(&plan, provider, &mut state, &opts, tx).await;
     let _ = progress.await;
@@ -277,8 +296,10 @@ fn summarize(report: &ApplyReport, command: &str) -> Result<Exit> {
             NodeStatus::Done => *done.entry(r.op.as_str()).or_default() += 1,
             NodeStatus::Failed(_) => failed += 1,
             NodeStatus::Skipped { .. } => skipped += 1,
+            NodeStatus::Waiting { .. } => {}
         }
     }
+    let waiting = report.waiting();
     let count = |k: &str| done.get(k).copied().unwrap_or(0);
     let forgotten = count("forget");
     let forgotten = if forgotten > 0 {
@@ -288,7 +309,9 @@ fn summarize(report: &ApplyReport, command: &str) -> Result<Exit> {
     };
     view::out(&format!(
         "{} complete: {} added, {} changed, {} replaced, {} destroyed{forgotten}. API calls: {}, retries: {}, throttled: {}.",
-        if failed == 0 {
+        if failed == 0 && !waiting.is_empty() {
+            "Apply paused at a gate, partially"
+        } else if failed == 0 {
             if command == "apply" {
                 "Apply"
             } else {
@@ -312,10 +335,14 @@ fn summarize(report: &ApplyReport, command: &str) -> Result<Exit> {
                 NodeStatus::Skipped { because } => {
                     view::note(&format!("skipped: `{addr}` because `{because}` failed"))
                 }
-                NodeStatus::Done => {}
+                NodeStatus::Done | NodeStatus::Waiting { .. } => {}
             }
         }
         return Err(CliError::ApplyFailed { failed, skipped }.into());
+    }
+    if !waiting.is_empty() {
+        crate::gates::explain(report);
+        return Ok(Exit::Gated);
     }
     Ok(Exit::Ok)
 }
@@ -386,6 +413,22 @@ fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
     }
     crate::cloud::with_world(&path, |world| {
         let what = match &cmd {
+            ConsoleCommand::ExpireMarketInstance { id } => {
+                world.console_expire_market_instance(id)?;
+                format!("Marketplace instance `{id}` expired")
+            }
+            ConsoleCommand::ReleaseMarketInstance { id } => {
+                world.console_release_market_instance(id)?;
+                format!("Marketplace instance `{id}` released")
+            }
+            ConsoleCommand::RemoveSettlementBinding { instance } => {
+                world.console_remove_settlement_binding(instance)?;
+                format!("settlement binding of instance `{instance}` removed at the vendor")
+            }
+            ConsoleCommand::RenameVendorWorkspace { name, to } => {
+                world.console_rename_vendor_workspace(name, to)?;
+                format!("vendor workspace `{name}` renamed to `{to}`")
+            }
             ConsoleCommand::SetQuota {
                 workspace,
                 cu,

@@ -6,6 +6,7 @@ mod cloud;
 mod commands;
 mod error;
 mod files;
+mod gates;
 mod view;
 
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ pub(crate) enum Exit {
     Ok,
     /// Changes present (`plan --detailed-exitcode`) or drift found (`drift`).
     Changes,
+    /// `apply` stopped at a gate: a step only a person can complete (exit code 3).
+    Gated,
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(Exit::Ok) => ExitCode::SUCCESS,
         Ok(Exit::Changes) => ExitCode::from(2),
+        Ok(Exit::Gated) => ExitCode::from(3),
         Err(report) => {
             view::error(&report);
             ExitCode::from(1)

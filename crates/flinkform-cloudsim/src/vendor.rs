@@ -67,12 +67,19 @@ fn sha256_hex(s: &str) -> String {
 
 impl World {
     /// Generates the vendor's keys on first use.
+    ///
+    /// They derive from the world's id, so every copy of a world file (the one a
+    /// standalone `sim serve` runs and the one a client reads) agrees on them.
     pub(crate) fn ensure_vendor_keys(&mut self) {
+        let derive = |what: &str, world: &World| {
+            let h = sha256_hex(&format!("flinkform-vendor:{what}:{}", world.id()));
+            h[..32].to_owned()
+        };
         if self.market.vendor.spi_key.is_empty() {
-            self.market.vendor.spi_key = self.alnum(32);
+            self.market.vendor.spi_key = derive("spi", self);
         }
         if self.market.vendor.connector_key.is_empty() {
-            self.market.vendor.connector_key = format!("vck-{}", self.alnum(32));
+            self.market.vendor.connector_key = format!("vck-{}", derive("connector", self));
         }
     }
 

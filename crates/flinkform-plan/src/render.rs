@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use flinkform_core::Value;
+use flinkform_core::{ResourceKind, Value};
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
@@ -151,7 +151,17 @@ pub fn render_drift_text(plan: &Plan) -> String {
 fn drift_block(out: &mut String, d: &Drift) {
     match &d.kind {
         DriftKind::Deleted => {
-            let _ = writeln!(out, "  # {} was deleted outside flinkform", d.addr);
+            let what = match d.addr.kind() {
+                ResourceKind::MarketOrder => {
+                    "expired or was released outside flinkform (the product instance no longer serves)"
+                }
+                ResourceKind::SettlementBinding => "was removed at the vendor",
+                ResourceKind::SaasWorkspace | ResourceKind::BillingAccount => {
+                    "was deleted at the vendor"
+                }
+                _ => "was deleted outside flinkform",
+            };
+            let _ = writeln!(out, "  # {} {what}", d.addr);
         }
         DriftKind::Changed(changes) => {
             let _ = writeln!(out, "  # {} was changed outside flinkform", d.addr);
