@@ -6,3 +6,4 @@ mod conformance;
 mod crash;
 mod harness;
 mod lifecycle;
+mod secrets;
