@@ -6,4 +6,5 @@ mod conformance;
 mod crash;
 mod harness;
 mod lifecycle;
+mod marketplace;
 mod secrets;
