@@ -33,10 +33,11 @@ def faults(sim):
 
 
 def test_throttling_is_the_sdks_throttling_exception(main, faults, raw):
-    faults({"qps": {"GetCallerIdentity": 1}})
+    # One request per 5 s: the second one, right after the first, is over the limit.
+    faults({"qps": {"GetCallerIdentity": 0.2}})
     sdk_ok(raw, main.sts.get_caller_identity)
     e = sdk_error("Throttling.User", 400, main.sts.get_caller_identity, exc=ThrottlingException)
-    assert e.retry_after is not None and 0 < e.retry_after <= 1000, e.retry_after
+    assert e.retry_after is not None and 0 < e.retry_after <= 5000, e.retry_after
     # Other actions have their own bucket.
     sdk_ok(raw, main.vpc.describe_vpcs, vpc_models.DescribeVpcsRequest(region_id=REGION))
 
