@@ -73,7 +73,8 @@ def flinkform_bin():
     path = os.environ.get("FLINKFORM_BIN")
     if not path:
         pytest.exit("FLINKFORM_BIN must name the flinkform binary", returncode=2)
-    return path
+    # The emulator runs in a temporary directory: a relative path must not depend on it.
+    return os.path.abspath(path)
 
 
 def _read_lines(stream, q):
