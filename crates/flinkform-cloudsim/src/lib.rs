@@ -58,7 +58,9 @@ pub use error::{Error, Result};
 pub use faults::FaultPlan;
 pub use market::{MarketInstanceInfo, OutboxMessage, VendorSummary};
 pub use regions::Site;
-pub use server::{CommitHook, SimHandle, SimOptions, serve, serve_with, spawn, spawn_shared};
+pub use server::{
+    CommitFn, CommitHook, SimHandle, SimOptions, serve, serve_with, spawn, spawn_shared,
+};
 pub use world::{
     AccountKeys, AccountSummary, DEFAULT_REGION, DEFAULT_TIME_SCALE, EXISTING_VPC_ID,
     EXISTING_VSWITCH_ID, Fault, FaultKind, InstanceInfo, World,

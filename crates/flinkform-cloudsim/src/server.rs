@@ -45,7 +45,10 @@ pub struct SimOptions {
 /// there. A mutating call is committed when it succeeded (also when a fault then loses its
 /// response).
 #[derive(Clone)]
-pub struct CommitHook(pub Arc<dyn Fn(u64, &str) + Send + Sync>);
+pub struct CommitHook(pub Arc<CommitFn>);
+
+/// The function a [`CommitHook`] calls: `(k, action)`.
+pub type CommitFn = dyn Fn(u64, &str) + Send + Sync;
 
 impl CommitHook {
     /// Wraps `f`.

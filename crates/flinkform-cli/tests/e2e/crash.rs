@@ -79,7 +79,9 @@ fn with_endpoint(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Command {
 }
 
 fn run_with(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Run {
-    let out = with_endpoint(sb, emu, args).output().expect("run flinkform");
+    let out = with_endpoint(sb, emu, args)
+        .output()
+        .expect("run flinkform");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -118,7 +120,11 @@ fn assert_converged(sb: &Sandbox, emu: &Emulator, spec: &str, clean: &Converged,
     let state = flinkform_state::LocalBackend::open(sb.path().join(".flinkform/state.json"))
         .read()
         .expect("state parses");
-    assert!(state.journal.is_empty(), "{what}: intents left: {:?}", state.journal);
+    assert!(
+        state.journal.is_empty(),
+        "{what}: intents left: {:?}",
+        state.journal
+    );
     let recorded: BTreeSet<String> = state
         .resources
         .values()
@@ -264,7 +270,13 @@ fn lose_at(spec: &str, k: u64, clean: &Converged) -> bool {
         "lost response at {k}: the second apply failed\n{}\n{}",
         again.stdout, again.stderr
     );
-    assert_converged(&sb, &emu, spec, clean, &format!("lost response at call {k}"));
+    assert_converged(
+        &sb,
+        &emu,
+        spec,
+        clean,
+        &format!("lost response at call {k}"),
+    );
     first.code == 0
 }
 
@@ -367,19 +379,36 @@ fn throttling_storm_of_twenty_workspaces() {
         (20, 21, 21, 20, 1)
     );
     assert_eq!(s.namespaces, 40, "etl and the default project of each");
-    let names: BTreeMap<String, usize> =
-        world
-            .instances("main")
-            .expect("instances")
-            .into_iter()
-            .fold(BTreeMap::new(), |mut m, i| {
-                *m.entry(i.name).or_default() += 1;
-                m
-            });
+    let names: BTreeMap<String, usize> = world
+        .instances("main")
+        .expect("instances")
+        .into_iter()
+        .fold(BTreeMap::new(), |mut m, i| {
+            *m.entry(i.name).or_default() += 1;
+            m
+        });
     assert!(names.values().all(|n| *n == 1), "{names:?}");
-    // Converged even under the same faults: nothing left to do.
+    // The storm is over (the admin endpoint takes the faults away): nothing is left to do.
+    let answer = admin_post(&emu, "/_sim/faults", "{}");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let plan = run_with(&sb, &emu, &["plan", "--detailed-exitcode", "storm.yaml"]);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+}
+
+/// A plain HTTP/1.1 POST to the emulator's admin endpoint; returns the raw answer.
+fn admin_post(emu: &Emulator, path: &str, body: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let addr = emu.handle.as_ref().expect("running").addr;
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
 }
 
 #[test]
@@ -418,7 +447,10 @@ fn a_killed_apply_leaves_a_stale_lock_that_force_unlock_clears() {
     let info: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&lock).expect("lock file")).expect("json");
     assert_eq!(info["operation"], "apply");
-    assert_eq!(info["pid"].as_u64(), Some(u64::from(pid.load(Ordering::SeqCst))));
+    assert_eq!(
+        info["pid"].as_u64(),
+        Some(u64::from(pid.load(Ordering::SeqCst)))
+    );
     let id = info["id"].as_str().expect("id").to_owned();
 
     let wrong = run_with(&sb, &emu, &["force-unlock", "not-the-id"]);
@@ -426,7 +458,10 @@ fn a_killed_apply_leaves_a_stale_lock_that_force_unlock_clears() {
     let unlock = run_with(&sb, &emu, &["force-unlock", &id]).expect(0);
     assert!(unlock.stderr.contains(&id), "{}", unlock.stderr);
     assert!(
-        std::fs::read_to_string(&lock).expect("lock").trim().is_empty(),
+        std::fs::read_to_string(&lock)
+            .expect("lock")
+            .trim()
+            .is_empty(),
         "the owner information is cleared"
     );
     let again = run_with(&sb, &emu, &["apply", "--auto-approve", spec]).expect(0);
