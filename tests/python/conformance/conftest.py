@@ -122,9 +122,10 @@ def start_sim(accounts, time_scale, balances=None):
     args = [binary, "sim", "serve", "--port", "0"]
     for name in accounts:
         args += ["--account", name]
-    proc = subprocess.Popen(
-        args, cwd=workdir.name, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    # stderr goes to a file: an unread pipe could fill up and stall the emulator.
+    log_path = os.path.join(workdir.name, "serve.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(args, cwd=workdir.name, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
     lines = queue.Queue()
     threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True).start()
     endpoint = None
@@ -137,7 +138,8 @@ def start_sim(accounts, time_scale, balances=None):
             line = None
         if line is None:
             proc.kill()
-            pytest.fail(f"`flinkform sim serve` did not start: {proc.stderr.read()}")
+            with open(log_path) as log:
+                pytest.fail(f"`flinkform sim serve` did not start: {log.read()}")
         m = re.match(r"endpoint http://(\S+)", line.strip())
         if m:
             endpoint = m.group(1)
