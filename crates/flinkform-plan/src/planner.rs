@@ -464,6 +464,9 @@ impl<'a> Ctx<'a> {
             Some(Observation::Absent) => {
                 let generated = d.attrs.get("generated") == Some(&Value::Bool(true));
                 let reason = match (prior.is_some(), generated) {
+                    (true, _) if d.addr.kind() == ResourceKind::MarketOrder => {
+                        "the product instance expired or was released outside flinkform; a new order is placed"
+                    }
                     (true, _) => "was deleted outside flinkform",
                     (false, true) => {
                         "the service generates it with the workspace; apply waits until it exists"
