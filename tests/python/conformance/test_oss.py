@@ -40,6 +40,9 @@ def test_bucket_lifecycle(main):
     assert info.owner.id == main.account.uid and info.owner.display_name
     assert info.acl.grant == "private"
     assert info.data_redundancy_type == "LRS"
+    assert info.resource_group_id.startswith("rg-")
+    assert (info.access_monitor, info.transfer_acceleration, info.cross_region_replication) == ("Disabled",) * 3
+    assert info.bucket_encryption_rule is not None and info.bucket_encryption_rule.sse_algorithm is None
 
     service = main.oss_service()
     listed = service.list_buckets()

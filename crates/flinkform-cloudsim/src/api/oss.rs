@@ -196,14 +196,16 @@ pub(crate) fn handle(world: &mut World, req: &OssRequest<'_>) -> OssResponse {
     match (req.method, t.bucket.as_deref()) {
         ("GET", None) => list_buckets(world, &uid, req.query, &ctx),
         ("PUT", Some(b)) => put_bucket(world, &uid, b, t.region.as_deref(), req, &ctx, now),
-        ("GET", Some(b)) if req.query.iter().any(|(k, _)| k == "bucketInfo") => with_bucket(
-            world,
-            &uid,
-            b,
-            t.region.as_deref(),
-            &ctx,
-            |bucket, owner_name| bucket_info(bucket, owner_name, &ctx),
-        ),
+        ("GET", Some(b)) if req.query.iter().any(|(k, _)| k == "bucketInfo") => {
+            let resource_group = world
+                .accounts
+                .get(&uid)
+                .map(|a| a.resource_group_id.clone())
+                .unwrap_or_default();
+            with_bucket(world, &uid, b, t.region.as_deref(), &ctx, |bucket, _| {
+                bucket_info(bucket, &resource_group, &ctx)
+            })
+        }
         ("GET", Some(b)) if req.query.iter().any(|(k, _)| k == "location") => {
             with_bucket(world, &uid, b, t.region.as_deref(), &ctx, |bucket, _| {
                 let body = format!(
@@ -337,16 +339,18 @@ fn with_bucket(
     }
 }
 
-fn bucket_info(b: &Bucket, owner: &str, ctx: &Ctx) -> OssResponse {
+/// GetBucketInfo's answer, with the fields a real one has for a bucket with default settings
+/// (no server-side encryption, access tracking, acceleration or replication).
+fn bucket_info(b: &Bucket, resource_group: &str, ctx: &Ctx) -> OssResponse {
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<BucketInfo>\n  <Bucket>\n    <Name>{name}</Name>\n    <Location>oss-{region}</Location>\n    <Region>{region}</Region>\n    <CreationDate>{created}</CreationDate>\n    <ExtranetEndpoint>oss-{region}.aliyuncs.com</ExtranetEndpoint>\n    <IntranetEndpoint>oss-{region}-internal.aliyuncs.com</IntranetEndpoint>\n    <StorageClass>{class}</StorageClass>\n    <DataRedundancyType>LRS</DataRedundancyType>\n    <AccessControlList><Grant>private</Grant></AccessControlList>\n    <Owner>\n      <ID>{owner_id}</ID>\n      <DisplayName>{owner_id}</DisplayName>\n    </Owner>\n  </Bucket>\n</BucketInfo>\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<BucketInfo>\n  <Bucket>\n    <AccessMonitor>Disabled</AccessMonitor>\n    <Name>{name}</Name>\n    <Location>oss-{region}</Location>\n    <Region>{region}</Region>\n    <CreationDate>{created}</CreationDate>\n    <ExtranetEndpoint>oss-{region}.aliyuncs.com</ExtranetEndpoint>\n    <IntranetEndpoint>oss-{region}-internal.aliyuncs.com</IntranetEndpoint>\n    <StorageClass>{class}</StorageClass>\n    <DataRedundancyType>LRS</DataRedundancyType>\n    <TransferAcceleration>Disabled</TransferAcceleration>\n    <CrossRegionReplication>Disabled</CrossRegionReplication>\n    <ResourceGroupId>{resource_group}</ResourceGroupId>\n    <Comment></Comment>\n    <AccessControlList><Grant>private</Grant></AccessControlList>\n    <Owner>\n      <ID>{owner_id}</ID>\n      <DisplayName>{owner_id}</DisplayName>\n    </Owner>\n    <ServerSideEncryptionRule>\n      <SSEAlgorithm>None</SSEAlgorithm>\n    </ServerSideEncryptionRule>\n  </Bucket>\n</BucketInfo>\n",
         name = escape(&b.name),
         region = escape(&b.region),
         created = iso(b.created_ms).replace('Z', ".000Z"),
         class = escape(&b.storage_class),
         owner_id = escape(&b.owner_uid),
+        resource_group = escape(resource_group),
     );
-    let _ = owner;
     ctx.respond(200, body, Vec::new(), false)
 }
 
