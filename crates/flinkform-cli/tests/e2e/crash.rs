@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -141,28 +141,38 @@ fn assert_converged(sb: &Sandbox, emu: &Emulator, spec: &str, clean: &Converged,
     );
 }
 
-/// A clean apply of `spec`: the invariants and the number of committed mutating calls.
-fn clean_run(spec: &str) -> (Converged, u64) {
+/// A clean apply of `spec`: the invariants and its committed mutating calls, in order.
+fn clean_run(spec: &str) -> (Converged, Vec<String>) {
     let sb = Sandbox::new();
-    let committed = Arc::new(AtomicU64::new(0));
+    let committed: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen = Arc::clone(&committed);
-    let hook = CommitHook::new(move |k, _| {
-        seen.store(k, Ordering::SeqCst);
+    let hook = CommitHook::new(move |_, action| {
+        seen.lock().expect("log").push(action.to_owned());
     });
     let emu = Emulator::start(&sb, 11, FaultPlan::default(), Some(hook));
     run_with(&sb, &emu, &["apply", "--auto-approve", spec]).expect(0);
-    let m = committed.load(Ordering::SeqCst);
+    let calls = committed.lock().expect("log").clone();
     let summary = emu.world().summary().remove("main").expect("main");
     let clean = Converged {
         counts: counts(&summary),
     };
     assert_converged(&sb, &emu, spec, &clean, "clean run");
     assert_eq!(
-        committed.load(Ordering::SeqCst),
-        m,
+        committed.lock().expect("log").len(),
+        calls.len(),
         "a converged plan makes no mutating call"
     );
-    (clean, m)
+    (clean, calls)
+}
+
+/// `1 CreateRole, 2 AttachPolicyToRole, …`
+fn numbered(calls: &[String]) -> String {
+    calls
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("{} {a}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Kills the apply with SIGKILL right after the emulator committed call `k`, then applies
@@ -227,8 +237,13 @@ fn crash_at(spec: &str, k: u64, clean: &Converged) -> bool {
 }
 
 fn crash_matrix(spec: &str) {
-    let (clean, m) = clean_run(spec);
+    let (clean, calls) = clean_run(spec);
+    let m = calls.len() as u64;
     assert!(m > 0, "the clean run made no mutating call");
+    println!(
+        "crash matrix {spec}: mutating calls of a clean run: {}",
+        numbered(&calls)
+    );
     let start = Instant::now();
     let covered = (1..=m).filter(|k| crash_at(spec, *k, &clean)).count() as u64;
     println!(
@@ -281,7 +296,8 @@ fn lose_at(spec: &str, k: u64, clean: &Converged) -> bool {
 }
 
 fn lost_response_matrix(spec: &str) {
-    let (clean, m) = clean_run(spec);
+    let (clean, calls) = clean_run(spec);
+    let m = calls.len() as u64;
     let start = Instant::now();
     let mut recovered_in_run = 0;
     for k in 1..=m {
@@ -527,4 +543,46 @@ fn a_dangling_intent_is_shown_in_the_plan_and_cleared_by_apply() {
     assert!(state.journal.is_empty(), "{}", apply.stdout);
     let s = emu.world().summary().remove("main").expect("main");
     assert_eq!(s.vpcs, 2, "one VPC created, not two");
+}
+
+#[test]
+fn a_fault_plan_file_makes_the_in_process_emulator_hostile() {
+    let sb = Sandbox::new();
+    sb.write(
+        "faults.json",
+        r#"{"seed": 9,
+            "lose_response": [{"action": "CreateVpc"}, {"action": "CreateInstance"}, {"action": "oss:PUT"}],
+            "errors": [{"action": "DescribeInstances", "burst": {"after": 0, "count": 2}}],
+            "latency": [{"action": "*", "uniform_ms": [0, 3]}]}"#,
+    );
+    let apply = sb
+        .run(&[
+            "--sim-faults",
+            "faults.json",
+            "apply",
+            "--auto-approve",
+            "examples/quickstart.yaml",
+        ])
+        .expect(0);
+    assert!(
+        summary_number(&apply.stdout, "retries:") > 0,
+        "{}",
+        apply.stdout
+    );
+    let s = sb.world().summary().remove("main").expect("main");
+    assert_eq!(
+        (s.instances, s.vpcs, s.vswitches, s.buckets, s.namespaces),
+        (1, 2, 2, 1, 2),
+        "nothing duplicated by the lost responses"
+    );
+    sb.run(&["plan", "--detailed-exitcode", "examples/quickstart.yaml"])
+        .expect(0);
+    let bad = sb.run(&[
+        "--sim-faults",
+        "missing.json",
+        "plan",
+        "examples/quickstart.yaml",
+    ]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("missing.json"), "{}", bad.stderr);
 }
