@@ -205,7 +205,7 @@ impl CloudSession {
                     .await
                     .map_err(|e| CliError::Sim(e.to_string()))?;
                 let endpoints = Endpoints::Override(handle.endpoint());
-                let client_options = sim_client_options(time_scale.unwrap_or(1.0));
+                let client_options = sim_client_options(world.lock().await.time_scale());
                 let connector = flinkform_alicloud::Connector::new(
                     format!("{}/_vendor/connector", handle.endpoint()),
                     connector_key,
