@@ -220,14 +220,7 @@ fn bind_existing_account_and_existing_workspace() {
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].purpose, "bind ops-team");
     let runs = apply_through_gates(&sb, "sub.yaml");
-    runs.last()
-        .unwrap()
-        .code
-        .eq(&0)
-        .then_some(())
-        .unwrap_or_else(|| {
-            panic!("{:?}", runs.last());
-        });
+    assert_eq!(runs.last().unwrap().code, 0, "{:?}", runs.last());
     converged(&sb, "sub.yaml");
     let vendor = sb.world().vendor_summary();
     assert_eq!(vendor.accounts.len(), 1, "no second account: {vendor:?}");
