@@ -193,8 +193,9 @@ impl StateFileV1 {
             }
         }
         let mut journal: Vec<Intent> = Vec::with_capacity(self.journal.len());
+        let mut ids = BTreeSet::new();
         for i in self.journal {
-            if journal.iter().any(|j| j.id == i.id) {
+            if !ids.insert(i.id) {
                 return Err(corrupt(format!("intent id {} appears twice", i.id)));
             }
             journal.push(Intent {
