@@ -836,3 +836,68 @@ async fn large_tree_runs_every_action_after_its_dependencies() {
         sink.commits
     );
 }
+
+/// A gate without its input waits: it is recorded in state as waiting, what depends on it is
+/// skipped, an independent branch finishes. With `inputs`, the next run passes it through the
+/// provider (which gets the value) and records it without the value.
+#[tokio::test(start_paused = true)]
+async fn a_gate_waits_then_passes_with_its_input() {
+    let (fake, mut sink) = setup(State::new());
+    let gate = desired(
+        "gate.verify-email.s",
+        attrs(&[
+            ("instructions", Value::str("Enter the code.")),
+            ("step", Value::str("verify-email")),
+            ("target", Value::reference(addr("vpc.a"))),
+        ]),
+    );
+    let mut after = vswitch("a");
+    after.depends_on.insert(addr("gate.verify-email.s"));
+    let mut b = PlanBuilder::default();
+    b.add(Op::Create, Some(vpc("a")), None)
+        .add(Op::Gate, Some(gate.clone()), None)
+        .add(Op::Create, Some(after.clone()), None)
+        .add(Op::Create, Some(vpc("b")), None);
+    let r = run(&b.plan, &fake, &mut sink, &opts(4)).await;
+    assert!(
+        matches!(status(&r.report, "gate.verify-email.s"), NodeStatus::Waiting { instructions } if instructions == "Enter the code.")
+    );
+    assert_eq!(
+        status(&r.report, "vswitch.a[0]"),
+        &NodeStatus::Skipped {
+            because: addr("gate.verify-email.s")
+        }
+    );
+    assert_eq!(status(&r.report, "vpc.b"), &NodeStatus::Done);
+    assert_eq!(r.report.waiting().len(), 1);
+    let waiting = &r.state.gates["verify-email.s"];
+    assert_eq!(waiting.addr, addr("gate.verify-email.s"));
+    assert!(!r.state.resources.contains_key(&addr("gate.verify-email.s")));
+
+    // Second run: only the gate and what follows, with the input.
+    let mut b = PlanBuilder::default();
+    b.add(Op::NoOp, Some(vpc("a")), None)
+        .add(Op::Gate, Some(gate), None)
+        .add(Op::Create, Some(after), None);
+    let mut o = opts(4);
+    o.inputs.insert("verify-email.s".into(), "123456".into());
+    let r = run(&b.plan, &fake, &mut sink, &o).await;
+    assert!(r.report.succeeded(), "{:?}", r.report);
+    assert!(r.state.gates.is_empty());
+    let passed = &r.state.resources[&addr("gate.verify-email.s")];
+    assert!(
+        !passed.attrs.contains_key("input"),
+        "the value is never recorded"
+    );
+    let seen = fake.with(|c| {
+        c.resources
+            .values()
+            .find(|x| x.addr == addr("gate.verify-email.s"))
+            .map(|x| x.attrs.get("input").cloned())
+    });
+    assert_eq!(
+        seen,
+        Some(Some(Value::str("123456"))),
+        "the provider got the value"
+    );
+}
