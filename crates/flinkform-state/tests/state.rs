@@ -379,3 +379,33 @@ fn locked_state_and_memory_sink_commit() {
     mem.commit(&mut |s| s.record(vpc("a", "vpc-1"))).unwrap();
     assert_eq!((mem.commits(), mem.state().serial), (1, 1));
 }
+
+/// Waiting gates round-trip, sorted by name; a state without gates has no `gates` key, so
+/// files written before gates existed and files written now without gates are identical.
+#[test]
+fn waiting_gates_round_trip_and_are_omitted_when_empty() {
+    let mut s = sample_state();
+    let plain = format::encode(&s).unwrap();
+    assert!(!plain.contains("\"gates\""));
+    for name in ["verify-email.b", "settlement.a"] {
+        s.gates.insert(
+            name.to_owned(),
+            flinkform_state::WaitingGate {
+                addr: addr(&format!("gate.{name}")),
+                instructions: format!("do {name}"),
+                since: "2026-01-01T00:00:00Z".to_owned(),
+            },
+        );
+    }
+    let text = format::encode(&s).unwrap();
+    assert!(text.find("settlement.a").unwrap() < text.find("verify-email.b").unwrap());
+    let back = format::decode(&text, "x.json".as_ref()).unwrap();
+    assert_eq!(back, s);
+    assert_eq!(
+        format::decode(&plain, "x.json".as_ref())
+            .unwrap()
+            .gates
+            .len(),
+        0
+    );
+}
