@@ -285,6 +285,30 @@ impl SpecDiagnostic {
         self.code
     }
 
+    /// The byte range of the offending value in its file.
+    pub(crate) fn range(&self) -> (usize, usize) {
+        (self.span.offset(), self.span.len())
+    }
+
+    /// Replaces every character of the file that starts inside one of `ranges` with `*`
+    /// (as many as its UTF-8 bytes, so offsets stay valid): the source a diagnostic shows
+    /// never repeats a secret written as a literal.
+    pub(crate) fn redact(&mut self, ranges: &[(usize, usize)]) {
+        let text: &str = self.src.inner();
+        let redacted: String = text
+            .char_indices()
+            .map(|(i, c)| {
+                if ranges.iter().any(|(o, l)| i >= *o && i < o + l) {
+                    "*".repeat(c.len_utf8())
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        let name = self.src.name().to_owned();
+        self.src = NamedSource::new(name, Arc::from(redacted));
+    }
+
     /// `true` for a recommendation, `false` for an error.
     #[must_use]
     pub fn is_warning(&self) -> bool {

@@ -146,6 +146,25 @@ pub fn load(files: &[SourceFile]) -> Result<Loaded, SpecErrors> {
         }
     }
     diags.sort_by_key(|(fi, d)| (*fi, d.offset()));
+    // A secret written as a literal is masked in every diagnostic of its file, so that no
+    // rendered source line repeats it.
+    let secrets: Vec<(usize, (usize, usize))> = diags
+        .iter()
+        .filter(|(_, d)| d.rule() == Code::SecretLiteral)
+        .map(|(fi, d)| (*fi, d.range()))
+        .collect();
+    if !secrets.is_empty() {
+        for (fi, d) in &mut diags {
+            let ranges: Vec<(usize, usize)> = secrets
+                .iter()
+                .filter(|(f, _)| f == fi)
+                .map(|(_, r)| *r)
+                .collect();
+            if !ranges.is_empty() {
+                d.redact(&ranges);
+            }
+        }
+    }
     let (warnings, errors): (Vec<_>, Vec<_>) = diags
         .into_iter()
         .map(|(_, d)| d)

@@ -528,3 +528,33 @@ fn windows_line_endings_and_unicode_keep_positions() {
     assert!(rendered.contains("ossBucket: { name: démo }"), "{rendered}");
     assert!(rendered.contains("`é` is not allowed"), "{rendered}");
 }
+
+/// The marketplace example becomes a `MarketplaceSubscription` whose password stays a
+/// reference; a literal password is refused without being repeated.
+#[test]
+fn subscriptions_keep_secret_references_and_refuse_literals() {
+    let text = fs::read_to_string(repo_dir().join("examples/marketplace.yaml")).unwrap();
+    let loaded = load_one("examples/marketplace.yaml", &text).unwrap();
+    let subs: Vec<_> = loaded.stack.subscriptions().collect();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(loaded.stack.workspaces().count(), 0);
+    let s = subs[0];
+    assert_eq!(s.name, "observability");
+    assert_eq!(s.product.billing, flinkform_spec::MarketBilling::PayAsYouGo);
+    assert_eq!(s.billing_center.site, flinkform_spec::BillingSite::Intl);
+    assert_eq!(
+        s.billing_center.account.password,
+        Some(flinkform_spec::SecretRef::Env("BC_PASSWORD".into()))
+    );
+    assert_eq!(
+        format!("{:?}", s.billing_center.account.password),
+        "Some(SecretRef(env:BC_PASSWORD))"
+    );
+    assert_eq!(s.origin("spec.workspace.name").unwrap().line, 27);
+
+    let leaky = text.replace("{ env: BC_PASSWORD }", "\"Tr0ub4dor&3-canary\"");
+    let err = load_one("leaky.yaml", &leaky).unwrap_err();
+    let rendered = render(&err);
+    assert_eq!(err.codes(), vec![Code::SecretLiteral]);
+    assert!(!rendered.contains("Tr0ub4dor"), "{rendered}");
+}
