@@ -72,6 +72,15 @@ impl Drop for Emulator {
     }
 }
 
+/// Sends SIGKILL to `pid` and returns once it is sent (the shell's `kill` builtin: no
+/// `unsafe`, no extra dependency).
+fn sigkill(pid: u32) -> std::process::ExitStatus {
+    Command::new("sh")
+        .args(["-c", &format!("kill -9 {pid}")])
+        .status()
+        .expect("sh")
+}
+
 fn with_endpoint(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Command {
     let mut cmd = sb.command(args);
     cmd.env("FLINKFORM_SIM_ENDPOINT", emu.endpoint());
@@ -193,10 +202,7 @@ fn crash_at(spec: &str, k: u64, clean: &Converged) -> bool {
             let target = pid.load(Ordering::SeqCst);
             // Marked first: the test thread may see the child die before `kill` returns.
             killed.store(true, Ordering::SeqCst);
-            let status = Command::new("kill")
-                .args(["-9", &target.to_string()])
-                .status()
-                .expect("kill");
+            let status = sigkill(target);
             assert!(status.success(), "kill -9 {target}");
         })
     };
@@ -437,11 +443,7 @@ fn a_killed_apply_leaves_a_stale_lock_that_force_unlock_clears() {
         CommitHook::new(move |n, _| {
             if n == 1 {
                 let _registered = gate.lock().expect("gate");
-                let target = pid.load(Ordering::SeqCst).to_string();
-                Command::new("kill")
-                    .args(["-9", &target])
-                    .status()
-                    .expect("kill");
+                sigkill(pid.load(Ordering::SeqCst));
             }
         })
     };
@@ -498,11 +500,7 @@ fn a_dangling_intent_is_shown_in_the_plan_and_cleared_by_apply() {
         CommitHook::new(move |_, action| {
             if action == "CreateVpc" {
                 let _registered = gate.lock().expect("gate");
-                let target = pid.load(Ordering::SeqCst).to_string();
-                Command::new("kill")
-                    .args(["-9", &target])
-                    .status()
-                    .expect("kill");
+                sigkill(pid.load(Ordering::SeqCst));
             }
         })
     };
