@@ -266,6 +266,7 @@ async fn execute(
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let progress = tokio::spawn(view::progress(rx));
     let mut opts = session.apply_options(parallelism);
+    crate::gates::warn_unknown_inputs(&plan, inputs);
     opts.inputs = inputs.clone();
     let provider: Arc<dyn Provider> = session.provider.clone();
     let report = flinkform_apply::apply(&plan, provider, &mut state, &opts, tx).await;

@@ -11,6 +11,34 @@ use crate::cloud::{sim_world_path, state_path};
 use crate::error::CliError;
 use crate::{Exit, view};
 
+/// Warns about `--input` names that no gate of `plan` waits for (a typo, or a gate that was
+/// passed already).
+pub(crate) fn warn_unknown_inputs(
+    plan: &flinkform_plan::Plan,
+    inputs: &std::collections::BTreeMap<String, String>,
+) {
+    for name in inputs.keys() {
+        let waits = plan
+            .actions
+            .iter()
+            .any(|a| a.op == flinkform_plan::Op::Gate && a.addr.name() == name);
+        if !waits {
+            let gates: Vec<&str> = plan
+                .actions
+                .iter()
+                .filter(|a| a.op == flinkform_plan::Op::Gate)
+                .map(|a| a.addr.name())
+                .collect();
+            let known = if gates.is_empty() {
+                "no gate waits in this plan".to_owned()
+            } else {
+                format!("the waiting gates are: {}", gates.join(", "))
+            };
+            view::warn(&format!("`--input {name}=...` is not used: {known}"));
+        }
+    }
+}
+
 /// Prints every waiting gate with its instructions and the command that resumes.
 pub(crate) fn explain(report: &ApplyReport) {
     let waiting = report.waiting();
