@@ -567,7 +567,11 @@ impl Runner {
 
     /// A gate: passed with the person's input (the provider checks it, e.g. submits an
     /// e-mail verification code), else recorded as waiting in state.
-    async fn gate(&mut self, desired: &DesiredResource, resolved: &Attrs) -> Result<CloudId, Error> {
+    async fn gate(
+        &mut self,
+        desired: &DesiredResource,
+        resolved: &Attrs,
+    ) -> Result<CloudId, Error> {
         let name = self.addr.name().to_owned();
         let instructions = crate::gate::instructions(resolved);
         let Some(input) = self.shared.opts.inputs.get(&name).cloned() else {

@@ -18,11 +18,7 @@ pub(crate) fn fill_account_uid(attrs: &mut Attrs, account: &AccountName, state: 
     if v.as_str() != Some(ACCOUNT_UID_PLACEHOLDER) {
         return;
     }
-    if let Some(uid) = state
-        .target
-        .as_ref()
-        .and_then(|t| t.accounts.get(account))
-    {
+    if let Some(uid) = state.target.as_ref().and_then(|t| t.accounts.get(account)) {
         *v = Value::str(uid.as_str());
     }
 }
