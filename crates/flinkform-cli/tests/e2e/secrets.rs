@@ -1,10 +1,13 @@
 //! Secrets canary: credentials never leave the place they are kept. Every command of a whole
-//! lifecycle runs with `FLINKFORM_LOG=trace`, and the emulator accounts' AccessKey secrets
+//! lifecycle (two accounts, Flink workspaces and a Marketplace subscription whose Billing
+//! Center password is a `{ file: ... }` reference) runs with `FLINKFORM_LOG=trace`, and the
+//! emulator accounts' AccessKey secrets, the emulated vendor's keys and the canary password
 //! must then appear in no output (stdout, stderr with every log line, error messages) and in
-//! no file the binary wrote, except the emulator's own world file, which is the cloud's
-//! database and legitimately holds them. With `--cloud alibaba`, canary secrets in the
-//! environment and in malformed aliyun CLI profiles must not appear in the errors either
-//! (those runs fail before any network call).
+//! no file the binary wrote, except the emulator's own world file (the cloud's database
+//! legitimately holds the keys) and the password file itself. With `--cloud alibaba`, canary
+//! secrets in the environment and in malformed aliyun CLI profiles must not appear in the
+//! errors either (those runs fail before any network call). The `{ env: ... }` reference is
+//! covered the same way by `marketplace.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +36,36 @@ spec:
     - { name: etl }
   protect: false
 ";
+
+/// A Marketplace subscription whose password is read from a file.
+const MARKET: &str = "\
+apiVersion: flinkform/v1
+kind: MarketplaceSubscription
+metadata:
+  name: canary
+spec:
+  account: main
+  product:
+    code: cmgj00053362
+    packageVersion: yuncode5336200001
+    billing: { method: pay-as-you-go }
+  billingCenter:
+    site: intl
+    account:
+      mode: register
+      username: canary-ops
+      email: canary-ops@example.com
+      password: { file: bc-password.txt }
+      company: { name: Example Ltd, country: Singapore }
+  workspace:
+    name: canary-observability
+    language: en
+    mode: create
+  protect: false
+";
+
+/// The Billing Center password, kept in `bc-password.txt`.
+const CANARY_PASSWORD: &str = "CANARYpassword3e1d9f77";
 
 /// Runs `flinkform ARGS` in the sandbox like the harness does, with trace logging and the
 /// extra environment `env`.
@@ -143,46 +176,59 @@ fn is_world_file(p: &Path) -> bool {
 fn emulator_secrets_appear_in_no_output_state_or_log() {
     let sb = Sandbox::new();
     sb.write("other.yaml", OTHER_ACCOUNT);
+    sb.write("market.yaml", MARKET);
+    sb.write("bc-password.txt", CANARY_PASSWORD);
     let mut t = Transcript::default();
     let quick = "examples/quickstart.yaml";
     let sub = "examples/subscription.yaml";
+    let two = [quick, "other.yaml"];
+    // A stack is the files given: later applies add the subscription and the Marketplace.
+    let all = [quick, sub, "other.yaml", "market.yaml"];
+    fn with<'a>(head: &[&'a str], files: &[&'a str]) -> Vec<&'a str> {
+        head.iter().chain(files).copied().collect()
+    }
 
-    t.run(&sb, &["validate", quick, sub, "other.yaml"], &[], 0);
-    t.run(&sb, &["plan", "--json", quick, "other.yaml"], &[], 0);
-    let applied = t.run(
-        &sb,
-        &["apply", "--auto-approve", quick, "other.yaml"],
-        &[],
-        0,
-    );
+    t.run(&sb, &with(&["validate"], &all), &[], 0);
+    t.run(&sb, &with(&["plan", "--json"], &two), &[], 0);
+    let applied = t.run(&sb, &with(&["apply", "--auto-approve"], &two), &[], 0);
     assert!(
         applied.stderr.contains("TRACE") || applied.stderr.contains("DEBUG"),
         "trace logging must be on for this test to mean anything:\n{}",
         applied.stderr
     );
-    // A stack is the files given: the subscription joins the two workspaces.
+    t.run(&sb, &with(&["plan", "--json"], &all), &[], 0);
+    // The Marketplace subscription stops at its e-mail gate (exit 3) and resumes with the
+    // code from the emulator's outbox.
+    t.run(&sb, &with(&["apply", "--auto-approve"], &all), &[], 3);
+    let outbox = t.run(&sb, &["sim", "outbox", "--json"], &[], 0);
+    let messages: serde_json::Value = serde_json::from_str(&outbox.stdout).expect("outbox");
+    let code = messages
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["code"].as_str())
+        .expect("a verification code")
+        .to_owned();
+    let input = format!("verify-email.canary={code}");
     t.run(
         &sb,
-        &["apply", "--auto-approve", quick, sub, "other.yaml"],
+        &with(
+            &["apply", "--auto-approve", "--input", input.as_str()],
+            &all,
+        ),
         &[],
         0,
     );
-    t.run(&sb, &["plan", "--json", quick, sub, "other.yaml"], &[], 0);
-    t.run(
-        &sb,
-        &["plan", "--detailed-exitcode", quick, sub, "other.yaml"],
-        &[],
-        0,
-    );
-    t.run(&sb, &["graph", quick, "other.yaml"], &[], 0);
+    t.run(&sb, &with(&["plan", "--json"], &all), &[], 0);
+    t.run(&sb, &with(&["plan", "--detailed-exitcode"], &all), &[], 0);
+    t.run(&sb, &with(&["graph"], &all), &[], 0);
     t.run(&sb, &["state", "list"], &[], 0);
-    t.run(
-        &sb,
-        &["state", "show", "flink_workspace.quickstart"],
-        &[],
-        0,
-    );
-    t.run(&sb, &["state", "show", "ram_role.other"], &[], 0);
+    for addr in [
+        "flink_workspace.quickstart",
+        "ram_role.other",
+        "billing_account.canary",
+    ] {
+        t.run(&sb, &["state", "show", addr], &[], 0);
+    }
 
     // Drift made in the console, reported in both formats, then repaired.
     t.run(
@@ -191,33 +237,35 @@ fn emulator_secrets_appear_in_no_output_state_or_log() {
         &[],
         0,
     );
-    t.run(&sb, &["drift", quick, "other.yaml"], &[], 2);
-    t.run(&sb, &["drift", "--json", quick, "other.yaml"], &[], 2);
-    // Error paths: an unconfirmed apply, a broken spec, an unknown address.
-    t.run(&sb, &["apply", quick, "other.yaml"], &[], 1);
-    t.run(
-        &sb,
-        &["apply", "--auto-approve", quick, "other.yaml"],
-        &[],
-        0,
-    );
+    t.run(&sb, &with(&["drift"], &all), &[], 2);
+    t.run(&sb, &with(&["drift", "--json"], &all), &[], 2);
+    // Error paths: an unconfirmed apply, a broken spec, an unknown address, a literal
+    // password in a spec.
+    t.run(&sb, &with(&["apply"], &all), &[], 1);
+    t.run(&sb, &with(&["apply", "--auto-approve"], &all), &[], 0);
     sb.write(
         "broken.yaml",
         "apiVersion: flinkform/v1\nkind: FlinkWorkspace\n",
     );
     t.run(&sb, &["plan", "broken.yaml"], &[], 1);
     t.run(&sb, &["state", "show", "vpc.nope"], &[], 1);
+    sb.write(
+        "literal.yaml",
+        &MARKET.replace("{ file: bc-password.txt }", CANARY_PASSWORD),
+    );
+    t.run(&sb, &["validate", "literal.yaml"], &[], 1);
+    std::fs::remove_file(sb.path().join("literal.yaml")).expect("rm");
 
     t.run(&sb, &["destroy", "--auto-approve"], &[], 0);
 
     // The secrets, read from the emulator's own database.
-    let world = sb.world();
+    let mut world = sb.world();
     let accounts: Vec<String> = world.summary().into_keys().collect();
     assert!(
         accounts.contains(&"main".to_owned()) && accounts.contains(&"other".to_owned()),
         "both accounts exist: {accounts:?}"
     );
-    let secrets: Vec<String> = accounts
+    let mut secrets: Vec<String> = accounts
         .iter()
         .map(|a| world.clone().ensure_account(a).access_key_secret)
         .collect();
@@ -227,12 +275,22 @@ fn emulator_secrets_appear_in_no_output_state_or_log() {
     for s in &secrets {
         assert!(world_text.contains(s.as_str()), "world file holds `{s}`");
     }
+    secrets.push(world.vendor_connector_key());
+    secrets.push(world.vendor_spi_key());
+    secrets.push(CANARY_PASSWORD.to_owned());
     assert!(
         sb.path().join(".flinkform/state.json").is_file(),
         "the state file is searched"
     );
+    assert!(
+        t.outputs
+            .iter()
+            .any(|(_, o)| o.contains("file:bc-password.txt")),
+        "the reference itself is shown"
+    );
 
-    let searched = assert_nowhere(&sb, &t, &secrets, &is_world_file);
+    let skip = |p: &Path| is_world_file(p) || p.ends_with("bc-password.txt");
+    let searched = assert_nowhere(&sb, &t, &secrets, &skip);
     assert!(searched > 40, "searched only {searched} texts");
 }
 
