@@ -304,7 +304,12 @@ fn fuzz_corpus() -> Vec<PathBuf> {
 
 #[test]
 fn fuzz_regressions_load_without_panicking() {
-    for path in fuzz_corpus() {
+    let corpus = fuzz_corpus();
+    assert!(
+        !corpus.is_empty(),
+        "tests/data/fuzz holds the regression corpus"
+    );
+    for path in corpus {
         let bytes = std::fs::read(&path).expect("read");
         // As the fuzz target does: one file per part between 0xFF bytes, decoded lossily.
         let files: Vec<SourceFile> = bytes

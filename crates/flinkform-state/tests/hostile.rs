@@ -205,7 +205,12 @@ fn fuzz_corpus() -> Vec<PathBuf> {
 
 #[test]
 fn fuzz_regressions_decode_without_panicking() {
-    for path in fuzz_corpus() {
+    let corpus = fuzz_corpus();
+    assert!(
+        !corpus.is_empty(),
+        "tests/data/fuzz holds the regression corpus"
+    );
+    for path in corpus {
         let bytes = std::fs::read(&path).expect("read");
         let _ = decode_within("fuzz.json", &String::from_utf8_lossy(&bytes));
     }
