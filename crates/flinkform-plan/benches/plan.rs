@@ -3,14 +3,15 @@
 //! (each with its VPC, vSwitch, bucket and one project, all in one account and region) it
 //! times loading the YAML (`flinkform_spec::load`), `expand` and `plan` against the state
 //! and observations a perfect apply leaves behind (so the plan has no changes), and prints
-//! the median of several runs and the 1000/100 ratio, measured in the same process.
+//! the median of several runs and the ratios between consecutive sizes (1000/100 among
+//! them), measured in the same process. Other sizes: `cargo bench -p flinkform-plan --bench
+//! plan -- 1000 3000`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -100,7 +101,16 @@ fn measure(n: usize) -> Row {
 fn main() {
     // Warm up allocator and caches.
     let _ = measure(10);
-    let rows: Vec<Row> = [10, 100, 1000].into_iter().map(measure).collect();
+    // `cargo bench -p flinkform-plan --bench plan -- 1000 3000` measures other sizes.
+    let mut sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .filter(|n| *n > 0)
+        .collect();
+    if sizes.is_empty() {
+        sizes = vec![10, 100, 1000];
+    }
+    let rows: Vec<Row> = sizes.into_iter().map(measure).collect();
     println!(
         "{:>5} {:>9} {:>10} {:>10} {:>10} {:>14} {:>16}",
         "N", "resources", "load ms", "expand ms", "plan ms", "expand+plan ms", "µs per workspace"
@@ -118,13 +128,17 @@ fn main() {
             pure.as_secs_f64() * 1e6 / r.n as f64
         );
     }
-    let by_n: BTreeMap<usize, &Row> = rows.iter().map(|r| (r.n, r)).collect();
-    let (a, b) = (by_n[&100], by_n[&1000]);
     let ratio = |x: Duration, y: Duration| x.as_secs_f64() / y.as_secs_f64();
-    println!(
-        "ratio 1000/100 (10x the workspaces): expand+plan {:.2}x, plan {:.2}x, load {:.2}x",
-        ratio(b.expand + b.plan, a.expand + a.plan),
-        ratio(b.plan, a.plan),
-        ratio(b.load, a.load)
-    );
+    for pair in rows.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        println!(
+            "ratio {}/{} ({:.0}x the workspaces): expand+plan {:.2}x, plan {:.2}x, load {:.2}x",
+            b.n,
+            a.n,
+            b.n as f64 / a.n as f64,
+            ratio(b.expand + b.plan, a.expand + a.plan),
+            ratio(b.plan, a.plan),
+            ratio(b.load, a.load)
+        );
+    }
 }
