@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
         .take(4)
         .enumerate()
         .map(|(i, part)| {
-            SourceFile::new(format!("f{i}.yaml"), String::from_utf8_lossy(part).into_owned())
+            SourceFile::new(
+                format!("f{i}.yaml"),
+                String::from_utf8_lossy(part).into_owned(),
+            )
         })
         .collect();
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor());

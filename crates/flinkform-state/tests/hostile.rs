@@ -40,6 +40,7 @@ const GOOD: &str = r#"{
 "#;
 
 #[track_caller]
+#[allow(clippy::result_large_err)]
 fn decode_within(name: &str, text: &str) -> Result<flinkform_state::State, Error> {
     let start = Instant::now();
     let result = decode(text, Path::new(name));
@@ -126,7 +127,7 @@ fn bytes_that_are_not_json_are_refused() {
     for (name, text) in [
         ("empty.json", String::new()),
         ("nul.json", "\0".to_owned()),
-        ("nul-inside.json", GOOD.replace("vpc-123", "vpc-\0123")),
+        ("nul-inside.json", GOOD.replace("vpc-123", "vpc-\u{0}-123")),
         ("bom.json", format!("\u{FEFF}{GOOD}")),
         ("truncated.json", GOOD[..GOOD.len() / 2].to_owned()),
         ("replacement.json", GOOD.replace('{', "\u{FFFD}")),
