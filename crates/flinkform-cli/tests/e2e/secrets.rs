@@ -10,7 +10,6 @@
 //! covered the same way by `marketplace.rs`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::harness::{Run, Sandbox};
 
@@ -67,24 +66,12 @@ spec:
 /// The Billing Center password, kept in `bc-password.txt`.
 const CANARY_PASSWORD: &str = "CANARYpassword3e1d9f77";
 
-/// Runs `flinkform ARGS` in the sandbox like the harness does, with trace logging and the
-/// extra environment `env`.
+/// Runs `flinkform ARGS` in the sandbox (as the harness does) with trace logging, without
+/// any STS token from the environment, and with the extra environment `env`.
 fn run_traced(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flinkform"));
-    cmd.args(args)
-        .current_dir(sb.path())
-        .env("FLINKFORM_CLOUD", "sim")
-        .env("FLINKFORM_SIM_TIME_SCALE", "20000")
-        .env("FLINKFORM_LOG", "trace")
-        .env("NO_COLOR", "1")
-        .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
-        .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-        .env_remove("ALIBABA_CLOUD_SECURITY_TOKEN")
-        .env_remove("FLINKFORM_STATE")
-        .env_remove("FLINKFORM_SIM_WORLD")
-        .env_remove("FLINKFORM_SIM_ENDPOINT")
-        .env_remove("FLINKFORM_SIM_FAULTS")
-        .env("HOME", sb.path());
+    let mut cmd = sb.command(args);
+    cmd.env("FLINKFORM_LOG", "trace")
+        .env_remove("ALIBABA_CLOUD_SECURITY_TOKEN");
     for (k, v) in env {
         cmd.env(k, v);
     }
