@@ -10,6 +10,10 @@ pub(crate) enum CliError {
     #[error("cannot access `{path}`: {message}")]
     #[diagnostic(code(cli::io))]
     Io { path: String, message: String },
+    /// A spec file is not UTF-8 text.
+    #[error("`{path}` is not UTF-8 text (invalid byte at offset {offset})")]
+    #[diagnostic(code(cli::not_utf8), help("save the spec file as UTF-8"))]
+    NotUtf8 { path: String, offset: usize },
     /// A directory given as a spec path holds no spec files.
     #[error("`{path}` holds no *.yaml or *.yml files")]
     #[diagnostic(

@@ -35,7 +35,11 @@ pub(crate) fn read_specs(paths: &[PathBuf]) -> Result<Vec<SourceFile>, CliError>
 }
 
 fn read_one(path: &Path) -> Result<SourceFile, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path, &e))?;
+    let bytes = std::fs::read(path).map_err(|e| CliError::io(path, &e))?;
+    let text = String::from_utf8(bytes).map_err(|e| CliError::NotUtf8 {
+        path: display(path),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
     Ok(SourceFile {
         name: display(path),
         text,

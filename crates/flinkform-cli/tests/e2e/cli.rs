@@ -190,3 +190,20 @@ fn sim_serve_prints_its_endpoint_and_credentials() {
     assert!(account.starts_with("account main: uid "), "{account}");
     assert!(account.contains("access key id"), "{account}");
 }
+
+#[test]
+fn a_spec_that_is_not_utf8_is_named_as_such() {
+    let sb = Sandbox::new();
+    std::fs::write(
+        sb.path().join("latin1.yaml"),
+        b"apiVersion: flinkform/v1\nkind: caf\xe9\n",
+    )
+    .expect("write");
+    let run = sb.run(&["validate", "latin1.yaml"]).expect(1);
+    assert!(
+        run.stderr
+            .contains("is not UTF-8 text (invalid byte at offset 34)"),
+        "{}",
+        run.stderr
+    );
+}
