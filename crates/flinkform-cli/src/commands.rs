@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use flinkform_apply::{ApplyReport, NodeStatus};
 use flinkform_core::{AccountName, Address, Observed, Provider, RecordedResource};
-use flinkform_plan::{Desired, Plan, PlanOptions};
+use flinkform_plan::{Desired, Op, Plan, PlanOptions};
 use flinkform_state::{LocalBackend, LockedState, StateSink as _};
 use miette::{IntoDiagnostic as _, Result};
 
@@ -235,6 +235,10 @@ async fn execute(
         session.close().await?;
         return Ok(Exit::Ok);
     }
+    if let Err(e) = check_secret_references(&plan) {
+        session.close().await?;
+        return Err(e.into());
+    }
     if !auto_approve {
         if !view::interactive() {
             session.close().await?;
@@ -273,6 +277,37 @@ async fn execute(
     let _ = progress.await;
     session.close().await?;
     summarize(&report, command)
+}
+
+/// Every secret reference an action of `plan` will read (`env:NAME`, `file:PATH`) must be
+/// readable now, before anything is ordered: a missing password discovered halfway through
+/// would leave an order placed and the account unregistered.
+fn check_secret_references(plan: &Plan) -> Result<(), CliError> {
+    for action in &plan.actions {
+        if !matches!(action.op, Op::Create | Op::Replace) {
+            continue;
+        }
+        let Some(reference) = action
+            .desired
+            .as_ref()
+            .and_then(|d| d.attrs.get("password"))
+            .and_then(|v| v.as_str())
+        else {
+            continue;
+        };
+        let readable = match reference.split_once(':') {
+            Some(("env", name)) => std::env::var_os(name).is_some_and(|v| !v.is_empty()),
+            Some(("file", path)) => std::path::Path::new(path).is_file(),
+            _ => false,
+        };
+        if !readable {
+            return Err(CliError::SecretUnavailable {
+                address: action.addr.to_string(),
+                reference: reference.to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn merge_target(

@@ -10,6 +10,15 @@ pub(crate) enum CliError {
     #[error("cannot access `{path}`: {message}")]
     #[diagnostic(code(cli::io))]
     Io { path: String, message: String },
+    /// A secret reference of the specs cannot be read.
+    #[error("`{address}` needs its password from `{reference}`, which cannot be read")]
+    #[diagnostic(
+        code(cli::secret_unavailable),
+        help(
+            "`env:NAME` needs the environment variable set (e.g. `read -rs NAME && export NAME`); `file:PATH` needs a readable file; nothing was ordered"
+        )
+    )]
+    SecretUnavailable { address: String, reference: String },
     /// A spec file is not UTF-8 text.
     #[error("`{path}` is not UTF-8 text (invalid byte at offset {offset})")]
     #[diagnostic(code(cli::not_utf8), help("save the spec file as UTF-8"))]

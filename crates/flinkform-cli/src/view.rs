@@ -126,7 +126,11 @@ pub(crate) async fn progress(mut rx: tokio::sync::mpsc::UnboundedReceiver<flinkf
             }
             Event::Skipped { addr, because } => (
                 addr.to_string(),
-                format!("{addr}: skipped because `{because}` failed"),
+                if because.kind() == flinkform_core::ResourceKind::Gate {
+                    format!("{addr}: waits for gate `{because}`")
+                } else {
+                    format!("{addr}: skipped because `{because}` failed")
+                },
                 true,
             ),
         };

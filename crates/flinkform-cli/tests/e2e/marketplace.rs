@@ -496,6 +496,10 @@ fn secrets_appear_in_no_state_plan_log_or_error() {
     let missing_err = String::from_utf8_lossy(&missing.stderr).into_owned()
         + &String::from_utf8_lossy(&missing.stdout);
     assert!(missing_err.contains("BC_PASSWORD"), "{missing_err}");
+    // It is found before anything is ordered.
+    assert_eq!(missing.status.code(), Some(1), "{missing_err}");
+    assert!(missing_err.contains("nothing was ordered"), "{missing_err}");
+    assert_eq!(sb2.world().market_orders("main").expect("account"), 0);
     outputs.push(missing_err);
     keep_in(
         &mut outputs,
