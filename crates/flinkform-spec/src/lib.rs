@@ -90,7 +90,14 @@ pub fn load(files: &[SourceFile]) -> Result<Loaded, SpecErrors> {
                     seen_document = true;
                     let checked = *checked;
                     if let Some(name) = &checked.name {
-                        check_unique_name(&sources, fi, name, &mut names, &mut cross);
+                        check_unique(
+                            &UNIQUE_WORKSPACE,
+                            &sources,
+                            fi,
+                            name,
+                            &mut names,
+                            &mut cross,
+                        );
                     }
                     if let Some(bucket) = &checked.bucket {
                         let ws = checked
@@ -110,7 +117,8 @@ pub fn load(files: &[SourceFile]) -> Result<Loaded, SpecErrors> {
                     seen_document = true;
                     let checked = *checked;
                     if let Some(name) = &checked.name {
-                        check_unique_subscription(
+                        check_unique(
+                            &UNIQUE_SUBSCRIPTION,
                             &sources,
                             fi,
                             name,
@@ -179,39 +187,30 @@ pub fn load(files: &[SourceFile]) -> Result<Loaded, SpecErrors> {
     }
 }
 
-fn check_unique_name(
-    sources: &[FileSrc],
-    fi: usize,
-    name: &validate::Keyed,
-    names: &mut BTreeMap<String, (usize, Site)>,
-    out: &mut Vec<SpecDiagnostic>,
-) {
-    if let Some((first_file, first)) = names.get(&name.value) {
-        let at = sources
-            .get(*first_file)
-            .map(|f| f.origin_at(first.offset).to_string())
-            .unwrap_or_default();
-        if let Some(src) = sources.get(fi) {
-            out.push(src.diagnostic(
-                Severity::Error,
-                Code::DuplicateWorkspace,
-                name.site,
-                text(
-                    format!("workspace `{}` is declared twice", name.value),
-                    "second declaration",
-                    format!(
-                        "the first is at {at}; workspace names are unique in a stack (and in an Alibaba Cloud \
-                         account): rename or remove one"
-                    ),
-                ),
-            ));
-        }
-    } else {
-        names.insert(name.value.clone(), (fi, name.site));
-    }
+/// What a name must be unique among, for [`check_unique`].
+struct Uniqueness {
+    code: Code,
+    /// `workspace`, `subscription`.
+    noun: &'static str,
+    /// Why, after "names are unique in a stack".
+    why: &'static str,
 }
 
-fn check_unique_subscription(
+const UNIQUE_WORKSPACE: Uniqueness = Uniqueness {
+    code: Code::DuplicateWorkspace,
+    noun: "workspace",
+    why: " (and in an Alibaba Cloud account)",
+};
+
+const UNIQUE_SUBSCRIPTION: Uniqueness = Uniqueness {
+    code: Code::DuplicateSubscription,
+    noun: "subscription",
+    why: "",
+};
+
+/// Reports `name` when an earlier document of the stack declared it already.
+fn check_unique(
+    what: &Uniqueness,
     sources: &[FileSrc],
     fi: usize,
     name: &validate::Keyed,
@@ -226,12 +225,15 @@ fn check_unique_subscription(
         if let Some(src) = sources.get(fi) {
             out.push(src.diagnostic(
                 Severity::Error,
-                Code::DuplicateSubscription,
+                what.code,
                 name.site,
                 text(
-                    format!("subscription `{}` is declared twice", name.value),
+                    format!("{} `{}` is declared twice", what.noun, name.value),
                     "second declaration",
-                    format!("the first is at {at}; subscription names are unique in a stack: rename or remove one"),
+                    format!(
+                        "the first is at {at}; {} names are unique in a stack{}: rename or remove one",
+                        what.noun, what.why
+                    ),
                 ),
             ));
         }
