@@ -40,7 +40,8 @@ pub struct SimOptions {
 }
 
 /// Observer of committed mutating calls: called with `k` (1-based, counted over the
-/// server's lifetime) and the action (`oss:PUT` for OSS) after the change is made and
+/// server's lifetime) and the action (`oss:PUT` for OSS, `connector:POST <route>` for the
+/// vendor's Billing Center connector) after the change is made and
 /// persisted, and before the response is written, so a test can kill the client right
 /// there. A mutating call is committed when it succeeded (also when a fault then loses its
 /// response).
@@ -301,6 +302,23 @@ async fn handle(
             persist(&app, &world);
         }
         drop(world);
+        // The connector's changes are committed calls too (`connector:POST billing-accounts`),
+        // so a test can kill the client between a vendor call and its recording.
+        let connector = uri
+            .path()
+            .strip_prefix("/_vendor/connector/v1/")
+            .filter(|_| method != Method::GET);
+        if let Some(route) = connector
+            && (200..300).contains(&resp.status)
+            && app.committed(&format!("connector:{method} {route}"))
+        {
+            return build(
+                503,
+                vec![("content-type".to_owned(), "application/json".to_owned())],
+                json!({"error": {"code": "service_unavailable", "message": "the connector is unavailable"}})
+                    .to_string(),
+            );
+        }
         return build(
             resp.status,
             vec![("content-type".to_owned(), "application/json".to_owned())],
