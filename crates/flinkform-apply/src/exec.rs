@@ -654,6 +654,9 @@ impl Runner {
             let addr = resource.addr.clone();
             s.record(resource);
             s.journal.retain(|i| i.addr != addr);
+            // A gate found passed in the cloud (adopted after an apply died between passing
+            // it and recording that) no longer waits.
+            s.gates.retain(|_, g| g.addr != addr);
         })
         .await
     }
