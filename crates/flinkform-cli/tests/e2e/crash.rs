@@ -1,7 +1,8 @@
 //! Nothing lost in a hostile cloud: the real binary against an emulator that lives in the
 //! test process (`--sim-endpoint`), so that the test can SIGKILL the binary right after the
 //! emulator committed its k-th mutating call, or lose the response of that call, for every
-//! k; and a throttling storm. After each fault a second apply must converge with no
+//! k (for the Marketplace example also the Billing Center connector's calls, through its
+//! e-mail gate); and a throttling storm. After each fault a second apply must converge with no
 //! duplicate in the emulated cloud, every cloud resource in state, a state that parses, and
 //! an empty plan.
 
@@ -12,7 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use flinkform_cloudsim::{AccountSummary, CommitHook, FaultPlan, SimHandle, SimOptions, World};
+use flinkform_cloudsim::{
+    AccountSummary, CommitHook, FaultPlan, SimHandle, SimOptions, VendorSummary, World,
+};
 
 use crate::harness::{Run, Sandbox};
 
@@ -583,4 +586,289 @@ fn a_fault_plan_file_makes_the_in_process_emulator_hostile() {
     ]);
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("missing.json"), "{}", bad.stderr);
+}
+
+/// The Marketplace example and the password its spec references.
+const MARKETPLACE: &str = "examples/marketplace.yaml";
+const BC_PASSWORD: &str = "crash-pw-5d1e";
+
+/// `flinkform ARGS` against the in-process emulator with the Billing Center password set.
+fn market_command(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Command {
+    let mut cmd = with_endpoint(sb, emu, args);
+    cmd.env("BC_PASSWORD", BC_PASSWORD);
+    cmd
+}
+
+fn market_run(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Run {
+    let out = market_command(sb, emu, args)
+        .output()
+        .expect("run flinkform");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Applies the Marketplace example and, while apply stops at a gate (exit 3), resumes it
+/// with the newest code of the emulator's outbox; returns every run.
+fn market_apply_through_gate(sb: &Sandbox, emu: &Emulator) -> Vec<Run> {
+    let mut runs = vec![market_run(
+        sb,
+        emu,
+        &["apply", "--auto-approve", MARKETPLACE],
+    )];
+    for _ in 0..4 {
+        if runs.last().expect("a run").code != 3 {
+            break;
+        }
+        let gates: Vec<String> = sb.state()["gates"]
+            .as_array()
+            .map(|g| {
+                g.iter()
+                    .filter_map(|x| x["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            gates,
+            ["verify-email.observability"],
+            "exit 3 waits for the e-mail gate"
+        );
+        let code = emu
+            .world()
+            .outbox()
+            .last()
+            .map(|m| m.code.clone())
+            .expect("a code in the outbox");
+        let input = format!("{}={code}", gates[0]);
+        runs.push(market_run(
+            sb,
+            emu,
+            &["apply", "--auto-approve", "--input", &input, MARKETPLACE],
+        ));
+    }
+    runs
+}
+
+/// The ids of the emulated vendor's and Marketplace's objects: `kind/id`.
+fn market_ids(world: &World) -> BTreeSet<String> {
+    let json = serde_json::to_value(world).expect("world JSON");
+    let market = &json["market"];
+    let mut out = BTreeSet::new();
+    for (kind, map) in [
+        ("instance", &market["instances"]),
+        ("account", &market["vendor"]["accounts"]),
+        ("binding", &market["vendor"]["bindings"]),
+        ("workspace", &market["vendor"]["workspaces"]),
+    ] {
+        let ids = map.as_object().expect("a map by id");
+        out.extend(ids.keys().map(|id| format!("{kind}/{id}")));
+    }
+    out
+}
+
+/// Asserts the Marketplace invariants: one order and one instance, one vendor account,
+/// binding and workspace (as in the clean run), each recorded in state under the right
+/// address, no intent or gate left, and an empty plan.
+fn assert_market_converged(sb: &Sandbox, emu: &Emulator, clean: &VendorSummary, what: &str) {
+    let world = emu.world();
+    assert_eq!(
+        world.market_orders("main").expect("main"),
+        1,
+        "{what}: orders"
+    );
+    let instances = world.market_instances("main").expect("main");
+    assert_eq!(instances.len(), 1, "{what}: market instances {instances:?}");
+    let vendor = world.vendor_summary();
+    assert_eq!(
+        (&vendor.accounts, &vendor.bindings, &vendor.workspaces),
+        (&clean.accounts, &clean.bindings, &clean.workspaces),
+        "{what}: the vendor differs from the clean run"
+    );
+    assert_eq!(
+        vendor.spi_calls.get("createInstance"),
+        Some(&1),
+        "{what}: the vendor was asked for one instance"
+    );
+    let ids = market_ids(&world);
+    assert_eq!(ids.len(), 4, "{what}: one of each, no orphan: {ids:?}");
+    let state = flinkform_state::LocalBackend::open(sb.path().join(".flinkform/state.json"))
+        .read()
+        .expect("state parses");
+    assert!(
+        state.journal.is_empty(),
+        "{what}: intents left: {:?}",
+        state.journal
+    );
+    let recorded: BTreeMap<String, String> = state
+        .resources
+        .values()
+        .map(|r| (r.addr.to_string(), r.cloud_id.to_string()))
+        .collect();
+    let expected: BTreeSet<String> = [
+        ("market_order.observability", "instance"),
+        ("billing_account.observability", "account"),
+        ("settlement_binding.observability", "binding"),
+        ("saas_workspace.observability", "workspace"),
+    ]
+    .iter()
+    .map(|(addr, kind)| {
+        let id = recorded
+            .get(*addr)
+            .unwrap_or_else(|| panic!("{what}: {addr} not in state: {recorded:?}"));
+        format!("{kind}/{id}")
+    })
+    .collect();
+    assert_eq!(ids, expected, "{what}: the cloud's objects are the state's");
+    // The passed gate is recorded too, naming the account it verified.
+    assert_eq!(
+        recorded.get("gate.verify-email.observability"),
+        Some(&format!(
+            "verified-{}",
+            recorded["billing_account.observability"]
+        )),
+        "{what}: {recorded:?}"
+    );
+    assert_eq!(recorded.len(), 5, "{what}: {recorded:?}");
+    let gates = sb.state()["gates"].as_array().map_or(0, Vec::len);
+    assert_eq!(gates, 0, "{what}: a gate is left waiting");
+    let plan = market_run(sb, emu, &["plan", "--detailed-exitcode", MARKETPLACE]);
+    assert_eq!(
+        plan.code, 0,
+        "{what}: the plan is not empty\n{}\n{}",
+        plan.stdout, plan.stderr
+    );
+}
+
+/// A clean apply of the Marketplace example through its gate: the vendor it leaves and
+/// the committed mutating calls, in order.
+fn market_clean_run() -> (VendorSummary, Vec<String>) {
+    let sb = Sandbox::new();
+    let committed: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&committed);
+    let hook = CommitHook::new(move |_, action| {
+        seen.lock().expect("log").push(action.to_owned());
+    });
+    let emu = Emulator::start(&sb, 11, FaultPlan::default(), Some(hook));
+    let runs = market_apply_through_gate(&sb, &emu);
+    assert_eq!(runs.len(), 2, "apply stops at the gate once: {runs:?}");
+    assert_eq!(runs[0].code, 3, "{:?}", runs[0]);
+    assert_eq!(runs[1].code, 0, "{:?}", runs[1]);
+    let calls = committed.lock().expect("log").clone();
+    let clean = emu.world().vendor_summary();
+    assert_market_converged(&sb, &emu, &clean, "clean run");
+    assert_eq!(
+        committed.lock().expect("log").len(),
+        calls.len(),
+        "a converged plan makes no mutating call"
+    );
+    (clean, calls)
+}
+
+/// Kills the Marketplace apply (first run or the resume through the gate) right after the
+/// emulator committed call `k`, then applies through the gate again. Returns whether the
+/// kill happened at `k`.
+fn market_crash_at(k: u64, clean: &VendorSummary) -> bool {
+    let sb = Sandbox::new();
+    let pid = Arc::new(AtomicU32::new(0));
+    let killed = Arc::new(AtomicBool::new(false));
+    let gate = Arc::new(Mutex::new(()));
+    let hook = {
+        let (pid, killed, gate) = (Arc::clone(&pid), Arc::clone(&killed), Arc::clone(&gate));
+        CommitHook::new(move |n, _| {
+            if n != k {
+                return;
+            }
+            let _registered = gate.lock().expect("gate");
+            let target = pid.load(Ordering::SeqCst);
+            killed.store(true, Ordering::SeqCst);
+            let status = sigkill(target);
+            assert!(status.success(), "kill -9 {target}");
+        })
+    };
+    let emu = Emulator::start(&sb, 11, FaultPlan::default(), Some(hook));
+    // The clean run's two applies (the second resumes through the gate), each spawned so
+    // that the hook can kill it; the first one killed ends this phase.
+    let mut hit = false;
+    let mut exits = Vec::new();
+    for resume in [false, true] {
+        let input = if resume {
+            let code = emu
+                .world()
+                .outbox()
+                .last()
+                .map(|m| m.code.clone())
+                .expect("a code in the outbox");
+            vec![
+                "--input".to_owned(),
+                format!("verify-email.observability={code}"),
+            ]
+        } else {
+            Vec::new()
+        };
+        let mut args = vec!["apply", "--auto-approve"];
+        args.extend(input.iter().map(String::as_str));
+        args.push(MARKETPLACE);
+        let mut child = {
+            let _registering = gate.lock().expect("gate");
+            let child = market_command(&sb, &emu, &args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn");
+            pid.store(child.id(), Ordering::SeqCst);
+            child
+        };
+        let status = child.wait().expect("wait");
+        exits.push(status);
+        if killed.load(Ordering::SeqCst) {
+            hit = status.signal() == Some(9);
+            break;
+        }
+        assert_eq!(
+            status.code(),
+            Some(if resume { 0 } else { 3 }),
+            "crash at {k}: not reached yet, the apply behaves as in the clean run"
+        );
+    }
+    if !hit {
+        println!("crash at {k} missed: exits {exits:?}");
+    }
+    let runs = market_apply_through_gate(&sb, &emu);
+    let last = runs.last().expect("a run");
+    assert_eq!(
+        last.code, 0,
+        "crash at {k}: applying through the gate again failed\n{runs:#?}"
+    );
+    if hit {
+        assert!(
+            runs[0].stderr.contains("exited without releasing"),
+            "crash at {k}: the stale lock is reported\n{}",
+            runs[0].stderr
+        );
+    }
+    assert_market_converged(&sb, &emu, clean, &format!("crash at call {k}"));
+    hit
+}
+
+#[test]
+fn crash_matrix_marketplace() {
+    let (clean, calls) = market_clean_run();
+    let m = calls.len() as u64;
+    assert!(
+        calls.iter().any(|c| c == "CreateOrder"),
+        "the order is a crash point: {calls:?}"
+    );
+    println!(
+        "crash matrix {MARKETPLACE}: mutating calls of a clean run: {}",
+        numbered(&calls)
+    );
+    let start = Instant::now();
+    let covered = (1..=m).filter(|k| market_crash_at(*k, &clean)).count() as u64;
+    println!(
+        "crash matrix {MARKETPLACE}: covered {covered} of {m} mutating calls in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    assert_eq!(covered, m, "every mutating call is a crash point");
 }
