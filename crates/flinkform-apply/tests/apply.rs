@@ -901,3 +901,38 @@ async fn a_gate_waits_then_passes_with_its_input() {
         "the provider got the value"
     );
 }
+
+/// An apply killed after the provider passed a gate but before it recorded that leaves the
+/// gate waiting in state; the next plan adopts the gate (the cloud says it is passed), and
+/// recording it clears the waiting entry.
+#[tokio::test(start_paused = true)]
+async fn adopting_a_passed_gate_clears_its_waiting_entry() {
+    let mut state = State::new();
+    state.gates.insert(
+        "verify-email.s".into(),
+        flinkform_state::WaitingGate {
+            addr: addr("gate.verify-email.s"),
+            instructions: "Enter the code.".into(),
+            since: "2026-01-01T00:00:00Z".into(),
+        },
+    );
+    let (fake, mut sink) = setup(state);
+    let gate = desired(
+        "gate.verify-email.s",
+        attrs(&[
+            ("instructions", Value::str("Enter the code.")),
+            ("step", Value::str("verify-email")),
+        ]),
+    );
+    let mut b = PlanBuilder::default();
+    b.add_full(Op::Adopt, Some(gate), None, Some("verified-s"), Vec::new());
+    let r = run(&b.plan, &fake, &mut sink, &opts(1)).await;
+    assert!(r.report.succeeded(), "{:?}", r.report);
+    assert!(r.state.gates.is_empty(), "{:?}", r.state.gates);
+    assert_eq!(
+        r.state.resources[&addr("gate.verify-email.s")]
+            .cloud_id
+            .as_str(),
+        "verified-s"
+    );
+}
