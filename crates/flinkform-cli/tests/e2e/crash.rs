@@ -872,3 +872,37 @@ fn crash_matrix_marketplace() {
     );
     assert_eq!(covered, m, "every mutating call is a crash point");
 }
+
+/// Loses the response of committed call `k` of the Marketplace example (the order, or a
+/// connector call: the change is made, the binary sees 503), then applies through the
+/// gate again if the first attempt gave up. Returns whether the first attempt converged.
+fn market_lose_at(k: u64, clean: &VendorSummary) -> bool {
+    let sb = Sandbox::new();
+    let faults = FaultPlan::from_json(&format!(
+        r#"{{"lose_response": [{{"mutating_call": {k}}}]}}"#
+    ))
+    .expect("plan");
+    let emu = Emulator::start(&sb, 11, faults, None);
+    let first = market_apply_through_gate(&sb, &emu);
+    let recovered = first.last().expect("a run").code == 0;
+    if !recovered {
+        let again = market_apply_through_gate(&sb, &emu);
+        assert_eq!(
+            again.last().expect("a run").code,
+            0,
+            "lost response at {k}: applying again failed\n{first:#?}\n{again:#?}"
+        );
+    }
+    assert_market_converged(&sb, &emu, clean, &format!("lost response at call {k}"));
+    recovered
+}
+
+#[test]
+fn lost_response_matrix_marketplace() {
+    let (clean, calls) = market_clean_run();
+    let m = calls.len() as u64;
+    let recovered = (1..=m).filter(|k| market_lose_at(*k, &clean)).count();
+    println!(
+        "lost-response matrix {MARKETPLACE}: {m} of {m} mutating calls, {recovered} recovered within the same apply"
+    );
+}
