@@ -319,7 +319,7 @@ impl Faults {
     /// Throttling, then server errors, then failed orders: the error to answer instead of
     /// handling a request of `action` (`workspace`: the `InstanceName` of a `CreateInstance`).
     pub(crate) fn before(&mut self, action: &str, workspace: Option<&str>) -> Option<Injected> {
-        if let Some(e) = self.throttle(action) {
+        if let Some(e) = self.throttle(action, Instant::now()) {
             return Some(e);
         }
         for i in 0..self.plan.errors.len() {
@@ -364,7 +364,9 @@ impl Faults {
         None
     }
 
-    fn throttle(&mut self, action: &str) -> Option<Injected> {
+    /// The QPS limit of `action` at time `now` (a token bucket that refills in wall-clock
+    /// time; `now` is a parameter so tests can step time instead of sleeping).
+    fn throttle(&mut self, action: &str, now: Instant) -> Option<Injected> {
         let qps = self
             .plan
             .qps
@@ -372,7 +374,6 @@ impl Faults {
             .or_else(|| self.plan.qps.get(ANY_ACTION))
             .copied()?;
         let capacity = qps.max(1.0);
-        let now = Instant::now();
         let bucket = self
             .buckets
             .entry(action.to_owned())
@@ -442,6 +443,29 @@ mod tests {
         assert_eq!((e.status, e.code.as_str()), (400, "Throttling.User"));
         assert!(e.retry_after_ms.is_some_and(|ms| ms > 0 && ms <= 500));
         assert_eq!(f.before("CreateVSwitch", None), None, "own bucket");
+    }
+
+    #[test]
+    fn a_throttled_action_recovers_after_its_retry_hint() {
+        let mut f = Faults::new(FaultPlan::from_json(r#"{"qps": {"GetRole": 2}}"#).unwrap());
+        let t0 = Instant::now();
+        assert_eq!(f.throttle("GetRole", t0), None);
+        assert_eq!(f.throttle("GetRole", t0), None);
+        let hint = f
+            .throttle("GetRole", t0)
+            .and_then(|e| e.retry_after_ms)
+            .unwrap();
+        let just_before = t0 + Duration::from_millis(hint.saturating_sub(100));
+        assert!(
+            f.throttle("GetRole", just_before).is_some(),
+            "still empty before the hint"
+        );
+        let after = t0 + Duration::from_millis(hint + 1);
+        assert_eq!(
+            f.throttle("GetRole", after),
+            None,
+            "refilled after the hint"
+        );
     }
 
     #[test]
