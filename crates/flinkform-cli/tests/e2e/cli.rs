@@ -207,3 +207,29 @@ fn a_spec_that_is_not_utf8_is_named_as_such() {
         run.stderr
     );
 }
+
+#[test]
+fn a_pay_as_you_go_plan_needs_usd_100_of_balance() {
+    let sb = Sandbox::new();
+    sb.run(&["sim", "console", "set-balance", "42.50"])
+        .expect(0);
+    let plan = sb.run(&["plan", "examples/quickstart.yaml"]).expect(1);
+    assert!(
+        plan.stderr.contains("plan::insufficient_balance"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stderr.contains("examples/quickstart.yaml:14:13"),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains("USD 42.50"), "{}", plan.stderr);
+    // A subscription does not need the balance check.
+    sb.run(&["plan", "examples/subscription.yaml"]).expect(0);
+    assert_eq!(
+        sb.world().summary()["main"].orders,
+        0,
+        "nothing was ordered"
+    );
+}
