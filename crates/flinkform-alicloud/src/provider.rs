@@ -626,6 +626,34 @@ impl AliProvider {
         self.clients.values().map(Client::api_calls).sum()
     }
 
+    /// One VPC-product create (`CreateVpc`, `CreateVSwitch`): the new id is `id_field` of the
+    /// answer, and the resource is `Pending` until the executor's polling sees it `Available`.
+    async fn create_pending(
+        client: &Client,
+        region: &Region,
+        action: &str,
+        params: Params,
+        id_field: &str,
+        attrs: &Attrs,
+    ) -> Result<Outcome, ProviderError> {
+        let resp = client
+            .rpc(Product::Vpc, Some(region), action, params, RpcMethod::Post)
+            .await?;
+        let id = wire::string_at(&resp, &[id_field]).ok_or_else(|| {
+            ApiError::local(
+                ProviderErrorKind::Fatal,
+                action,
+                format!("answer has no {id_field}"),
+            )
+        })?;
+        let cloud_id = CloudId::new(id).map_err(|e| invalid(action, e.to_string()))?;
+        Ok(Outcome {
+            cloud_id,
+            attrs: attrs.clone(),
+            done: false,
+        })
+    }
+
     fn region_of<'a>(
         req_region: Option<&'a Region>,
         action: &str,
@@ -1465,18 +1493,7 @@ impl Provider for AliProvider {
                     ("VpcName", need_str(a, "name", A)?),
                     ("ClientToken", &req.client_token),
                 ]);
-                let resp = client
-                    .rpc(Product::Vpc, Some(region), A, p, RpcMethod::Post)
-                    .await?;
-                let id = wire::string_at(&resp, &["VpcId"]).ok_or_else(|| {
-                    ApiError::local(ProviderErrorKind::Fatal, A, "answer has no VpcId")
-                })?;
-                let cloud_id = CloudId::new(id).map_err(|e| invalid(A, e.to_string()))?;
-                Ok(Outcome {
-                    cloud_id,
-                    attrs: a.clone(),
-                    done: false,
-                })
+                Self::create_pending(client, region, A, p, "VpcId", a).await
             }
             ResourceKind::Vswitch => {
                 const A: &str = "CreateVSwitch";
@@ -1489,18 +1506,7 @@ impl Provider for AliProvider {
                     ("VSwitchName", need_str(a, "name", A)?),
                     ("ClientToken", &req.client_token),
                 ]);
-                let resp = client
-                    .rpc(Product::Vpc, Some(region), A, p, RpcMethod::Post)
-                    .await?;
-                let id = wire::string_at(&resp, &["VSwitchId"]).ok_or_else(|| {
-                    ApiError::local(ProviderErrorKind::Fatal, A, "answer has no VSwitchId")
-                })?;
-                let cloud_id = CloudId::new(id).map_err(|e| invalid(A, e.to_string()))?;
-                Ok(Outcome {
-                    cloud_id,
-                    attrs: a.clone(),
-                    done: false,
-                })
+                Self::create_pending(client, region, A, p, "VSwitchId", a).await
             }
             ResourceKind::OssBucket => {
                 const A: &str = "PutBucket";
