@@ -188,53 +188,48 @@ fn order_observation(item: &Json) -> Observation {
     })
 }
 
-fn account_observation(v: &Json) -> Option<Observation> {
-    let id = CloudId::new(json_str(v, "id")?).ok()?;
-    let mut attrs = Attrs::new();
-    for k in ["site", "username", "email", "status"] {
-        if let Some(x) = json_str(v, k) {
-            attrs.insert(k.to_owned(), Value::Str(x));
-        }
-    }
+/// A connector object (it has an `id`) as a ready observation with `attrs`.
+fn connector_found(v: &Json, attrs: Attrs) -> Option<Observation> {
     Some(Observation::Found(ObservedResource {
-        cloud_id: id,
+        cloud_id: CloudId::new(json_str(v, "id")?).ok()?,
         attrs,
         readiness: Readiness::Ready,
     }))
 }
 
+/// Copies the string fields `keys` of `v` that are present into `attrs`, under the same names.
+fn copy_strs(v: &Json, keys: &[&str], attrs: &mut Attrs) {
+    for k in keys {
+        if let Some(x) = json_str(v, k) {
+            attrs.insert((*k).to_owned(), Value::Str(x));
+        }
+    }
+}
+
+fn account_observation(v: &Json) -> Option<Observation> {
+    let mut attrs = Attrs::new();
+    copy_strs(v, &["site", "username", "email", "status"], &mut attrs);
+    connector_found(v, attrs)
+}
+
 fn binding_observation(v: &Json) -> Option<Observation> {
-    let id = CloudId::new(json_str(v, "id")?).ok()?;
     let mut attrs = Attrs::new();
     attrs.insert(
         "billing_account_id".into(),
         Value::Str(json_str(v, "billingAccountId")?),
     );
     attrs.insert("instance_id".into(), Value::Str(json_str(v, "instanceId")?));
-    Some(Observation::Found(ObservedResource {
-        cloud_id: id,
-        attrs,
-        readiness: Readiness::Ready,
-    }))
+    connector_found(v, attrs)
 }
 
 fn workspace_observation(v: &Json) -> Option<Observation> {
-    let id = CloudId::new(json_str(v, "id")?).ok()?;
     let mut attrs = Attrs::new();
     attrs.insert(
         "billing_account_id".into(),
         Value::Str(json_str(v, "billingAccountId")?),
     );
-    for k in ["name", "language", "site"] {
-        if let Some(x) = json_str(v, k) {
-            attrs.insert(k.to_owned(), Value::Str(x));
-        }
-    }
-    Some(Observation::Found(ObservedResource {
-        cloud_id: id,
-        attrs,
-        readiness: Readiness::Ready,
-    }))
+    copy_strs(v, &["name", "language", "site"], &mut attrs);
+    connector_found(v, attrs)
 }
 
 /// One marketplace item to observe: what the specs want and what the state remembers.
