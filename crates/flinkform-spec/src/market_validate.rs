@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use flinkform_core::{AccountName, Origin};
+use flinkform_core::Origin;
 use serde_saphyr::{Location, Spanned};
 
 use crate::error::Code;
@@ -146,18 +146,7 @@ pub(crate) fn check_subscription(
         );
     }
 
-    let account = AccountName::new(spec.account.value.clone()).ok();
-    if account.is_none() {
-        ctx.error(
-            Code::Account,
-            &spec.account.referenced,
-            text(
-                format!("`{}` is not a valid account name", spec.account.value),
-                "letters, digits, `-`, `_` and `.` only",
-                "use the name of a credentials profile, e.g. `main`",
-            ),
-        );
-    }
+    let account = crate::validate::check_account(ctx, &spec.account);
 
     // product
     let product = &spec.product;

@@ -102,18 +102,7 @@ pub(crate) fn check_workspace(ctx: &mut DocCtx<'_>, doc: DocumentDto) -> Checked
 
     // account, region, zone
     o.put(ctx, "spec.account", &spec.account.referenced);
-    let account = AccountName::new(spec.account.value.clone()).ok();
-    if account.is_none() {
-        ctx.error(
-            Code::Account,
-            &spec.account.referenced,
-            text(
-                format!("`{}` is not a valid account name", spec.account.value),
-                "letters, digits, `-`, `_` and `.` only",
-                "use the name of a credentials profile, e.g. `main`",
-            ),
-        );
-    }
+    let account = check_account(ctx, &spec.account);
     o.put(ctx, "spec.region", &spec.region.referenced);
     let region = Region::new(spec.region.value.clone()).ok();
     match &region {
@@ -1008,6 +997,26 @@ fn bad_char(s: &str, allowed: impl Fn(char) -> bool) -> String {
         Some(c) => format!("`{c}` is not allowed"),
         None => "invalid".to_owned(),
     }
+}
+
+/// `spec.account` of either kind: a credentials profile name.
+pub(crate) fn check_account(
+    ctx: &mut DocCtx<'_>,
+    account: &Spanned<String>,
+) -> Option<AccountName> {
+    let name = AccountName::new(account.value.clone()).ok();
+    if name.is_none() {
+        ctx.error(
+            Code::Account,
+            &account.referenced,
+            text(
+                format!("`{}` is not a valid account name", account.value),
+                "letters, digits, `-`, `_` and `.` only",
+                "use the name of a credentials profile, e.g. `main`",
+            ),
+        );
+    }
+    name
 }
 
 #[cfg(test)]
