@@ -100,6 +100,17 @@ pub(crate) struct SafetyArgs {
     pub(crate) allow_destroy: Vec<String>,
 }
 
+/// How `apply` and `destroy` run a plan.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub(crate) auto_approve: bool,
+    /// Most API calls in flight at once
+    #[arg(long, default_value_t = 10)]
+    pub(crate) parallelism: usize,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct PlanArgs {
     #[command(flatten)]
@@ -120,12 +131,8 @@ pub(crate) struct ApplyArgs {
     pub(crate) specs: SpecArgs,
     #[command(flatten)]
     pub(crate) safety: SafetyArgs,
-    /// Do not ask for confirmation
-    #[arg(long)]
-    pub(crate) auto_approve: bool,
-    /// Most API calls in flight at once
-    #[arg(long, default_value_t = 10)]
-    pub(crate) parallelism: usize,
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
     /// Pass a gate apply stopped at: `NAME=VALUE`, e.g. `verify-email.observability=123456`
     /// (an e-mail code) or `settlement.observability=done` (a manual step); repeatable
     #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
@@ -150,12 +157,8 @@ pub(crate) struct DestroyArgs {
     pub(crate) paths: Vec<PathBuf>,
     #[command(flatten)]
     pub(crate) safety: SafetyArgs,
-    /// Do not ask for confirmation
-    #[arg(long)]
-    pub(crate) auto_approve: bool,
-    /// Most API calls in flight at once
-    #[arg(long, default_value_t = 10)]
-    pub(crate) parallelism: usize,
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
 }
 
 #[derive(Debug, Args)]

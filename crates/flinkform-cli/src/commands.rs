@@ -180,8 +180,8 @@ pub(crate) async fn apply(global: &GlobalArgs, args: ApplyArgs) -> Result<Exit> 
     let inputs: BTreeMap<String, String> = args.inputs.iter().cloned().collect();
     let exit = execute(
         planned,
-        args.auto_approve,
-        args.parallelism,
+        args.run.auto_approve,
+        args.run.parallelism,
         "apply",
         &inputs,
     )
@@ -202,8 +202,8 @@ async fn destroy(global: &GlobalArgs, args: DestroyArgs) -> Result<Exit> {
     }
     execute(
         planned,
-        args.auto_approve,
-        args.parallelism,
+        args.run.auto_approve,
+        args.run.parallelism,
         "destroy",
         &BTreeMap::new(),
     )

@@ -79,7 +79,7 @@ pub(crate) async fn resume_on_tty(
     mut args: ApplyArgs,
     exit: Exit,
 ) -> Result<Exit> {
-    if exit != Exit::Gated || args.auto_approve || !view::interactive() {
+    if exit != Exit::Gated || args.run.auto_approve || !view::interactive() {
         return Ok(exit);
     }
     let state = LocalBackend::open(state_path(global)).read()?;
