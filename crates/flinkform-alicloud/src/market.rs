@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use flinkform_core::{
     AccountName, Address, Attrs, ChangeRequest, CloudId, DeleteRequest, Observation,
-    ObserveRequest, Observed, ObservedResource, Outcome, ProviderError, ProviderErrorKind,
+    ObserveRequest, Observed, ObservedResource, Outcome, Owner, ProviderError, ProviderErrorKind,
     Readiness, ResourceKind, Value,
 };
 use serde_json::{Value as Json, json};
@@ -181,11 +181,12 @@ fn order_observation(item: &Json) -> Observation {
     } else {
         Readiness::Ready
     };
-    Observation::Found(ObservedResource {
-        cloud_id: id,
+    Observation::Found(ObservedResource::new(
+        ResourceKind::MarketOrder,
+        id,
         attrs,
         readiness,
-    })
+    ))
 }
 
 /// A connector object (it has an `id`) as a ready observation with `attrs`.
@@ -194,6 +195,7 @@ fn connector_found(v: &Json, attrs: Attrs) -> Option<Observation> {
         cloud_id: CloudId::new(json_str(v, "id")?).ok()?,
         attrs,
         readiness: Readiness::Ready,
+        owner: Owner::NotMarkable,
     }))
 }
 
@@ -456,6 +458,7 @@ impl AliProvider {
                             cloud_id: cloud_id(&format!("verified-{account}"), "observe")?,
                             attrs,
                             readiness: Readiness::Ready,
+                            owner: Owner::NotMarkable,
                         })
                     }
                     _ => Observation::Absent,

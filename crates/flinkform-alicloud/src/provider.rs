@@ -1173,7 +1173,7 @@ impl AliProvider {
                     name.and_then(|n| {
                         let list = buckets.get(&it.account)?;
                         let (_, region) = list.iter().find(|(b, _)| *b == n)?;
-                        wire::bucket(&n, region.as_deref()).map(Observation::Found)
+                        wire::bucket(&n, region.as_deref(), None).map(Observation::Found)
                     })
                 }
                 ResourceKind::RamRole => {
@@ -1207,6 +1207,7 @@ impl AliProvider {
             resources,
             accounts,
             api_calls: counter.load(Ordering::Relaxed),
+            network: BTreeMap::new(),
         })
     }
 }
@@ -1234,11 +1235,12 @@ fn balance_observation(
     let mut attrs = Attrs::new();
     attrs.insert("available".to_owned(), Value::Str(amount.to_owned()));
     attrs.insert("currency".to_owned(), Value::Str(currency.to_owned()));
-    Some(ObservedResource {
-        cloud_id: CloudId::new(account.as_str()).ok()?,
+    Some(ObservedResource::new(
+        ResourceKind::AccountBalance,
+        CloudId::new(account.as_str()).ok()?,
         attrs,
-        readiness: Readiness::Ready,
-    })
+        Readiness::Ready,
+    ))
 }
 
 /// Attaches every policy of `attrs.policies` (`<Type>:<Name>`) not in `attached`.
@@ -1424,7 +1426,7 @@ impl Provider for AliProvider {
                             .bucket
                             .region()
                             .unwrap_or_else(|| region.as_str().to_owned());
-                        found(wire::bucket(&id, Some(&r)))
+                        found(wire::bucket(&id, Some(&r), None))
                     }
                     Err(e) if e.kind == ProviderErrorKind::NotFound => Observation::Absent,
                     Err(e) => return Err(e.into()),

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use flinkform_core::{Attrs, CloudId, ObservedResource, Readiness, Value};
+use flinkform_core::{Attrs, CloudId, ObservedResource, Readiness, ResourceKind, Value};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -53,12 +53,33 @@ fn put(attrs: &mut Attrs, name: &str, value: Option<String>) {
     }
 }
 
-fn found(id: String, attrs: Attrs, readiness: Readiness) -> Option<ObservedResource> {
-    Some(ObservedResource {
-        cloud_id: CloudId::new(id).ok()?,
+fn found(
+    kind: ResourceKind,
+    id: String,
+    attrs: Attrs,
+    readiness: Readiness,
+) -> Option<ObservedResource> {
+    Some(ObservedResource::new(
+        kind,
+        CloudId::new(id).ok()?,
         attrs,
         readiness,
-    })
+    ))
+}
+
+/// Tags as a `tags` attribute from a list of `{Key, Value}` objects at `path`; nothing when
+/// the answer has no such field (an attribute the cloud does not report is not diffed).
+fn put_tags(attrs: &mut Attrs, v: &Json, path: &[&str]) {
+    if at(v, path).is_none() {
+        return;
+    }
+    let tags = list_at(v, path).iter().filter_map(|t| {
+        Some((
+            string_at(t, &["Key"])?,
+            string_at(t, &["Value"]).unwrap_or_default(),
+        ))
+    });
+    attrs.insert("tags".to_owned(), Value::str_map(tags));
 }
 
 /// A foasconsole instance as a `flink_workspace`; `None` for a `DELETED` one. `renew` maps
@@ -105,7 +126,13 @@ pub(crate) fn workspace(inst: &Json, renew: &BTreeMap<String, String>) -> Option
         "DELETING" => Readiness::Deleting,
         other => Readiness::Failed(format!("cluster status {other}")),
     };
-    found(id, attrs, readiness)
+    put_tags(&mut attrs, inst, &["Tags"]);
+    put(
+        &mut attrs,
+        "resource_group",
+        string_at(inst, &["ResourceGroupId"]),
+    );
+    found(ResourceKind::FlinkWorkspace, id, attrs, readiness)
 }
 
 fn vpc_readiness(status: Option<String>) -> Readiness {
@@ -127,7 +154,13 @@ pub(crate) fn vpc(v: &Json, region: &str) -> Option<ObservedResource> {
         string_at(v, &["RegionId"]).or_else(|| Some(region.to_owned())),
     );
     put(&mut attrs, "cidr", string_at(v, &["CidrBlock"]));
-    found(id, attrs, vpc_readiness(string_at(v, &["Status"])))
+    put_tags(&mut attrs, v, &["Tags", "Tag"]);
+    found(
+        ResourceKind::Vpc,
+        id,
+        attrs,
+        vpc_readiness(string_at(v, &["Status"])),
+    )
 }
 
 /// A vSwitch as a `vswitch`.
@@ -139,7 +172,13 @@ pub(crate) fn vswitch(v: &Json, region: &str) -> Option<ObservedResource> {
     put(&mut attrs, "zone", string_at(v, &["ZoneId"]));
     put(&mut attrs, "cidr", string_at(v, &["CidrBlock"]));
     put(&mut attrs, "vpc_id", string_at(v, &["VpcId"]));
-    found(id, attrs, vpc_readiness(string_at(v, &["Status"])))
+    put_tags(&mut attrs, v, &["Tags", "Tag"]);
+    found(
+        ResourceKind::Vswitch,
+        id,
+        attrs,
+        vpc_readiness(string_at(v, &["Status"])),
+    )
 }
 
 /// A namespace as a `flink_project` of `instance_id`; its cloud id is
@@ -162,7 +201,12 @@ pub(crate) fn project(ns: &Json, instance_id: &str, region: &str) -> Option<Obse
         Some("DELETING") => Readiness::Deleting,
         Some(other) => Readiness::Failed(format!("namespace status {other}")),
     };
-    found(format!("{instance_id}/{name}"), attrs, readiness)
+    found(
+        ResourceKind::FlinkProject,
+        format!("{instance_id}/{name}"),
+        attrs,
+        readiness,
+    )
 }
 
 /// The RAM role as a `ram_role`: policies as sorted `<PolicyType>:<PolicyName>`.
@@ -176,7 +220,12 @@ pub(crate) fn role(role_name: &str, policies: &[String]) -> Option<ObservedResou
         "policies".to_owned(),
         Value::List(sorted.into_iter().map(Value::Str).collect()),
     );
-    found(role_name.to_owned(), attrs, Readiness::Ready)
+    found(
+        ResourceKind::RamRole,
+        role_name.to_owned(),
+        attrs,
+        Readiness::Ready,
+    )
 }
 
 /// The policies of a `ListPoliciesForRole` answer as `<PolicyType>:<PolicyName>`.
@@ -193,12 +242,24 @@ pub(crate) fn role_policies(resp: &Json) -> Vec<String> {
         .collect()
 }
 
-/// A bucket as an `oss_bucket`.
-pub(crate) fn bucket(name: &str, region: Option<&str>) -> Option<ObservedResource> {
+/// A bucket as an `oss_bucket`; `tags` when they were read (`GetBucketTags`).
+pub(crate) fn bucket(
+    name: &str,
+    region: Option<&str>,
+    tags: Option<&BTreeMap<String, String>>,
+) -> Option<ObservedResource> {
     let mut attrs = Attrs::new();
     attrs.insert("name".to_owned(), Value::Str(name.to_owned()));
     put(&mut attrs, "region", region.map(str::to_owned));
-    found(name.to_owned(), attrs, Readiness::Ready)
+    if let Some(tags) = tags {
+        attrs.insert("tags".to_owned(), Value::str_map(tags.clone()));
+    }
+    found(
+        ResourceKind::OssBucket,
+        name.to_owned(),
+        attrs,
+        Readiness::Ready,
+    )
 }
 
 /// `oss-ap-southeast-1` → `ap-southeast-1`.

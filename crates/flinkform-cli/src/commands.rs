@@ -121,6 +121,14 @@ async fn prepare(
     let target = session.target(&accounts).await?;
     state.state().check_target(&target)?;
     let recorded: BTreeMap<Address, RecordedResource> = state.state().resources.clone();
+    // Everything this stack creates carries its mark (the state's lineage), and only what
+    // carries it (or what the journal names) is adopted from the cloud.
+    let desired = desired.map(|d| {
+        let mut d = d.clone();
+        flinkform_plan::mark(&mut d, &state.state().lineage.to_string());
+        d
+    });
+    let desired = desired.as_ref();
     let empty = Desired::default();
     let req = flinkform_plan::observe_request(desired.unwrap_or(&empty), &recorded);
     let observed: Observed = session.provider.observe(&req).await?;
@@ -129,7 +137,13 @@ async fn prepare(
         req.desired.len().max(recorded.len()),
         observed.api_calls
     ));
-    let opts = plan_options(safety)?;
+    let mut opts = plan_options(safety)?;
+    opts.claimed = state
+        .state()
+        .journal
+        .iter()
+        .map(|i| i.addr.clone())
+        .collect();
     let mut plan = match desired {
         Some(d) => flinkform_plan::plan(d, &recorded, &observed, &opts)?,
         None => flinkform_plan::plan_destroy(&recorded, &observed, &opts)?,

@@ -9,10 +9,10 @@
 //! | `account_balance` | `account_balance.<account>` | `currency` create, `minimum` create (decimal string) |
 //! | `oss_service` | `oss_service.<account>` | none |
 //! | `ram_role` | `ram_role.<account>` | `role_name` imm, `policies` in place (list of `System:<name>`) |
-//! | `vpc` | `vpc.<workspace>` | `name` imm, `region` imm, `cidr` imm |
-//! | `vswitch` | `vswitch.<workspace>[<i>]` | `name` imm, `region` imm, `zone` imm, `cidr` imm, `vpc_id` imm |
-//! | `oss_bucket` | `oss_bucket.<bucket>` | `name` imm, `region` imm |
-//! | `flink_workspace` | `flink_workspace.<name>` | `name`, `region`, `zone`, `charge_type`, `vpc_id`, `vswitch_ids`, `bucket` imm; `cu`, `auto_renew` in place; `pricing_cycle`, `duration`, `default_project_cu` create |
+//! | `vpc` | `vpc.<workspace>` | `name` imm, `region` imm, `cidr` imm, `tags` in place |
+//! | `vswitch` | `vswitch.<workspace>[<i>]` | `name` imm, `region` imm, `zone` imm, `cidr` imm, `vpc_id` imm, `tags` in place |
+//! | `oss_bucket` | `oss_bucket.<bucket>` | `name` imm, `region` imm, `tags` in place |
+//! | `flink_workspace` | `flink_workspace.<name>` | `name`, `region`, `zone`, `charge_type`, `vpc_id`, `vswitch_ids`, `bucket` imm; `cu`, `auto_renew`, `tags`, `resource_group` in place; `pricing_cycle`, `duration`, `default_project_cu` create |
 //! | `flink_project` | `flink_project.<workspace>/<project>` | `workspace_id`, `region`, `name` imm; `cu` in place; `generated` create |
 //! | `market_order` | `market_order.<subscription>` | `product_code`, `sku_code`, `package_version` imm; `pricing_cycle`, `duration` create |
 //! | `billing_account` | `billing_account.<subscription>` | `site`, `username` imm; `email`, `mode`, `company`, `password` (a secret *reference*), `connector` create |
@@ -131,6 +131,10 @@ static KINDS: [KindSpec; 13] = [
             imm("cidr", "`spec.network.vpc.create.cidr`"),
             imm("name", "the workspace name"),
             imm("region", "`spec.region`"),
+            inplace(
+                "tags",
+                "`metadata.labels` plus the ownership mark (`flinkform:stack`, `flinkform:address`)",
+            ),
         ],
         deletion: Deletion::Api,
         async_create: true,
@@ -142,6 +146,10 @@ static KINDS: [KindSpec; 13] = [
             imm("cidr", "`spec.network.vSwitches[i].create.cidr`"),
             imm("name", "`<workspace>-<i>`"),
             imm("region", "`spec.region`"),
+            inplace(
+                "tags",
+                "`metadata.labels` plus the ownership mark (`flinkform:stack`, `flinkform:address`)",
+            ),
             imm("vpc_id", "the VPC's id"),
             imm("zone", "`spec.zone`"),
         ],
@@ -154,6 +162,10 @@ static KINDS: [KindSpec; 13] = [
         attrs: &[
             imm("name", "`spec.storage.ossBucket.name`"),
             imm("region", "`spec.region`"),
+            inplace(
+                "tags",
+                "`metadata.labels` plus the ownership mark (`flinkform:stack`, `flinkform:address`)",
+            ),
         ],
         deletion: Deletion::Api,
         async_create: false,
@@ -177,6 +189,14 @@ static KINDS: [KindSpec; 13] = [
             imm("name", "`metadata.name`"),
             create("pricing_cycle", "`Month` or `Year`"),
             imm("region", "`spec.region`"),
+            inplace(
+                "resource_group",
+                "`spec.resourceGroup` (a resource group id); the account's default when unset",
+            ),
+            inplace(
+                "tags",
+                "`metadata.labels` plus the ownership mark (`flinkform:stack`, `flinkform:address`)",
+            ),
             imm("vpc_id", "the VPC's id"),
             imm("vswitch_ids", "the vSwitches' ids"),
             imm("zone", "`spec.zone`"),

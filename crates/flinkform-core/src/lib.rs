@@ -9,6 +9,7 @@ mod catalog;
 mod error;
 mod ids;
 mod observe;
+mod owner;
 mod provider;
 mod resource;
 mod value;
@@ -20,6 +21,7 @@ pub use ids::{AccountName, AccountUid, CloudId, Region, Target, TargetCloud, Zon
 pub use observe::{
     AccountFacts, Balance, Observation, ObserveRequest, Observed, ObservedResource, Readiness,
 };
+pub use owner::{ADDRESS_TAG, Mark, Owner, RESERVED_TAG_PREFIX, STACK_TAG, desired_tags, markable};
 pub use provider::{
     ChangeRequest, DeleteRequest, Outcome, Provider, ProviderError, ProviderErrorKind,
 };

@@ -4,8 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::addr::Address;
+use crate::addr::{Address, ResourceKind};
 use crate::ids::{AccountName, AccountUid, CloudId, Region, ZoneId};
+use crate::owner::Owner;
 use crate::resource::{DesiredResource, RecordedResource};
 use crate::value::Attrs;
 
@@ -43,6 +44,23 @@ pub struct ObservedResource {
     pub attrs: Attrs,
     /// Whether it is ready.
     pub readiness: Readiness,
+    /// Who it belongs to, as far as the read can tell (its ownership mark).
+    pub owner: Owner,
+}
+
+impl ObservedResource {
+    /// A resource of `kind` the cloud has; its owner is read from its `tags` attribute
+    /// ([`Owner::of`]).
+    #[must_use]
+    pub fn new(kind: ResourceKind, cloud_id: CloudId, attrs: Attrs, readiness: Readiness) -> Self {
+        let owner = Owner::of(kind, &attrs);
+        Self {
+            cloud_id,
+            attrs,
+            readiness,
+            owner,
+        }
+    }
 }
 
 /// What refresh found for one address.
@@ -85,6 +103,10 @@ pub struct Observed {
     pub resources: BTreeMap<Address, Observation>,
     /// One entry per requested account.
     pub accounts: BTreeMap<AccountName, AccountFacts>,
+    /// The vSwitches of every existing VPC the specs reference by id (`vpc: { id: … }`), so
+    /// that a vSwitch to create in it can be checked against its CIDR and its neighbours
+    /// before anything is ordered.
+    pub network: BTreeMap<CloudId, Vec<ObservedResource>>,
     /// How many API calls the refresh made (reported by `plan`).
     pub api_calls: u64,
 }

@@ -22,8 +22,11 @@ pub enum Value {
     List(Vec<Value>),
     /// The cloud id of another resource, known once that resource exists. Only desired
     /// attributes hold references; the executor resolves them before calling a provider, and
-    /// recorded or observed attributes never hold one.
+    /// recorded or observed attributes never hold one. Declared before [`Value::Map`] so that
+    /// `{"$ref": …}` reads back as a reference.
     Ref(Ref),
+    /// A map with string keys, sorted (resource tags).
+    Map(BTreeMap<String, Value>),
 }
 
 /// A reference to the cloud id of another resource.
@@ -83,11 +86,34 @@ impl Value {
         }
     }
 
+    /// The map, if this is one.
+    #[must_use]
+    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Self::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// A map of strings (`tags`) from `(key, value)` pairs.
+    #[must_use]
+    pub fn str_map<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), Self::Str(v.into())))
+                .collect(),
+        )
+    }
+
     /// Every address this value refers to, in order.
     pub fn refs(&self) -> Vec<&Address> {
         match self {
             Self::Ref(r) => vec![&r.addr],
             Self::List(l) => l.iter().flat_map(Value::refs).collect(),
+            Self::Map(m) => m.values().flat_map(Value::refs).collect(),
             _ => Vec::new(),
         }
     }
@@ -100,6 +126,11 @@ impl Value {
             Self::List(l) => Self::List(
                 l.iter()
                     .map(|v| v.resolve(resolve))
+                    .collect::<Option<_>>()?,
+            ),
+            Self::Map(m) => Self::Map(
+                m.iter()
+                    .map(|(k, v)| Some((k.clone(), v.resolve(resolve)?)))
                     .collect::<Option<_>>()?,
             ),
             other => other.clone(),
@@ -125,6 +156,16 @@ impl fmt::Display for Value {
                     write!(f, "{v}")?;
                 }
                 f.write_str("]")
+            }
+            Self::Map(m) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k:?} = {v}")?;
+                }
+                f.write_str("}")
             }
         }
     }
@@ -157,6 +198,21 @@ pub type Attrs = BTreeMap<String, Value>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps_round_trip_and_refs_stay_refs() {
+        let m = Value::str_map([("team", "data"), ("flinkform:stack", "s")]);
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, r#"{"flinkform:stack":"s","team":"data"}"#);
+        assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), m);
+        let r = Value::reference("vpc.a".parse().unwrap());
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), r);
+        assert_eq!(
+            m.to_string(),
+            r#"{"flinkform:stack" = "s", "team" = "data"}"#
+        );
+    }
 
     #[test]
     fn resolves_nested_refs() {

@@ -89,6 +89,61 @@ pub enum Error {
         /// The missing dependency.
         missing: String,
     },
+    /// A resource the specs want to create exists already, and this stack does not own it.
+    #[error(
+        "{at}`{addr}` would take over {what}, which exists already ({place}) and belongs to {owner}"
+    )]
+    #[diagnostic(code(plan::not_owned), help("{help}"))]
+    NotOwned {
+        /// Origin prefix of the name (or id) that collides.
+        at: String,
+        /// The address the specs declare.
+        addr: String,
+        /// What exists (`VPC vpc-123 named "x"`).
+        what: String,
+        /// Where it is (`account main, region ap-southeast-1`).
+        place: String,
+        /// Who owns it ([`flinkform_core::Owner`]'s words).
+        owner: String,
+        /// The ways out.
+        help: String,
+    },
+    /// An existing vSwitch is not in the workspace's zone.
+    #[error(
+        "{at}vSwitch `{vswitch}` is in zone {actual}, but the workspace is in zone {zone}; every vSwitch of a workspace is in its zone"
+    )]
+    #[diagnostic(
+        code(plan::vswitch_zone),
+        help(
+            "use a vSwitch of zone {zone} (`aliyun vpc DescribeVSwitches --ZoneId {zone}`), or set `spec.zone: {actual}`"
+        )
+    )]
+    VswitchZone {
+        /// Origin prefix of the vSwitch reference.
+        at: String,
+        /// Its id.
+        vswitch: String,
+        /// Its zone.
+        actual: String,
+        /// The workspace's zone.
+        zone: String,
+    },
+    /// A vSwitch to create does not fit into its existing VPC.
+    #[error("{at}vSwitch CIDR {cidr} {problem}")]
+    #[diagnostic(
+        code(plan::vswitch_cidr),
+        help("pick a CIDR block inside the VPC's {vpc_cidr} that no vSwitch of the VPC uses")
+    )]
+    VswitchCidr {
+        /// Origin prefix of the CIDR.
+        at: String,
+        /// The CIDR.
+        cidr: String,
+        /// What is wrong (`is not inside VPC vpc-1's 10.0.0.0/16`).
+        problem: String,
+        /// The VPC's CIDR.
+        vpc_cidr: String,
+    },
     /// A resource the spec references by id does not exist.
     #[error("{at}`{what}` does not exist in {region}")]
     #[diagnostic(

@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use flinkform_core::{
-    AccountName, Address, Attrs, DesiredResource, Mode, ObserveRequest, Origin, RecordedResource,
-    Region, ResourceKind, Value,
+    AccountName, Address, Attrs, DesiredResource, Mark, Mode, ObserveRequest, Origin,
+    RecordedResource, Region, ResourceKind, Value, desired_tags, markable,
 };
 use flinkform_spec::{Billing, Duration, FlinkWorkspace, SpecResource, Stack, VSwitchRef, VpcRef};
 
@@ -34,6 +34,9 @@ pub struct Desired {
     /// Where individual attributes come from in the specs (address → attribute → origin),
     /// so that errors about one attribute (`region`, `bucket`) point at its value.
     pub attr_origins: BTreeMap<Address, BTreeMap<String, Origin>>,
+    /// The lineage of the state these resources are planned against (set by [`mark`]);
+    /// empty when unknown, and then nothing found in the cloud counts as this stack's.
+    pub stack: String,
 }
 
 impl Desired {
@@ -64,6 +67,32 @@ pub fn expand(stack: &Stack) -> Result<Desired, Error> {
         }
     }
     Ok(x.desired)
+}
+
+/// Puts the ownership mark of the stack with lineage `stack` on every managed resource that
+/// takes tags (`flinkform_core::markable`): its `tags` become the spec's labels plus
+/// `flinkform:stack` and `flinkform:address`. The planner then adopts a resource found in
+/// the cloud but missing from state only when it carries this mark.
+pub fn mark(desired: &mut Desired, stack: &str) {
+    desired.stack = stack.to_owned();
+    for r in desired.resources.values_mut() {
+        if r.mode != Mode::Managed || !markable(r.addr.kind()) {
+            continue;
+        }
+        let labels: BTreeMap<String, String> = r
+            .attrs
+            .get("tags")
+            .and_then(Value::as_map)
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !k.starts_with(flinkform_core::RESERVED_TAG_PREFIX))
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tags = desired_tags(&labels, &Mark::new(stack, &r.addr));
+        r.attrs.insert("tags".to_owned(), tags);
+    }
 }
 
 /// What refresh must read for `desired` and `recorded`: every resource (account balance
@@ -155,6 +184,7 @@ impl Expander {
     fn workspace(&mut self, w: &FlinkWorkspace, origin: &Origin) -> Result<(), Error> {
         let d = Doc { w, origin };
         let region = Value::str(w.region.as_str());
+        let labels = Value::str_map(w.labels.clone());
         self.desired
             .accounts
             .entry(w.account.clone())
@@ -197,6 +227,7 @@ impl Expander {
                     ("cidr", Value::str(cidr)),
                     ("name", Value::str(&w.name)),
                     ("region", region.clone()),
+                    ("tags", labels.clone()),
                 ]);
                 let r = d.resource(&vpc, Mode::Managed, a, vpc_origin);
                 self.attr_origin(
@@ -234,6 +265,7 @@ impl Expander {
                         ("cidr", Value::str(cidr)),
                         ("name", Value::str(format!("{}-{i}", w.name))),
                         ("region", region.clone()),
+                        ("tags", labels.clone()),
                         ("vpc_id", vpc_id.clone()),
                         ("zone", Value::str(w.zone.as_str())),
                     ]);
@@ -276,6 +308,7 @@ impl Expander {
         let a = attrs([
             ("name", Value::str(&w.storage.bucket)),
             ("region", region.clone()),
+            ("tags", labels.clone()),
         ]);
         let mut r = d.resource(&bucket, Mode::Managed, a, bucket_origin);
         r.depends_on.insert(oss);
@@ -290,6 +323,7 @@ impl Expander {
             ("bucket", Value::str(&w.storage.bucket)),
             ("name", Value::str(&w.name)),
             ("region", region.clone()),
+            ("tags", labels),
             ("vpc_id", vpc_id),
             ("vswitch_ids", Value::List(vswitch_ids)),
             ("zone", Value::str(w.zone.as_str())),

@@ -15,7 +15,7 @@ pub mod planner;
 pub mod render;
 
 pub use error::{Error, PlanError, PlanErrors};
-pub use expand::{Desired, expand, observe_request};
+pub use expand::{Desired, expand, mark, observe_request};
 pub use model::{ActionId, After, AttrDiff, Drift, DriftKind, Op, Plan, PlannedAction, Summary};
 pub use planner::{PlanOptions, client_token, plan, plan_destroy};
 pub use render::{drift_json, plan_json, render_drift_text, render_text};

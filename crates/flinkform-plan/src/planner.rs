@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use flinkform_core::{
     Address, Attrs, CloudId, Deletion, DesiredResource, Mode, Observation, Observed,
-    ObservedResource, Readiness, RecordedResource, ResourceKind, Value, attr, kind_spec,
+    ObservedResource, Owner, Readiness, RecordedResource, ResourceKind, Value, attr, kind_spec,
 };
 use petgraph::Direction;
 use petgraph::algo::{has_path_connecting, tarjan_scc};
@@ -68,6 +68,9 @@ pub struct PlanOptions {
     pub allow_destroy: BTreeSet<Address>,
     /// Every protected resource may be replaced or deleted.
     pub force_all: bool,
+    /// Addresses this state's intent journal names (an apply died between a mutating call
+    /// and its state write): a resource found there is this stack's even without a mark.
+    pub claimed: BTreeSet<Address>,
 }
 
 impl PlanOptions {
@@ -486,6 +489,20 @@ impl<'a> Ctx<'a> {
                 None
             }
         };
+        if prior.is_none()
+            && let Some(o) = found
+            && !self.owns(d, o)
+        {
+            self.not_owned(d, o);
+            return Draft {
+                op: Op::NoOp,
+                reasons: Vec::new(),
+                diffs: Vec::new(),
+                desired: Some(d.clone()),
+                prior,
+                cloud_id: None,
+            };
+        }
         let empty = Attrs::new();
         let observed_attrs = found.map_or(&empty, |o| &o.attrs);
         let recorded_attrs = prior.as_ref().map_or(&empty, |p| &p.attrs);
@@ -506,6 +523,13 @@ impl<'a> Ctx<'a> {
                 .or_else(|| recorded_attrs.get(name))
             else {
                 continue;
+            };
+            let managed;
+            let before = if name == "tags" {
+                managed = managed_tags(before, v, recorded_attrs.get(name));
+                &managed
+            } else {
+                before
             };
             let (after, new) = self.after(v);
             let changed = match &after {
@@ -532,10 +556,18 @@ impl<'a> Ctx<'a> {
 
         let mut reasons = Vec::new();
         if prior.is_none() {
-            reasons.push(
-                "found in the cloud by its name but not in state (made outside flinkform, or by an interrupted apply)"
-                    .to_owned(),
-            );
+            let why = match found.map(|o| &o.owner) {
+                Some(Owner::Marked(_)) => {
+                    "found in the cloud with this stack's ownership mark but not in state (an interrupted apply made it)"
+                }
+                Some(Owner::NotMarkable) => {
+                    "found in the cloud by its name but not in state (it belongs to a workspace or account of this stack)"
+                }
+                _ => {
+                    "found in the cloud but not in state; this state's journal names it (an interrupted apply made it)"
+                }
+            };
+            reasons.push(why.to_owned());
         }
         if let Some(Readiness::Failed(why)) = found.map(|o| &o.readiness) {
             reasons.push(format!(
@@ -665,6 +697,71 @@ impl<'a> Ctx<'a> {
             at: self.origin_at(&d.addr, first),
             addr: d.addr.to_string(),
             because,
+        });
+    }
+
+    /// Whether a resource found in the cloud but missing from state is this stack's: it
+    /// carries this stack's mark, or cannot carry one (projects, account singletons,
+    /// Marketplace resources), or this state's journal names its address.
+    fn owns(&self, d: &DesiredResource, o: &ObservedResource) -> bool {
+        match &o.owner {
+            Owner::NotMarkable => true,
+            Owner::OtherAccount => false,
+            owner => {
+                let stack = self.desired.map_or("", |x| x.stack.as_str());
+                (!stack.is_empty() && owner.is_stack(stack)) || self.opts.claimed.contains(&d.addr)
+            }
+        }
+    }
+
+    /// The plan error for a resource the specs want that exists and is someone else's.
+    fn not_owned(&mut self, d: &DesiredResource, o: &ObservedResource) {
+        let s = |name: &str| o.attrs.get(name).and_then(Value::as_str);
+        let named = s("name")
+            .map(|n| format!(" named `{n}`"))
+            .unwrap_or_default();
+        let what = match d.addr.kind() {
+            ResourceKind::FlinkWorkspace => format!("workspace {}{named}", o.cloud_id),
+            ResourceKind::OssBucket => format!("bucket `{}`", o.cloud_id),
+            ResourceKind::Vpc => format!("VPC {}{named}", o.cloud_id),
+            ResourceKind::Vswitch => format!("vSwitch {}{named}", o.cloud_id),
+            kind => format!("{kind} {}", o.cloud_id),
+        };
+        let place = match (&o.owner, s("region")) {
+            (Owner::OtherAccount, _) => "outside this account".to_owned(),
+            (_, Some(region)) => format!("account {}, region {region}", d.account),
+            (_, None) => format!("account {}", d.account),
+        };
+        let rename = match d.addr.kind() {
+            ResourceKind::FlinkWorkspace => {
+                "choose another `metadata.name` (workspace names are unique in an account, across all its regions)"
+            }
+            ResourceKind::OssBucket => {
+                "choose another `spec.storage.ossBucket.name` (bucket names are unique across all of Alibaba Cloud)"
+            }
+            _ => "choose another name",
+        };
+        let help = match &o.owner {
+            Owner::OtherAccount => {
+                format!("{rename}; a bucket of another account cannot be imported")
+            }
+            Owner::Marked(m) => format!(
+                "{rename}; or, if this stack must manage it from now on, `flinkform import {} {}` \
+                 with `--force` (it is `{}` of stack {}; remove it from that stack's state first)",
+                d.addr, o.cloud_id, m.address, m.stack
+            ),
+            _ => format!(
+                "{rename}; or, to manage the existing one with this stack, `flinkform import {} {}`",
+                d.addr, o.cloud_id
+            ),
+        };
+        self.errors.push(Error::NotOwned {
+            at: self.origin_at(&d.addr, "name"),
+            addr: d.addr.to_string(),
+            what,
+            place,
+            owner: o.owner.to_string(),
+            help,
         });
     }
 
@@ -896,6 +993,10 @@ impl<'a> Ctx<'a> {
                 });
             }
         }
+        for w in &ordering {
+            errors.extend(self.vswitch_zones(desired, w));
+        }
+        errors.extend(self.vswitch_cidrs(desired));
         for w in ordering {
             let Some(facts) = self.observed.accounts.get(&w.account) else {
                 continue;
@@ -927,6 +1028,107 @@ impl<'a> Ctx<'a> {
             }
         }
         self.errors.extend(errors);
+    }
+
+    /// Existing vSwitches (referenced by id) of a workspace to order must be in its zone.
+    fn vswitch_zones(&self, desired: &Desired, w: &DesiredResource) -> Vec<Error> {
+        let zone = w
+            .attrs
+            .get("zone")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        w.depends_on
+            .iter()
+            .filter(|a| a.kind() == ResourceKind::Vswitch)
+            .filter_map(|a| {
+                let r = desired.resources.get(a).filter(|r| r.mode == Mode::Data)?;
+                let id = r.attrs.get("id").and_then(Value::as_str)?;
+                let o = self.found(a).filter(|o| o.cloud_id.as_str() == id)?;
+                let actual = o.attrs.get("zone").and_then(Value::as_str)?;
+                (actual != zone).then(|| Error::VswitchZone {
+                    at: at(desired.origin_of(a, "id")),
+                    vswitch: o.cloud_id.to_string(),
+                    actual: actual.to_owned(),
+                    zone: zone.to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// A vSwitch to create in an existing VPC must lie inside the VPC's CIDR and overlap
+    /// none of the VPC's vSwitches (nor another vSwitch this plan creates there).
+    fn vswitch_cidrs(&self, desired: &Desired) -> Vec<Error> {
+        let mut errors = Vec::new();
+        let mut claimed: BTreeMap<String, Vec<(ipnet::Ipv4Net, String)>> = BTreeMap::new();
+        for (addr, draft) in &self.drafts {
+            if addr.kind() != ResourceKind::Vswitch || !matches!(draft.op, Op::Create | Op::Replace)
+            {
+                continue;
+            }
+            let Some(v) = &draft.desired else { continue };
+            // Only a literal VPC id is an existing VPC; a reference is one this plan makes.
+            let Some(vpc_id) = v.attrs.get("vpc_id").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(cidr) = v.attrs.get("cidr").and_then(Value::as_str) else {
+                continue;
+            };
+            let Ok(net) = cidr.parse::<ipnet::Ipv4Net>() else {
+                continue;
+            };
+            let vpc = desired
+                .resources
+                .values()
+                .find(|r| {
+                    r.addr.kind() == ResourceKind::Vpc
+                        && r.attrs.get("id").and_then(Value::as_str) == Some(vpc_id)
+                })
+                .and_then(|r| self.found(&r.addr));
+            let vpc_cidr = vpc
+                .and_then(|o| o.attrs.get("cidr"))
+                .and_then(Value::as_str)
+                .and_then(|c| c.parse::<ipnet::Ipv4Net>().ok());
+            let origin = at(desired.origin_of(addr, "cidr"));
+            let Some(vpc_cidr) = vpc_cidr else { continue };
+            if !vpc_cidr.contains(&net) {
+                errors.push(Error::VswitchCidr {
+                    at: origin,
+                    cidr: cidr.to_owned(),
+                    problem: format!("is not inside VPC {vpc_id}'s {vpc_cidr}"),
+                    vpc_cidr: vpc_cidr.to_string(),
+                });
+                continue;
+            }
+            let cloud_id = CloudId::new(vpc_id).ok();
+            let neighbours = cloud_id
+                .as_ref()
+                .and_then(|id| self.observed.network.get(id))
+                .map_or(&[][..], Vec::as_slice);
+            let taken = claimed.entry(vpc_id.to_owned()).or_default();
+            let clash = neighbours
+                .iter()
+                .filter(|n| Some(&n.cloud_id) != draft.prior.as_ref().map(|p| &p.cloud_id))
+                .filter_map(|n| {
+                    let c = n.attrs.get("cidr").and_then(Value::as_str)?;
+                    Some((
+                        c.parse::<ipnet::Ipv4Net>().ok()?,
+                        format!("vSwitch {}", n.cloud_id),
+                    ))
+                })
+                .chain(taken.iter().cloned())
+                .find(|(other, _)| other.contains(&net) || net.contains(other));
+            if let Some((other, who)) = clash {
+                errors.push(Error::VswitchCidr {
+                    at: origin,
+                    cidr: cidr.to_owned(),
+                    problem: format!("overlaps {who} ({other}) in VPC {vpc_id}"),
+                    vpc_cidr: vpc_cidr.to_string(),
+                });
+                continue;
+            }
+            taken.push((net, format!("`{addr}`")));
+        }
+        errors
     }
 
     /// Adds each optional edge unless it closes a cycle with the edges already there; a
@@ -1197,7 +1399,12 @@ fn changed_attrs(
         .filter(|(name, _)| attr(addr.kind(), name).is_some_and(|s| !s.create_only))
         .filter_map(|(name, rv)| {
             let ov = observed.get(name)?;
-            (!same_value(ov, rv)).then(|| (name.clone(), rv.clone(), Some(ov.clone())))
+            let ov = if name == "tags" {
+                managed_tags(ov, rv, None)
+            } else {
+                ov.clone()
+            };
+            (!same_value(&ov, rv)).then(|| (name.clone(), rv.clone(), Some(ov)))
         })
         .collect()
 }
@@ -1215,6 +1422,28 @@ fn same_value(a: &Value, b: &Value) -> bool {
         }
         _ => a == b,
     }
+}
+
+/// The observed `tags` as far as flinkform manages them: the keys the specs set now or set
+/// before (recorded). Tags someone else added in the console are left alone, neither
+/// diffed nor removed.
+fn managed_tags(observed: &Value, desired: &Value, recorded: Option<&Value>) -> Value {
+    let Some(observed) = observed.as_map() else {
+        return observed.clone();
+    };
+    let keys: BTreeSet<&String> = desired
+        .as_map()
+        .into_iter()
+        .chain(recorded.and_then(Value::as_map))
+        .flat_map(BTreeMap::keys)
+        .collect();
+    Value::Map(
+        observed
+            .iter()
+            .filter(|(k, _)| keys.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 /// Least available balance for a pay-as-you-go order, in cents of `currency`.

@@ -9,10 +9,10 @@ mod support;
 use std::collections::BTreeMap;
 
 use flinkform_core::{AccountName, Observation, Region, ZoneId};
-use flinkform_plan::{Op, Plan, PlanOptions, expand, plan, plan_destroy, plan_json, render_text};
+use flinkform_plan::{Op, Plan, PlanOptions, mark, plan, plan_destroy, plan_json, render_text};
 use flinkform_spec::{Billing, Duration, FlinkWorkspace, Project, VSwitchRef, VpcRef};
 use proptest::prelude::*;
-use support::{applied, empty_cloud, stack, workspace};
+use support::{applied, empty_cloud, expand_marked, stack, workspace};
 
 fn billing() -> impl Strategy<Value = Billing> {
     prop_oneof![
@@ -100,7 +100,7 @@ proptest! {
 
     #[test]
     fn fresh_plans_are_deterministic_and_ordered(ws in workspaces()) {
-        let desired = expand(&stack(ws)).unwrap();
+        let desired = expand_marked(&stack(ws));
         let cloud = empty_cloud(&desired);
         let a = plan(&desired, &BTreeMap::new(), &cloud, &PlanOptions::default()).unwrap();
         let b = plan(&desired, &BTreeMap::new(), &cloud, &PlanOptions::default()).unwrap();
@@ -120,7 +120,7 @@ proptest! {
 
     #[test]
     fn planning_after_a_perfect_apply_changes_nothing(ws in workspaces()) {
-        let desired = expand(&stack(ws)).unwrap();
+        let desired = expand_marked(&stack(ws));
         let (recorded, observed) = applied(&desired);
         let p = plan(&desired, &recorded, &observed, &PlanOptions::default()).unwrap();
         prop_assert!(!p.has_changes(), "{}", render_text(&p));
@@ -131,7 +131,7 @@ proptest! {
 
     #[test]
     fn a_lost_state_is_adopted_not_recreated(ws in workspaces()) {
-        let desired = expand(&stack(ws)).unwrap();
+        let desired = expand_marked(&stack(ws));
         let (_, observed) = applied(&desired);
         let p = plan(&desired, &BTreeMap::new(), &observed, &PlanOptions::default()).unwrap();
         for a in &p.actions {
@@ -146,9 +146,28 @@ proptest! {
     }
 
     #[test]
+    fn another_stack_never_adopts_what_this_one_made(ws in workspaces()) {
+        // Stack A applied; stack B (another lineage, no state) declares the same things.
+        let a = expand_marked(&stack(ws.clone()));
+        let (_, observed) = applied(&a);
+        let mut b = flinkform_plan::expand(&stack(ws)).unwrap();
+        mark(&mut b, "00000000-0000-4000-8000-0000000000bb");
+        let errors = plan(&b, &BTreeMap::new(), &observed, &PlanOptions::default()).unwrap_err();
+        // Every markable resource B would have taken over is refused, by name, with A named.
+        for d in b.resources.values() {
+            let markable = flinkform_core::markable(d.addr.kind()) && d.mode == flinkform_core::Mode::Managed;
+            let refused = errors.errors.iter().any(|e| e.to_string().contains(&format!("`{}` would take over", d.addr)));
+            prop_assert_eq!(markable, refused, "{}: {:?}", d.addr, errors);
+        }
+        for e in &errors.errors {
+            prop_assert!(e.to_string().contains(support::STACK), "{}", e);
+        }
+    }
+
+    #[test]
     fn any_change_of_specs_plans_an_acyclic_graph(before in workspaces(), after in workspaces()) {
-        let old = expand(&stack(before)).unwrap();
-        let new = expand(&stack(after)).unwrap();
+        let old = expand_marked(&stack(before));
+        let new = expand_marked(&stack(after));
         let (recorded, mut observed) = applied(&old);
         observed.accounts = support::generous_facts(&new);
         let opts = PlanOptions { force_all: true, ..PlanOptions::default() };
@@ -175,7 +194,7 @@ proptest! {
 
     #[test]
     fn destroy_accounts_for_every_recorded_resource(ws in workspaces()) {
-        let desired = expand(&stack(ws)).unwrap();
+        let desired = expand_marked(&stack(ws));
         let (recorded, observed) = applied(&desired);
         let p = plan_destroy(&recorded, &observed, &PlanOptions::default()).unwrap();
         assert_topological(&p);

@@ -7,13 +7,19 @@
 //!   to remove the address from state;
 //! - `observed.json` (optional): edits to that cloud (format below);
 //! - `options.json` (optional): `{ "destroy": bool, "allow_replace": [..],
-//!   "allow_destroy": [..], "force_all": bool }`.
+//!   "allow_destroy": [..], "force_all": bool, "claimed": [..] }` (claimed: addresses the
+//!   state's intent journal names).
+//!
+//! Specs are marked with the test stack's lineage (`support::STACK`), as the CLI marks them
+//! with the state's.
 //!
 //! `observed.json`: `{ "resources": { ADDRESS: OBS }, "accounts": { NAME: FACTS } }` where
-//! OBS is `"absent"`, `"unknown"`, `{ "found": { "cloud_id", "attrs", "readiness" } }`
-//! (readiness `ready` | `pending` | `deleting` | `failed: why`) or
+//! OBS is `"absent"`, `"unknown"`, `{ "found": { "cloud_id", "attrs", "readiness", "owner" } }`
+//! (readiness `ready` | `pending` | `deleting` | `failed: why`; owner `other_account`, else
+//! read from `attrs.tags`) or
 //! `{ "changed": { ATTR: VALUE } }` (the resource as applied, with these attributes
-//! changed); FACTS is `{ "uid", "flink_regions": [..], "flink_zones": { REGION: [..] },
+//! changed); `"network": { VPC_ID: [{ "cloud_id", "attrs" }] }` lists the vSwitches of an
+//! existing VPC; FACTS is `{ "uid", "flink_regions": [..], "flink_zones": { REGION: [..] },
 //! "balance": { "available_cents", "currency" } }` and replaces the default facts (every
 //! region and zone the specs use is offered, USD 500.00 available). Addresses the cloud
 //! did not get from `applied.yaml` are absent, except resources referenced by id, which
@@ -52,6 +58,8 @@ struct Options {
     allow_destroy: BTreeSet<Address>,
     #[serde(default)]
     force_all: bool,
+    #[serde(default)]
+    claimed: BTreeSet<Address>,
 }
 
 #[derive(Deserialize, Default)]
@@ -61,6 +69,15 @@ struct ObservedFile {
     resources: BTreeMap<Address, ObsFile>,
     #[serde(default)]
     accounts: BTreeMap<AccountName, FactsFile>,
+    #[serde(default)]
+    network: BTreeMap<CloudId, Vec<NetFile>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetFile {
+    cloud_id: CloudId,
+    attrs: Attrs,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +89,10 @@ enum ObsFile {
         cloud_id: CloudId,
         attrs: Attrs,
         readiness: String,
+        /// `other_account`: a bucket another Alibaba Cloud account owns. Otherwise the owner
+        /// is read from `attrs.tags`.
+        #[serde(default)]
+        owner: Option<String>,
     },
     Changed(Attrs),
 }
@@ -111,7 +132,10 @@ fn desired_from(dir: &Path, case: &str, file: &str) -> Option<Desired> {
     let text = read(dir, file)?;
     let loaded = load(&[SourceFile::new(format!("{case}/{file}"), text)])
         .unwrap_or_else(|e| panic!("{case}/{file} does not load: {e:?}"));
-    Some(expand(&loaded.stack).unwrap_or_else(|e| panic!("{case}/{file} does not expand: {e}")))
+    let mut d =
+        expand(&loaded.stack).unwrap_or_else(|e| panic!("{case}/{file} does not expand: {e}"));
+    flinkform_plan::mark(&mut d, support::STACK);
+    Some(d)
 }
 
 fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErrors> {
@@ -143,11 +167,12 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
     let mut observed = Observed::default();
     for d in &request.desired {
         let obs = match (d.mode, d.attrs.get("id").and_then(Value::as_str)) {
-            (Mode::Data, Some(id)) => Observation::Found(ObservedResource {
-                cloud_id: CloudId::new(id).unwrap(),
-                attrs: Attrs::new(),
-                readiness: Readiness::Ready,
-            }),
+            (Mode::Data, Some(id)) => Observation::Found(ObservedResource::new(
+                d.addr.kind(),
+                CloudId::new(id).unwrap(),
+                Attrs::new(),
+                Readiness::Ready,
+            )),
             _ => Observation::Absent,
         };
         observed.resources.insert(d.addr.clone(), obs);
@@ -170,21 +195,38 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
                 cloud_id,
                 attrs,
                 readiness: r,
-            } => Observation::Found(ObservedResource {
-                cloud_id,
-                attrs,
-                readiness: readiness(&r),
-            }),
+                owner,
+            } => {
+                let mut o = ObservedResource::new(addr.kind(), cloud_id, attrs, readiness(&r));
+                if owner.as_deref() == Some("other_account") {
+                    o.owner = flinkform_core::Owner::OtherAccount;
+                }
+                Observation::Found(o)
+            }
             ObsFile::Changed(changes) => match cloud.resources.get(&addr) {
                 Some(Observation::Found(o)) => {
-                    let mut o = o.clone();
-                    o.attrs.extend(changes);
-                    Observation::Found(o)
+                    let mut attrs = o.attrs.clone();
+                    attrs.extend(changes);
+                    Observation::Found(ObservedResource::new(
+                        addr.kind(),
+                        o.cloud_id.clone(),
+                        attrs,
+                        o.readiness.clone(),
+                    ))
                 }
                 _ => panic!("{case}: `changed` needs {addr} in applied.yaml"),
             },
         };
         observed.resources.insert(addr, obs);
+    }
+    for (vpc, list) in edits.network {
+        let list = list
+            .into_iter()
+            .map(|n| {
+                ObservedResource::new(ResourceKind::Vswitch, n.cloud_id, n.attrs, Readiness::Ready)
+            })
+            .collect();
+        observed.network.insert(vpc, list);
     }
     observed.accounts = desired
         .as_ref()
@@ -207,6 +249,7 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
         allow_replace: options.allow_replace,
         allow_destroy: options.allow_destroy,
         force_all: options.force_all,
+        claimed: options.claimed,
     };
     match (&desired, options.destroy) {
         (Some(d), false) => plan(d, &recorded, &observed, &opts),

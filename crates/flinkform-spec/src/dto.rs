@@ -87,12 +87,13 @@ pub(crate) struct MetadataDto {
         pattern(r"^[A-Za-z][A-Za-z0-9-]*$")
     )]
     pub(crate) name: Spanned<String>,
-    /// Labels, sent as resource tags: at most 20; keys of 1-128 characters (not starting
-    /// with `aliyun` or `acs:`), values of at most 128.
+    /// Labels, sent as resource tags: at most 18 (Alibaba Cloud takes 20 tags, flinkform's
+    /// ownership mark two); keys of 1-128 characters (not starting with `aliyun`, `acs:` or
+    /// `flinkform:`), values of at most 128.
     #[serde(default)]
     #[schemars(
         with = "Option<BTreeMap<String, String>>",
-        extend("maxProperties" = 20, "propertyNames" = { "minLength": 1, "maxLength": 128, "not": { "pattern": "^(aliyun|acs:)" } })
+        extend("maxProperties" = 18, "propertyNames" = { "minLength": 1, "maxLength": 128, "not": { "pattern": "^(aliyun|acs:|flinkform:)" } })
     )]
     pub(crate) labels: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
 }

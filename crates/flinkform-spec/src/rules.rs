@@ -32,7 +32,8 @@ pub(crate) const CHINA_REGIONS: &[&str] = &[
 pub(crate) const MAX_NAME: usize = 60;
 pub(crate) const MIN_CU: u32 = 1;
 pub(crate) const MAX_CU: u32 = 10_000;
-pub(crate) const MAX_LABELS: usize = 20;
+/// Alibaba Cloud takes 20 tags per resource; flinkform's ownership mark uses two of them.
+pub(crate) const MAX_LABELS: usize = 18;
 pub(crate) const MAX_LABEL_KEY: usize = 128;
 pub(crate) const MAX_LABEL_VALUE: usize = 128;
 pub(crate) const VPC_MASKS: (u8, u8) = (8, 28);

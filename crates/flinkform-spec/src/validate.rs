@@ -89,7 +89,7 @@ pub(crate) fn check_workspace(ctx: &mut DocCtx<'_>, doc: DocumentDto) -> Checked
                 text(
                     format!("{} labels; a workspace takes at most {}", map.value.len(), rules::MAX_LABELS),
                     "too many labels",
-                    "keep at most 20 labels: they become resource tags, and Alibaba Cloud allows 20 per resource",
+                    "keep at most 18 labels: they become resource tags, Alibaba Cloud allows 20 per resource, and flinkform's ownership mark takes two",
                 ),
             );
         }
@@ -373,6 +373,17 @@ fn check_label(ctx: &mut DocCtx<'_>, key: &str, value: &Spanned<String>) {
                 format!("label key `{shown}` has {key_len} characters"),
                 "1 to 128 characters",
                 "use label keys of 1-128 characters",
+            ),
+        );
+    } else if key.starts_with(flinkform_core::RESERVED_TAG_PREFIX) {
+        let site = ctx.key_site(key, &value.referenced);
+        ctx.error_at(
+            Code::Labels,
+            site,
+            text(
+                format!("label key `{shown}` uses the prefix of flinkform's ownership mark"),
+                "reserved prefix",
+                "`flinkform:` tags mark what flinkform owns and are set by flinkform itself; rename the key",
             ),
         );
     } else if key.starts_with("aliyun") || key.starts_with("acs:") {

@@ -175,11 +175,12 @@ fn observe_one(r: &FakeRes, id: &CloudId) -> Observation {
     } else {
         Readiness::Ready
     };
-    Observation::Found(ObservedResource {
-        cloud_id: id.clone(),
-        attrs: r.attrs.clone(),
+    Observation::Found(ObservedResource::new(
+        r.addr.kind(),
+        id.clone(),
+        r.attrs.clone(),
         readiness,
-    })
+    ))
 }
 
 #[async_trait]

@@ -173,11 +173,12 @@ pub fn applied(desired: &Desired) -> (BTreeMap<Address, RecordedResource>, Obser
                 .into_iter()
                 .filter(|(k, _)| attr(d.addr.kind(), k).is_some_and(|s| !s.create_only))
                 .collect();
-            Observation::Found(ObservedResource {
+            Observation::Found(ObservedResource::new(
+                d.addr.kind(),
                 cloud_id,
-                attrs: reported,
-                readiness: Readiness::Ready,
-            })
+                reported,
+                Readiness::Ready,
+            ))
         };
         observed.resources.insert(d.addr.clone(), obs);
     }
@@ -193,19 +194,30 @@ pub fn empty_cloud(desired: &Desired) -> Observed {
             .values()
             .map(|d| {
                 let obs = match (d.mode, d.attrs.get("id").and_then(Value::as_str)) {
-                    (Mode::Data, Some(id)) => Observation::Found(ObservedResource {
-                        cloud_id: CloudId::new(id).unwrap(),
-                        attrs: flinkform_core::Attrs::new(),
-                        readiness: Readiness::Ready,
-                    }),
+                    (Mode::Data, Some(id)) => Observation::Found(ObservedResource::new(
+                        d.addr.kind(),
+                        CloudId::new(id).unwrap(),
+                        flinkform_core::Attrs::new(),
+                        Readiness::Ready,
+                    )),
                     _ => Observation::Absent,
                 };
                 (d.addr.clone(), obs)
             })
             .collect(),
         accounts: generous_facts(desired),
-        api_calls: 0,
+        ..Observed::default()
     }
+}
+
+/// The lineage the tests' state has.
+pub const STACK: &str = "00000000-0000-4000-8000-00000000000a";
+
+/// `expand` then `mark` with [`STACK`], as the CLI does.
+pub fn expand_marked(stack: &Stack) -> Desired {
+    let mut d = flinkform_plan::expand(stack).unwrap();
+    flinkform_plan::mark(&mut d, STACK);
+    d
 }
 
 /// Addresses as a set, from strings.
