@@ -641,9 +641,40 @@ impl Client {
         query: &[(String, String)],
         body: Vec<u8>,
     ) -> Result<(u16, String), ApiError> {
+        self.oss_with_headers(
+            method,
+            region,
+            bucket,
+            subresource,
+            query,
+            &BTreeMap::new(),
+            body,
+        )
+        .await
+    }
+
+    /// [`Client::oss_query`] with extra `x-oss-*` headers, which OSS V1 signs
+    /// (`x-oss-bucket-tagging` on `PutBucket`).
+    ///
+    /// # Errors
+    /// As [`Client::oss`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn oss_with_headers(
+        &self,
+        method: OssMethod,
+        region: &Region,
+        bucket: Option<&str>,
+        subresource: Option<&str>,
+        query: &[(String, String)],
+        headers: &BTreeMap<String, String>,
+        body: Vec<u8>,
+    ) -> Result<(u16, String), ApiError> {
         let action = match (method, bucket, subresource) {
             (OssMethod::Get, None, _) => "ListBuckets",
             (OssMethod::Get, Some(_), Some("bucketInfo")) => "GetBucketInfo",
+            (OssMethod::Get, Some(_), Some("tagging")) => "GetBucketTags",
+            (OssMethod::Put, Some(_), Some("tagging")) => "PutBucketTags",
+            (OssMethod::Delete, Some(_), Some("tagging")) => "DeleteBucketTags",
             (OssMethod::Get, Some(_), _) => "GetBucket",
             (OssMethod::Put, _, _) => "PutBucket",
             (OssMethod::Delete, _, _) => "DeleteBucket",
@@ -673,7 +704,7 @@ impl Client {
             "application/xml"
         };
         let creds = &self.inner.credentials;
-        let mut oss_headers = BTreeMap::new();
+        let mut oss_headers = headers.clone();
         if let Some(token) = &creds.security_token {
             oss_headers.insert("x-oss-security-token".to_owned(), token.expose().to_owned());
         }

@@ -15,6 +15,7 @@ mod error;
 mod market;
 pub mod provider;
 pub mod sign;
+mod tags;
 mod wire;
 
 pub use client::{ApiError, Client, ClientOptions, OssMethod, RpcMethod, classify};

@@ -33,6 +33,7 @@ use crate::client::{ApiError, Client, ClientOptions, OssMethod, RpcMethod};
 use crate::credentials::Credentials;
 use crate::endpoint::{Endpoints, Product, is_china_site_region};
 use crate::error::Result;
+use crate::tags;
 use crate::wire;
 
 /// The RAM role fully managed Flink assumes.
@@ -702,7 +703,15 @@ impl AliProvider {
             }
         };
         if let Some(found) = Self::find_workspace(client, &region, name).await? {
-            tracing::debug!(name, id = %found.cloud_id, "adopting an existing workspace");
+            // Names are unique in the account: a workspace of this name is this resource
+            // only when it carries its mark (a retry, or an apply that died after ordering).
+            if !tags::same_mark(&found.attrs, a) {
+                return Err(not_ours(
+                    A,
+                    &format!("workspace `{name}` ({})", found.cloud_id),
+                ));
+            }
+            tracing::debug!(name, id = %found.cloud_id, "adopting this stack's workspace");
             let ready = found.readiness == Readiness::Ready;
             return Ok(Self::adopted(found.cloud_id, a, &found.attrs, ready));
         }
@@ -713,6 +722,16 @@ impl AliProvider {
             ("Region", region.as_str()),
             ("VpcId", need_str(a, "vpc_id", A)?),
         ]);
+        if let Some(zone) = attr_str(a, "zone") {
+            p.push(("ZoneId".into(), zone.to_owned()));
+        }
+        let wanted = tags::tag_map(a);
+        if !wanted.is_empty() {
+            p.push(("Tag".into(), tags::json_param(&wanted)));
+        }
+        if let Some(group) = attr_str(a, "resource_group") {
+            p.push(("ResourceGroupId".into(), group.to_owned()));
+        }
         let vswitches = attr_strings(a, "vswitch_ids");
         p.push(("VSwitchIds".into(), json!(vswitches).to_string()));
         p.push((
@@ -765,7 +784,7 @@ impl AliProvider {
             {
                 // The order may have been placed although the answer was lost.
                 match Self::find_workspace(client, &region, name).await {
-                    Ok(Some(found)) => {
+                    Ok(Some(found)) if tags::same_mark(&found.attrs, a) => {
                         let ready = found.readiness == Readiness::Ready;
                         Ok(Self::adopted(found.cloud_id, a, &found.attrs, ready))
                     }
@@ -1030,6 +1049,67 @@ impl AliProvider {
             }
         }
 
+        // Workspace names are unique across all regions of an account: a workspace to
+        // create whose name is taken in another region is found there (and the planner
+        // refuses it unless it is this stack's).
+        let mut elsewhere: BTreeMap<AccountName, BTreeSet<Region>> = BTreeMap::new();
+        for it in items.values().filter(|i| {
+            i.addr.kind() == ResourceKind::FlinkWorkspace
+                && i.mode == Mode::Managed
+                && i.known_id().is_none()
+                && !matched_ws.contains_key(&i.addr)
+        }) {
+            let offered = facts
+                .get(&it.account)
+                .map(|f| f.flink_regions.clone())
+                .unwrap_or_default();
+            for region in offered {
+                if !instances.contains_key(&(it.account.clone(), region.clone())) {
+                    elsewhere
+                        .entry(it.account.clone())
+                        .or_default()
+                        .insert(region);
+                }
+            }
+        }
+        let other_keys: Vec<(AccountName, Region)> = elsewhere
+            .into_iter()
+            .flat_map(|(a, rs)| rs.into_iter().map(move |r| (a.clone(), r)))
+            .collect();
+        let mut futs = Vec::new();
+        for (acct, region) in &other_keys {
+            futs.push(list_instances(client_of(acct)?, region.clone(), None));
+        }
+        for (key, list) in other_keys
+            .into_iter()
+            .zip(bounded(futs, OBSERVE_CONCURRENCY).await?)
+        {
+            instances.insert(key, unless_region_unsupported(list)?);
+        }
+        let unmatched: Vec<&Item> = items
+            .values()
+            .filter(|i| {
+                i.addr.kind() == ResourceKind::FlinkWorkspace
+                    && i.mode == Mode::Managed
+                    && i.known_id().is_none()
+                    && !matched_ws.contains_key(&i.addr)
+            })
+            .collect();
+        for it in unmatched {
+            let Some(name) = it.name() else { continue };
+            let hit = instances
+                .iter()
+                .filter(|((a, _), _)| a == &it.account)
+                .flat_map(|(_, list)| list.iter())
+                .find(|i| {
+                    wire::string_at(i, &["InstanceName"]).as_deref() == Some(name)
+                        && wire::string_at(i, &["ClusterStatus"]).as_deref() != Some("DELETED")
+                });
+            if let Some(inst) = hit {
+                matched_ws.insert(it.addr.clone(), (it.account.clone(), inst.clone()));
+            }
+        }
+
         // Phase 2: auto-renewal of subscriptions, per account.
         let mut pre_accounts: BTreeSet<AccountName> = BTreeSet::new();
         for (acct, inst) in matched_ws.values() {
@@ -1115,6 +1195,101 @@ impl AliProvider {
             }
         }
 
+        // Buckets: the tags (ownership mark, labels) of those the account has; for a bucket
+        // to create that the account does not have, whether another account owns the name
+        // (bucket names are global).
+        let mut tag_keys: Vec<(AccountName, String, Region)> = Vec::new();
+        let mut probe_keys: Vec<(AccountName, String)> = Vec::new();
+        for it in items
+            .values()
+            .filter(|i| i.addr.kind() == ResourceKind::OssBucket)
+        {
+            let Some(name) = it.name().map(str::to_owned).or_else(|| it.known_id()) else {
+                continue;
+            };
+            match buckets
+                .get(&it.account)
+                .and_then(|l| l.iter().find(|(b, _)| *b == name))
+            {
+                Some((_, region)) => {
+                    let region = region
+                        .as_deref()
+                        .and_then(|r| Region::new(r).ok())
+                        .unwrap_or_else(|| self.default_region.clone());
+                    tag_keys.push((it.account.clone(), name, region));
+                }
+                None if it.cloud_id.is_none() && it.mode == Mode::Managed => {
+                    probe_keys.push((it.account.clone(), name));
+                }
+                None => {}
+            }
+        }
+        let mut futs = Vec::new();
+        for (acct, name, region) in &tag_keys {
+            let client = client_of(acct)?;
+            let (name, region) = (name.clone(), region.clone());
+            futs.push(async move { tags::bucket_tags(&client, &region, &name).await });
+        }
+        let mut bucket_tags: BTreeMap<(AccountName, String), BTreeMap<String, String>> =
+            BTreeMap::new();
+        for ((acct, name, _), res) in tag_keys
+            .into_iter()
+            .zip(bounded(futs, OBSERVE_CONCURRENCY).await?)
+        {
+            bucket_tags.insert((acct, name), res?);
+        }
+        let mut futs = Vec::new();
+        for (acct, name) in &probe_keys {
+            let client = client_of(acct)?;
+            let region = home
+                .get(acct)
+                .and_then(|rs| rs.iter().next().cloned())
+                .unwrap_or_else(|| self.default_region.clone());
+            let name = name.clone();
+            futs.push(async move {
+                match client
+                    .oss_read(&region, Some(&name), Some("bucketInfo"), &[])
+                    .await
+                {
+                    Err(e) if e.has_code("AccessDenied") => Ok(true),
+                    Ok(_) => Ok(false),
+                    Err(e) if e.kind == ProviderErrorKind::NotFound => Ok(false),
+                    Err(e) => Err(e),
+                }
+            });
+        }
+        let mut foreign_buckets: BTreeSet<(AccountName, String)> = BTreeSet::new();
+        for (key, res) in probe_keys
+            .into_iter()
+            .zip(bounded(futs, OBSERVE_CONCURRENCY).await?)
+        {
+            if res? {
+                foreign_buckets.insert(key);
+            }
+        }
+
+        // The vSwitches of existing VPCs the specs reference by id.
+        let mut network: BTreeMap<CloudId, Vec<ObservedResource>> = BTreeMap::new();
+        for it in items
+            .values()
+            .filter(|i| i.addr.kind() == ResourceKind::Vpc && i.mode == Mode::Data)
+        {
+            let (Some(region), Some(id)) = (&it.region, it.known_id()) else {
+                continue;
+            };
+            let Some(list) = vsws.get(&(it.account.clone(), region.clone())) else {
+                continue;
+            };
+            let members = list
+                .iter()
+                .filter(|v| wire::string_at(v, &["VpcId"]).as_deref() == Some(id.as_str()))
+                .filter_map(|v| wire::vswitch(v, region.as_str()))
+                .collect();
+            if let Ok(id) = CloudId::new(id) {
+                network.insert(id, members);
+            }
+        }
+
         // Everything else.
         for it in items.values() {
             let obs = match it.addr.kind() {
@@ -1132,20 +1307,12 @@ impl AliProvider {
                         Some(id) => list.iter().find(|v| {
                             wire::string_at(v, &["VpcId"]).as_deref() == Some(id.as_str())
                         }),
-                        None if it.mode == Mode::Managed => {
-                            let by_name: Vec<&Json> = list
-                                .iter()
-                                .filter(|v| {
-                                    wire::string_at(v, &["VpcName"]).as_deref() == it.name()
-                                })
-                                .collect();
-                            let cidr = attr_str(&it.attrs, "cidr");
-                            by_name
-                                .iter()
-                                .find(|v| wire::string_at(v, &["CidrBlock"]).as_deref() == cidr)
-                                .or_else(|| by_name.first())
-                                .copied()
-                        }
+                        // VPC names are not unique: before the state knows it, a VPC is
+                        // found only by this resource's ownership mark.
+                        None if it.mode == Mode::Managed => list.iter().find(|v| {
+                            wire::vpc(v, region.as_str())
+                                .is_some_and(|o| tags::same_mark(&o.attrs, &it.attrs))
+                        }),
                         None => None,
                     }?;
                     wire::vpc(hit, region.as_str()).map(Observation::Found)
@@ -1156,14 +1323,10 @@ impl AliProvider {
                         Some(id) => list.iter().find(|v| {
                             wire::string_at(v, &["VSwitchId"]).as_deref() == Some(id.as_str())
                         }),
-                        None if it.mode == Mode::Managed => {
-                            let vpc_id = attr_str(&it.attrs, "vpc_id");
-                            list.iter().find(|v| {
-                                wire::string_at(v, &["VSwitchName"]).as_deref() == it.name()
-                                    && (vpc_id.is_none()
-                                        || wire::string_at(v, &["VpcId"]).as_deref() == vpc_id)
-                            })
-                        }
+                        None if it.mode == Mode::Managed => list.iter().find(|v| {
+                            wire::vswitch(v, region.as_str())
+                                .is_some_and(|o| tags::same_mark(&o.attrs, &it.attrs))
+                        }),
                         None => None,
                     }?;
                     wire::vswitch(hit, region.as_str()).map(Observation::Found)
@@ -1171,9 +1334,16 @@ impl AliProvider {
                 ResourceKind::OssBucket => {
                     let name = it.name().map(str::to_owned).or_else(|| it.known_id());
                     name.and_then(|n| {
+                        let key = (it.account.clone(), n.clone());
+                        if foreign_buckets.contains(&key) {
+                            let mut o = wire::bucket(&n, None, None)?;
+                            o.owner = flinkform_core::Owner::OtherAccount;
+                            return Some(Observation::Found(o));
+                        }
                         let list = buckets.get(&it.account)?;
                         let (_, region) = list.iter().find(|(b, _)| *b == n)?;
-                        wire::bucket(&n, region.as_deref(), None).map(Observation::Found)
+                        wire::bucket(&n, region.as_deref(), bucket_tags.get(&key))
+                            .map(Observation::Found)
                     })
                 }
                 ResourceKind::RamRole => {
@@ -1207,7 +1377,7 @@ impl AliProvider {
             resources,
             accounts,
             api_calls: counter.load(Ordering::Relaxed),
-            network: BTreeMap::new(),
+            network,
         })
     }
 }
@@ -1275,6 +1445,21 @@ async fn attach_policies(
         }
     }
     Ok(())
+}
+
+/// A create that found the resource's identity taken by something this stack does not
+/// own (the plan checked, but the cloud changed since): never adopted, never retried.
+fn not_ours(action: &str, what: &str) -> ProviderError {
+    ProviderError {
+        kind: ProviderErrorKind::Conflict,
+        action: action.to_owned(),
+        code: None,
+        message: format!(
+            "{what} exists already and does not carry this stack's ownership mark; flinkform \
+             does not take it over (plan again to see who owns it)"
+        ),
+        request_id: None,
+    }
 }
 
 fn split_project_id(cloud_id: &CloudId, action: &str) -> Result<(String, String), ProviderError> {
@@ -1426,7 +1611,9 @@ impl Provider for AliProvider {
                             .bucket
                             .region()
                             .unwrap_or_else(|| region.as_str().to_owned());
-                        found(wire::bucket(&id, Some(&r), None))
+                        let at = Region::new(r.clone()).unwrap_or(region);
+                        let tags = tags::bucket_tags(&client, &at, &id).await?;
+                        found(wire::bucket(&id, Some(&r), Some(&tags)))
                     }
                     Err(e) if e.kind == ProviderErrorKind::NotFound => Observation::Absent,
                     Err(e) => return Err(e.into()),
@@ -1489,18 +1676,19 @@ impl Provider for AliProvider {
             ResourceKind::Vpc => {
                 const A: &str = "CreateVpc";
                 let region = Self::region_of(req.region.as_ref(), A)?;
-                let p = params(&[
+                let mut p = params(&[
                     ("RegionId", region.as_str()),
                     ("CidrBlock", need_str(a, "cidr", A)?),
                     ("VpcName", need_str(a, "name", A)?),
                     ("ClientToken", &req.client_token),
                 ]);
+                p.extend(tags::repeat_params(&tags::tag_map(a)));
                 Self::create_pending(client, region, A, p, "VpcId", a).await
             }
             ResourceKind::Vswitch => {
                 const A: &str = "CreateVSwitch";
                 let region = Self::region_of(req.region.as_ref(), A)?;
-                let p = params(&[
+                let mut p = params(&[
                     ("RegionId", region.as_str()),
                     ("ZoneId", need_str(a, "zone", A)?),
                     ("CidrBlock", need_str(a, "cidr", A)?),
@@ -1508,6 +1696,7 @@ impl Provider for AliProvider {
                     ("VSwitchName", need_str(a, "name", A)?),
                     ("ClientToken", &req.client_token),
                 ]);
+                p.extend(tags::repeat_params(&tags::tag_map(a)));
                 Self::create_pending(client, region, A, p, "VSwitchId", a).await
             }
             ResourceKind::OssBucket => {
@@ -1518,10 +1707,48 @@ impl Provider for AliProvider {
                     None => Region::new(need_str(a, "region", A)?)
                         .map_err(|e| invalid(A, e.to_string()))?,
                 };
-                client
-                    .oss(OssMethod::Put, &region, Some(name), None, Vec::new())
-                    .await?;
                 let cloud_id = CloudId::new(name).map_err(|e| invalid(A, e.to_string()))?;
+                // PutBucket of an existing bucket of this account succeeds silently: look
+                // first, and take it only when it carries this resource's mark (a retry, or
+                // an apply that died after creating it).
+                match client
+                    .oss_read(&region, Some(name), Some("bucketInfo"), &[])
+                    .await
+                {
+                    Ok(_) => {
+                        let found = tags::bucket_tags(client, &region, name).await?;
+                        let mut seen = Attrs::new();
+                        seen.insert("tags".to_owned(), Value::str_map(found));
+                        if tags::same_mark(&seen, a) {
+                            return Ok(Self::adopted(cloud_id, a, &seen, true));
+                        }
+                        return Err(not_ours(A, &format!("bucket `{name}`")));
+                    }
+                    Err(e) if e.kind == ProviderErrorKind::NotFound => {}
+                    Err(e) if e.has_code("AccessDenied") => {
+                        return Err(not_ours(
+                            A,
+                            &format!("bucket `{name}` (of another Alibaba Cloud account)"),
+                        ));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                let mut headers = BTreeMap::new();
+                let wanted = tags::tag_map(a);
+                if !wanted.is_empty() {
+                    headers.insert("x-oss-bucket-tagging".to_owned(), tags::oss_header(&wanted));
+                }
+                client
+                    .oss_with_headers(
+                        OssMethod::Put,
+                        &region,
+                        Some(name),
+                        None,
+                        &[],
+                        &headers,
+                        Vec::new(),
+                    )
+                    .await?;
                 Ok(Outcome {
                     cloud_id,
                     attrs: a.clone(),
@@ -1640,7 +1867,34 @@ impl Provider for AliProvider {
                         .rpc(Product::Bss, Some(&bss), A, p, RpcMethod::Post)
                         .await?;
                 }
-                if let Some(other) = changed.iter().find(|c| !matches!(**c, "cu" | "auto_renew")) {
+                if changed.contains("tags") {
+                    let prior = req.prior.as_ref().map(|p| tags::tag_map(&p.attrs));
+                    tags::set(
+                        client,
+                        ResourceKind::FlinkWorkspace,
+                        region,
+                        id.as_str(),
+                        &tags::tag_map(a),
+                        &prior.unwrap_or_default(),
+                    )
+                    .await?;
+                }
+                if changed.contains("resource_group") {
+                    const A: &str = "ChangeResourceGroup";
+                    let group = need_str(a, "resource_group", A)?;
+                    let p = params(&[
+                        ("ResourceId", id.as_str()),
+                        ("ResourceRegionId", region.as_str()),
+                        ("ResourceGroupId", group),
+                    ]);
+                    client
+                        .rpc(Product::Foasconsole, Some(region), A, p, RpcMethod::Post)
+                        .await?;
+                }
+                if let Some(other) = changed
+                    .iter()
+                    .find(|c| !matches!(**c, "cu" | "auto_renew" | "tags" | "resource_group"))
+                {
                     return Err(invalid(
                         "update",
                         format!("`{other}` of a workspace cannot change in place"),
@@ -1671,6 +1925,30 @@ impl Provider for AliProvider {
                     .rpc(Product::Foasconsole, Some(region), A, p, RpcMethod::Post)
                     .await?;
                 Ok(done(id, a, false))
+            }
+            kind @ (ResourceKind::Vpc | ResourceKind::Vswitch | ResourceKind::OssBucket) => {
+                let id = prior_id(req, "TagResources")?;
+                if let Some(other) = changed.iter().find(|c| **c != "tags") {
+                    return Err(invalid(
+                        "update",
+                        format!("`{other}` of a {kind} cannot change in place"),
+                    ));
+                }
+                let region = match req.region.as_ref() {
+                    Some(r) => r.clone(),
+                    None => self.default_region.clone(),
+                };
+                let prior = req.prior.as_ref().map(|p| tags::tag_map(&p.attrs));
+                tags::set(
+                    client,
+                    kind,
+                    &region,
+                    id.as_str(),
+                    &tags::tag_map(a),
+                    &prior.unwrap_or_default(),
+                )
+                .await?;
+                Ok(done(id, a, true))
             }
             kind => Err(invalid(
                 "update",

@@ -335,6 +335,54 @@ impl BucketXml {
     }
 }
 
+/// `Tagging` (`GetBucketTags` answer, `PutBucketTags` body).
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct TaggingXml {
+    #[serde(rename = "TagSet", default)]
+    pub(crate) tag_set: TagSetXml,
+}
+
+/// `<TagSet>`.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct TagSetXml {
+    #[serde(rename = "Tag", default)]
+    pub(crate) tag: Vec<TagXml>,
+}
+
+/// One `<Tag>`.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct TagXml {
+    #[serde(rename = "Key", default)]
+    pub(crate) key: String,
+    #[serde(rename = "Value", default)]
+    pub(crate) value: String,
+}
+
+impl TaggingXml {
+    /// The tags as a sorted map.
+    pub(crate) fn map(&self) -> BTreeMap<String, String> {
+        self.tag_set
+            .tag
+            .iter()
+            .map(|t| (t.key.clone(), t.value.clone()))
+            .collect()
+    }
+}
+
+/// The `PutBucketTags` body for `tags`.
+pub(crate) fn tagging_xml(tags: &BTreeMap<String, String>) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Tagging><TagSet>");
+    for (k, v) in tags {
+        out.push_str("<Tag><Key>");
+        out.push_str(&quick_xml::escape::escape(k.as_str()));
+        out.push_str("</Key><Value>");
+        out.push_str(&quick_xml::escape::escape(v.as_str()));
+        out.push_str("</Value></Tag>");
+    }
+    out.push_str("</TagSet></Tagging>");
+    out
+}
+
 /// `BucketInfo`.
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct BucketInfo {
