@@ -272,6 +272,106 @@ pub(crate) enum ConsoleCommand {
         #[arg(long, default_value = "main")]
         account: String,
     },
+    /// Create an account (creating the world if missing); prints its credentials
+    CreateAccount {
+        /// Account (profile) name
+        name: String,
+        /// The site it is registered on
+        #[arg(long, value_enum, default_value_t = SiteArg::Intl)]
+        site: SiteArg,
+    },
+    /// Move an existing account to another site (regions and currency follow)
+    SetSite {
+        /// Account (profile) name
+        name: String,
+        /// The site
+        #[arg(value_enum)]
+        site: SiteArg,
+    },
+    /// Write an object into a bucket, as a job writing its data would
+    PutObject {
+        /// Bucket name
+        bucket: String,
+        /// Object key
+        key: String,
+        /// Size in bytes (the content reads as zeros)
+        #[arg(long, default_value_t = 0)]
+        size: u64,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Create a resource group; prints its id
+    CreateResourceGroup {
+        /// Resource group name
+        name: String,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Set tags on a resource (`vpc-…`, `vsw-…`, workspace `f-…`, or a bucket name)
+    Tag {
+        /// Resource id or bucket name
+        resource: String,
+        /// Tags to set
+        #[arg(required = true, value_parser = parse_tag, value_name = "KEY=VALUE")]
+        tags: Vec<(String, String)>,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Remove tags from a resource
+    Untag {
+        /// Resource id or bucket name
+        resource: String,
+        /// Tag keys to remove
+        #[arg(required = true, value_name = "KEY")]
+        keys: Vec<String>,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Create a bucket (outside flinkform)
+    CreateBucket {
+        /// Bucket name
+        name: String,
+        /// Region
+        #[arg(long)]
+        region: String,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Create a VPC (outside flinkform); prints its id
+    CreateVpc {
+        /// Region
+        #[arg(long)]
+        region: String,
+        /// CIDR block, e.g. 10.0.0.0/16
+        #[arg(long)]
+        cidr: String,
+        /// VPC name
+        #[arg(long)]
+        name: Option<String>,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Create a vSwitch (outside flinkform); prints its id
+    CreateVswitch {
+        /// VPC id (`vpc-…`)
+        #[arg(long)]
+        vpc: String,
+        /// Zone, e.g. ap-southeast-1a
+        #[arg(long)]
+        zone: String,
+        /// CIDR block inside the VPC's
+        #[arg(long)]
+        cidr: String,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
     /// Set an account's available balance (creating the world and the account if missing)
     SetBalance {
         /// Amount in the account's currency, e.g. `50` or `12.34` (may be negative)
@@ -281,6 +381,32 @@ pub(crate) enum ConsoleCommand {
         #[arg(long, default_value = "main")]
         account: String,
     },
+}
+
+/// The site an emulated account is registered on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SiteArg {
+    /// International site (alibabacloud.com): international regions, USD
+    Intl,
+    /// China site (aliyun.com): mainland China regions, CNY
+    China,
+}
+
+impl SiteArg {
+    pub(crate) fn site(self) -> flinkform_cloudsim::Site {
+        match self {
+            Self::Intl => flinkform_cloudsim::Site::Intl,
+            Self::China => flinkform_cloudsim::Site::China,
+        }
+    }
+}
+
+/// Parses `KEY=VALUE` (the value may be empty).
+fn parse_tag(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("`{s}` is not a tag like KEY=VALUE"))
 }
 
 /// Parses a money amount with at most two decimals (`12.3`, `-5`) into cents.

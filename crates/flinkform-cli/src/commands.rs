@@ -451,9 +451,20 @@ fn state(global: &GlobalArgs, cmd: StateCommand) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
+fn site_name(site: crate::args::SiteArg) -> &'static str {
+    match site {
+        crate::args::SiteArg::Intl => "international",
+        crate::args::SiteArg::China => "China",
+    }
+}
+
 fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
     let path = sim_world_path(global);
-    if matches!(cmd, ConsoleCommand::SetBalance { .. }) && !path.exists() {
+    let creates_world = matches!(
+        cmd,
+        ConsoleCommand::SetBalance { .. } | ConsoleCommand::CreateAccount { .. }
+    );
+    if creates_world && !path.exists() {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| CliError::io(dir, &e))?;
         }
@@ -461,6 +472,7 @@ fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
             .save(&path)
             .map_err(|e| CliError::Sim(e.to_string()))?;
     }
+    let mut printed: Option<String> = None;
     crate::cloud::with_world(&path, |world| {
         let what = match &cmd {
             ConsoleCommand::ExpireMarketInstance { id } => {
@@ -507,6 +519,84 @@ fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
                 world.console_delete_vswitch(account, id)?;
                 format!("vSwitch `{id}` deleted")
             }
+            ConsoleCommand::CreateAccount { name, site } => {
+                let keys = world.console_create_account(name, site.site())?;
+                format!(
+                    "account `{name}` created on the {} site: uid {} access key id {} secret {}",
+                    site_name(*site),
+                    keys.uid,
+                    keys.access_key_id,
+                    keys.access_key_secret
+                )
+            }
+            ConsoleCommand::SetSite { name, site } => {
+                world.set_site(name, site.site())?;
+                format!("account `{name}` moved to the {} site", site_name(*site))
+            }
+            ConsoleCommand::PutObject {
+                bucket,
+                key,
+                size,
+                account,
+            } => {
+                world.console_put_object(account, bucket, key, *size)?;
+                format!("object `{key}` ({size} bytes) written to bucket `{bucket}`")
+            }
+            ConsoleCommand::CreateResourceGroup { name, account } => {
+                let id = world.console_create_resource_group(account, name)?;
+                let what = format!("resource group `{name}` created: {id}");
+                printed = Some(id);
+                what
+            }
+            ConsoleCommand::Tag {
+                resource,
+                tags,
+                account,
+            } => {
+                world.console_tag(account, resource, tags)?;
+                let list: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("tags {} set on `{resource}`", list.join(", "))
+            }
+            ConsoleCommand::Untag {
+                resource,
+                keys,
+                account,
+            } => {
+                world.console_untag(account, resource, keys)?;
+                format!("tags {} removed from `{resource}`", keys.join(", "))
+            }
+            ConsoleCommand::CreateBucket {
+                name,
+                region,
+                account,
+            } => {
+                // The OSS console activates OSS on the way to its first bucket.
+                world.console_open_oss(account)?;
+                world.console_create_bucket(account, name, region)?;
+                format!("bucket `{name}` created in {region}")
+            }
+            ConsoleCommand::CreateVpc {
+                region,
+                cidr,
+                name,
+                account,
+            } => {
+                let id = world.console_create_vpc(account, region, cidr, name.as_deref())?;
+                let what = format!("VPC {id} ({cidr}) created in {region}");
+                printed = Some(id);
+                what
+            }
+            ConsoleCommand::CreateVswitch {
+                vpc,
+                zone,
+                cidr,
+                account,
+            } => {
+                let id = world.console_create_vswitch(account, vpc, zone, cidr)?;
+                let what = format!("vSwitch {id} ({cidr}) created in {zone}");
+                printed = Some(id);
+                what
+            }
             ConsoleCommand::SetBalance { amount, account } => {
                 world.ensure_account(account);
                 world.set_balance(account, *amount)?;
@@ -523,6 +613,9 @@ fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
     })
     .map(|what| {
         view::note(&format!("console: {what}"));
+        if let Some(id) = printed {
+            view::out(&id);
+        }
         Exit::Ok
     })
 }

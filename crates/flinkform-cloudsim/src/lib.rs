@@ -51,6 +51,7 @@ mod market;
 mod params;
 mod regions;
 mod server;
+mod tags;
 mod vendor;
 mod world;
 

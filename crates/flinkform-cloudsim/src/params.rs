@@ -178,6 +178,56 @@ impl Params {
             })
             .collect())
     }
+
+    /// `[{Key, Value}]` tags as a filter (`Tag.N.Key` alone matches any value); empty when
+    /// absent. Entries without a key are ignored.
+    pub(crate) fn tag_filter(&self, name: &str) -> Result<Vec<(String, Option<String>)>, ApiError> {
+        let Some(value) = self.structured(name)? else {
+            return Ok(Vec::new());
+        };
+        let Value::Array(items) = value else {
+            return Err(ApiError::bad_request(
+                "InvalidParameter",
+                format!("The parameter {name} must be a list of tags."),
+            ));
+        };
+        Ok(items
+            .iter()
+            .filter_map(|t| {
+                let key = t
+                    .get("Key")
+                    .and_then(Value::as_str)
+                    .filter(|k| !k.is_empty())?;
+                let value = t.get("Value").and_then(Value::as_str).map(str::to_owned);
+                Some((key.to_owned(), value))
+            })
+            .collect())
+    }
+
+    /// Tags to set on a resource: at most 20, keys unique and valid. Errors:
+    /// `InvalidTagKey.Malformed`, `NumberExceed.Tags`, `Duplicate.TagKey` (400).
+    pub(crate) fn tags_to_set(&self, name: &str) -> Result<crate::tags::Tags, ApiError> {
+        let list = self.tags(name)?;
+        if list.len() > crate::tags::MAX_TAGS {
+            return Err(ApiError::bad_request(
+                "NumberExceed.Tags",
+                format!("The {name} parameter's number is exceed , Valid : 20"),
+            ));
+        }
+        let mut out = crate::tags::Tags::new();
+        for (k, v) in list {
+            if let Some(why) = crate::tags::invalid_tag(&k, &v) {
+                return Err(ApiError::bad_request("InvalidTagKey.Malformed", why));
+            }
+            if out.insert(k.clone(), v).is_some() {
+                return Err(ApiError::bad_request(
+                    "Duplicate.TagKey",
+                    format!("The {name}.N.Key contain duplicate key {k:?}."),
+                ));
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[derive(Debug, Default)]

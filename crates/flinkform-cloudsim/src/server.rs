@@ -519,8 +519,8 @@ async fn handle(
     build(status, headers, body.to_string())
 }
 
-fn build(status: u16, headers: Vec<(String, String)>, body: String) -> Response {
-    let mut response = Response::new(Body::from(body));
+fn build(status: u16, headers: Vec<(String, String)>, body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in headers {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::regions::Site;
+use crate::tags::Tags;
 
 /// Version of the world file format.
 const FORMAT_VERSION: u32 = 1;
@@ -147,6 +148,12 @@ pub(crate) struct Vpc {
     pub(crate) vrouter_id: String,
     pub(crate) route_table_id: String,
     pub(crate) created_ms: i64,
+    /// Tags, by key.
+    #[serde(default)]
+    pub(crate) tags: Tags,
+    /// Its resource group; empty: the account's default group.
+    #[serde(default)]
+    pub(crate) resource_group_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -159,6 +166,12 @@ pub(crate) struct VSwitch {
     pub(crate) name: String,
     pub(crate) description: String,
     pub(crate) created_ms: i64,
+    /// Tags, by key.
+    #[serde(default)]
+    pub(crate) tags: Tags,
+    /// Its resource group; empty: the account's default group.
+    #[serde(default)]
+    pub(crate) resource_group_id: String,
 }
 
 /// Network resources are `Pending` for a moment of cloud time, then `Available`.
@@ -176,6 +189,63 @@ pub(crate) struct Bucket {
     pub(crate) owner_uid: String,
     pub(crate) region: String,
     pub(crate) storage_class: String,
+    pub(crate) created_ms: i64,
+    /// Tags, by key.
+    #[serde(default)]
+    pub(crate) tags: Tags,
+    /// Its resource group; empty: the owner's default group.
+    #[serde(default)]
+    pub(crate) resource_group_id: String,
+    /// Objects by key.
+    #[serde(default)]
+    pub(crate) objects: BTreeMap<String, Object>,
+}
+
+impl Bucket {
+    pub(crate) fn new(name: &str, owner_uid: &str, region: &str, created_ms: i64) -> Self {
+        Self {
+            name: name.to_owned(),
+            owner_uid: owner_uid.to_owned(),
+            region: region.to_owned(),
+            storage_class: "Standard".to_owned(),
+            created_ms,
+            tags: Tags::new(),
+            resource_group_id: String::new(),
+            objects: BTreeMap::new(),
+        }
+    }
+}
+
+/// An OSS object: its size and ETag, and its bytes only when small (the world file stays
+/// small; a larger object reads back as zeros).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Object {
+    pub(crate) size: u64,
+    /// Upper-case hex MD5 of the content, without quotes.
+    pub(crate) etag: String,
+    pub(crate) last_modified_ms: i64,
+    pub(crate) content_type: String,
+    /// Base64 of the content, for objects of at most [`SMALL_OBJECT_BYTES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) data: Option<String>,
+}
+
+/// Objects up to this size keep their bytes in the world.
+pub(crate) const SMALL_OBJECT_BYTES: usize = 1024;
+
+/// The directories the service writes into a workspace's bucket when it becomes `RUNNING`.
+pub(crate) const WORKSPACE_DIRECTORIES: [&str; 4] =
+    ["artifacts/", "flink-jobs/", "flink-savepoints/", "logs/"];
+
+/// ETag of an empty object.
+pub(crate) const EMPTY_ETAG: &str = "D41D8CD98F00B204E9800998ECF8427E";
+
+/// A resource group of an account (besides its default group).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ResourceGroup {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) display_name: String,
     pub(crate) created_ms: i64,
 }
 
@@ -276,13 +346,17 @@ pub(crate) struct Instance {
     pub(crate) pricing_cycle: Option<String>,
     pub(crate) duration: Option<u32>,
     pub(crate) renewal: Renewal,
-    pub(crate) tags: Vec<(String, String)>,
+    #[serde(deserialize_with = "crate::tags::deserialize_compat")]
+    pub(crate) tags: Tags,
     pub(crate) architecture: String,
     pub(crate) resource_group_id: String,
     pub(crate) order_id: u64,
     pub(crate) storage_instance_id: String,
     pub(crate) storage_order_id: u64,
     pub(crate) namespaces: BTreeMap<String, Namespace>,
+    /// Whether the service has written its directories into the bucket.
+    #[serde(default)]
+    pub(crate) directories_written: bool,
 }
 
 /// Lifecycle phase of a workspace at some cloud time.
@@ -357,7 +431,11 @@ pub(crate) struct Account {
     /// Available balance in cents of the site's currency.
     pub(crate) balance_cents: i64,
     pub(crate) oss_opened: bool,
+    /// The default resource group's id.
     pub(crate) resource_group_id: String,
+    /// Resource groups created besides the default one, by id.
+    #[serde(default)]
+    pub(crate) resource_groups: BTreeMap<String, ResourceGroup>,
     pub(crate) roles: BTreeMap<String, Role>,
     pub(crate) vpcs: BTreeMap<String, Vpc>,
     pub(crate) vswitches: BTreeMap<String, VSwitch>,
@@ -373,6 +451,20 @@ impl Account {
         self.instances
             .values()
             .find(|i| i.name == name && i.phase(now) != InstancePhase::Gone)
+    }
+
+    /// The resource group a resource is in: `recorded`, or the default group when empty.
+    pub(crate) fn group<'a>(&'a self, recorded: &'a str) -> &'a str {
+        if recorded.is_empty() {
+            &self.resource_group_id
+        } else {
+            recorded
+        }
+    }
+
+    /// Whether `id` is one of the account's resource groups (the default one included).
+    pub(crate) fn has_group(&self, id: &str) -> bool {
+        id == self.resource_group_id || self.resource_groups.contains_key(id)
     }
 }
 
@@ -728,6 +820,8 @@ impl World {
             vrouter_id: format!("vrt-{}", self.alnum(17)),
             route_table_id: format!("vtb-{}", self.alnum(17)),
             created_ms: created,
+            tags: Tags::new(),
+            resource_group_id: String::new(),
         };
         let vsw = VSwitch {
             id: EXISTING_VSWITCH_ID.to_owned(),
@@ -738,6 +832,8 @@ impl World {
             name: "existing".to_owned(),
             description: "pre-existing vSwitch of the emulated account".to_owned(),
             created_ms: created,
+            tags: Tags::new(),
+            resource_group_id: String::new(),
         };
         let account = Account {
             name: name.to_owned(),
@@ -747,6 +843,7 @@ impl World {
             balance_cents: 100_000,
             oss_opened: false,
             resource_group_id,
+            resource_groups: BTreeMap::new(),
             roles: BTreeMap::new(),
             vpcs: BTreeMap::from([(vpc.id.clone(), vpc)]),
             vswitches: BTreeMap::from([(vsw.id.clone(), vsw)]),
@@ -864,8 +961,34 @@ impl World {
         Some(kind)
     }
 
-    /// Drops workspaces and namespaces whose deletion has completed.
+    /// Writes the service's directories into the bucket of every workspace that has become
+    /// `RUNNING` (once: deleting them later is the user's business), then drops workspaces
+    /// and namespaces whose deletion has completed.
     pub(crate) fn collect_garbage(&mut self, now: i64) {
+        for account in self.accounts.values_mut() {
+            for i in account.instances.values_mut() {
+                let ran = i.ready_ms <= now && i.deleting_ms.is_none_or(|d| d >= i.ready_ms);
+                if i.directories_written || !ran {
+                    continue;
+                }
+                i.directories_written = true;
+                if let Some(b) = self
+                    .buckets
+                    .get_mut(&i.bucket)
+                    .filter(|b| b.owner_uid == account.uid)
+                {
+                    for dir in WORKSPACE_DIRECTORIES {
+                        b.objects.entry(dir.to_owned()).or_insert_with(|| Object {
+                            size: 0,
+                            etag: EMPTY_ETAG.to_owned(),
+                            last_modified_ms: i.ready_ms,
+                            content_type: "application/octet-stream".to_owned(),
+                            data: None,
+                        });
+                    }
+                }
+            }
+        }
         for account in self.accounts.values_mut() {
             account
                 .instances
@@ -910,16 +1033,13 @@ impl World {
         if self.buckets.contains_key(bucket) {
             return Err(Error::Invalid(format!("bucket {bucket:?} already exists")));
         }
+        if !crate::regions::known(region) {
+            return Err(Error::Invalid(format!("{region:?} is not a region")));
+        }
         let owner_uid = account.uid.clone();
         self.buckets.insert(
             bucket.to_owned(),
-            Bucket {
-                name: bucket.to_owned(),
-                owner_uid,
-                region: region.to_owned(),
-                storage_class: "Standard".to_owned(),
-                created_ms: now,
-            },
+            Bucket::new(bucket, &owner_uid, region, now),
         );
         Ok(())
     }
@@ -1046,6 +1166,252 @@ impl World {
                 account: account.to_owned(),
             }),
         }
+    }
+
+    /// Creates account `name` on `site` with the usual keys, balance (1000.00 in the site's
+    /// currency) and pre-existing network, as if someone signed up.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when an account of that name exists (see [`World::set_site`]).
+    pub fn console_create_account(&mut self, name: &str, site: Site) -> Result<AccountKeys> {
+        if self.accounts.values().any(|a| a.name == name) {
+            return Err(Error::Invalid(format!(
+                "account {name:?} exists already (change its site with `set-site`)"
+            )));
+        }
+        let keys = self.ensure_account(name);
+        self.set_site(name, site)?;
+        Ok(keys)
+    }
+
+    /// Writes object `key` of `size` bytes into bucket `bucket` of account `account`, as a
+    /// job would (its content reads back as zeros).
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`], [`Error::NotFound`] (bucket missing or another account's),
+    /// [`Error::Invalid`] for an empty or too long key.
+    pub fn console_put_object(
+        &mut self,
+        account: &str,
+        bucket: &str,
+        key: &str,
+        size: u64,
+    ) -> Result<()> {
+        let now = self.now_ms();
+        self.collect_garbage(now);
+        let uid = self.account_named(account)?.uid.clone();
+        if key.is_empty() || key.len() > 1023 {
+            return Err(Error::Invalid(format!(
+                "{key:?} is not an object key (1-1023 bytes)"
+            )));
+        }
+        let b = self
+            .buckets
+            .get_mut(bucket)
+            .filter(|b| b.owner_uid == uid)
+            .ok_or_else(|| Error::NotFound {
+                kind: "bucket",
+                name: bucket.to_owned(),
+                account: account.to_owned(),
+            })?;
+        let etag = {
+            use md5::Digest as _;
+            hex::encode_upper(md5::Md5::digest(format!("{key}:{size}").as_bytes()))
+        };
+        b.objects.insert(
+            key.to_owned(),
+            Object {
+                size,
+                etag,
+                last_modified_ms: now,
+                content_type: "application/octet-stream".to_owned(),
+                data: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Creates resource group `name` in account `account`; returns its `rg-…` id.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`]; [`Error::Invalid`] for a name that is not 3–50 letters,
+    /// digits, `.`, `_` or `-`, or one the account has already.
+    pub fn console_create_resource_group(&mut self, account: &str, name: &str) -> Result<String> {
+        let now = self.now_ms();
+        let valid = (3..=50).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !valid {
+            return Err(Error::Invalid(format!(
+                "{name:?} is not a resource group name (3-50 letters, digits, `.`, `_`, `-`)"
+            )));
+        }
+        let id = format!("rg-acfm{}", self.alnum(11));
+        let acc = self.account_mut_named(account)?;
+        if name == "default" || acc.resource_groups.values().any(|g| g.name == name) {
+            return Err(Error::Invalid(format!(
+                "account {account:?} has a resource group named {name:?} already"
+            )));
+        }
+        acc.resource_groups.insert(
+            id.clone(),
+            ResourceGroup {
+                id: id.clone(),
+                name: name.to_owned(),
+                display_name: name.to_owned(),
+                created_ms: now,
+            },
+        );
+        Ok(id)
+    }
+
+    fn taggable<'a>(&'a mut self, account: &str, id: &str) -> Result<crate::tags::Taggable<'a>> {
+        let now = self.now_ms();
+        let uid = self.account_named(account)?.uid.clone();
+        let acc = self
+            .accounts
+            .get_mut(&uid)
+            .ok_or_else(|| Error::UnknownAccount(account.to_owned()))?;
+        crate::tags::find(acc, &mut self.buckets, id, now).ok_or_else(|| Error::NotFound {
+            kind: "taggable resource",
+            name: id.to_owned(),
+            account: account.to_owned(),
+        })
+    }
+
+    /// Sets tags on resource `id` of account `account` (a `vpc-…`, `vsw-…`, workspace `f-…`
+    /// or bucket name), as someone in the console would.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`], [`Error::NotFound`]; [`Error::Invalid`] for a tag the cloud
+    /// refuses or more than 20 tags on the resource.
+    pub fn console_tag(
+        &mut self,
+        account: &str,
+        id: &str,
+        tags: &[(String, String)],
+    ) -> Result<()> {
+        for (k, v) in tags {
+            if let Some(why) = crate::tags::invalid_tag(k, v) {
+                return Err(Error::Invalid(why));
+            }
+        }
+        let mut target = self.taggable(account, id)?;
+        let have = target.tags_mut();
+        let mut after = have.clone();
+        after.extend(tags.iter().cloned());
+        if after.len() > crate::tags::MAX_TAGS {
+            return Err(Error::Invalid(format!("{id} would have more than 20 tags")));
+        }
+        *have = after;
+        Ok(())
+    }
+
+    /// Removes the tags `keys` from resource `id` of account `account` (absent keys are
+    /// fine).
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`], [`Error::NotFound`].
+    pub fn console_untag(&mut self, account: &str, id: &str, keys: &[String]) -> Result<()> {
+        let mut target = self.taggable(account, id)?;
+        target.tags_mut().retain(|k, _| !keys.contains(k));
+        Ok(())
+    }
+
+    /// The tags of resource `id` of account `account`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`], [`Error::NotFound`].
+    pub fn tags(&mut self, account: &str, id: &str) -> Result<BTreeMap<String, String>> {
+        Ok(self.taggable(account, id)?.tags_mut().clone())
+    }
+
+    /// The keys of the objects in bucket `bucket` (any owner), in order; `None` when there
+    /// is no such bucket.
+    #[must_use]
+    pub fn object_keys(&self, bucket: &str) -> Option<Vec<String>> {
+        self.buckets
+            .get(bucket)
+            .map(|b| b.objects.keys().cloned().collect())
+    }
+
+    /// Creates a VPC in `region` from the console; returns its id.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`]; [`Error::Invalid`] for an unknown region or a bad CIDR.
+    pub fn console_create_vpc(
+        &mut self,
+        account: &str,
+        region: &str,
+        cidr: &str,
+        name: Option<&str>,
+    ) -> Result<String> {
+        let invalid = |e: crate::api::ApiError| Error::Invalid(e.message);
+        crate::api::vpc::check_region(region).map_err(invalid)?;
+        crate::api::vpc::parse_cidr("VPC", cidr, 8..=28).map_err(invalid)?;
+        self.account_named(account)?;
+        let now = self.now_ms();
+        let vpc = Vpc {
+            id: format!("vpc-{}", self.alnum(17)),
+            region: region.to_owned(),
+            name: name.unwrap_or_default().to_owned(),
+            description: String::new(),
+            cidr: cidr.to_owned(),
+            vrouter_id: format!("vrt-{}", self.alnum(17)),
+            route_table_id: format!("vtb-{}", self.alnum(17)),
+            created_ms: now,
+            tags: Tags::new(),
+            resource_group_id: String::new(),
+        };
+        let id = vpc.id.clone();
+        self.account_mut_named(account)?
+            .vpcs
+            .insert(id.clone(), vpc);
+        Ok(id)
+    }
+
+    /// Creates a vSwitch in VPC `vpc_id`, zone `zone`, from the console; returns its id.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`], [`Error::NotFound`] (VPC); [`Error::Invalid`] for a zone
+    /// of another region or a CIDR outside the VPC's or overlapping another vSwitch.
+    pub fn console_create_vswitch(
+        &mut self,
+        account: &str,
+        vpc_id: &str,
+        zone: &str,
+        cidr: &str,
+    ) -> Result<String> {
+        let now = self.now_ms();
+        let acc = self.account_named(account)?;
+        if !acc.vpcs.contains_key(vpc_id) {
+            return Err(Error::NotFound {
+                kind: "VPC",
+                name: vpc_id.to_owned(),
+                account: account.to_owned(),
+            });
+        }
+        let vpc = crate::api::vpc::check_vswitch(acc, vpc_id, None, zone, cidr)
+            .map_err(|e| Error::Invalid(e.message))?;
+        let (region, resource_group_id) = (vpc.region.clone(), vpc.resource_group_id.clone());
+        let vsw = VSwitch {
+            id: format!("vsw-{}", self.alnum(17)),
+            vpc_id: vpc_id.to_owned(),
+            region,
+            zone: zone.to_owned(),
+            cidr: cidr.to_owned(),
+            name: String::new(),
+            description: String::new(),
+            created_ms: now,
+            tags: Tags::new(),
+            resource_group_id,
+        };
+        let id = vsw.id.clone();
+        self.account_mut_named(account)?
+            .vswitches
+            .insert(id.clone(), vsw);
+        Ok(id)
     }
 
     // ---------------------------------------------------------------- introspection

@@ -45,12 +45,14 @@ class Account:
 
 
 class Sim:
-    """A running emulator: `endpoint` is `127.0.0.1:PORT`, `accounts` by name."""
+    """A running emulator: `endpoint` is `127.0.0.1:PORT`, `accounts` by name, `printed` the
+    stdout of each console command run before it started."""
 
-    def __init__(self, endpoint, accounts, workdir):
+    def __init__(self, endpoint, accounts, workdir, printed=()):
         self.endpoint = endpoint
         self.accounts = accounts
         self.workdir = workdir
+        self.printed = list(printed)
 
     @property
     def url(self):
@@ -101,9 +103,11 @@ class Running:
         self.workdir.cleanup()
 
 
-def start_sim(accounts, time_scale, balances=None):
+def start_sim(accounts, time_scale, balances=None, console=()):
     """Starts `flinkform sim serve --port 0` for `accounts` in a fresh directory, after giving
-    the accounts in `balances` (name -> amount) their balance with `sim console set-balance`."""
+    the accounts in `balances` (name -> amount) their balance with `sim console set-balance`
+    and running the `sim console` commands in `console` (lists of arguments), whose stdout
+    lands in `Sim.printed`."""
     binary = flinkform_bin()
     workdir = tempfile.TemporaryDirectory(prefix="flinkform-conformance-")
     env = dict(os.environ, NO_COLOR="1", FLINKFORM_SIM_TIME_SCALE=str(time_scale))
@@ -119,6 +123,18 @@ def start_sim(accounts, time_scale, balances=None):
             timeout=START_TIMEOUT_S,
         )
         assert done.returncode == 0, done.stderr
+    printed = []
+    for command in console:
+        done = subprocess.run(
+            [binary, "sim", "console", *command],
+            cwd=workdir.name,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+        )
+        assert done.returncode == 0, done.stderr
+        printed.append(done.stdout.strip())
     args = [binary, "sim", "serve", "--port", "0"]
     for name in accounts:
         args += ["--account", name]
@@ -146,7 +162,7 @@ def start_sim(accounts, time_scale, balances=None):
         m = re.match(r"account (\S+): uid (\d+) access key id (\S+) secret (\S+)", line.strip())
         if m:
             found[m.group(1)] = Account(*m.groups())
-    return Running(Sim(endpoint, found, workdir.name), proc, workdir)
+    return Running(Sim(endpoint, found, workdir.name, printed), proc, workdir)
 
 
 # The suite's accounts: `main` does the everyday work; `poor` has USD 50 (too little for a
@@ -155,11 +171,22 @@ def start_sim(accounts, time_scale, balances=None):
 ACCOUNTS = ["main", "poor", "fresh", "bare", "norole"]
 
 
+# Made before the emulator starts (console commands change the world file): `main` gets an
+# extra resource group, `Sim.printed[1]` is its id.
+SETUP = [["create-account", "main"], ["create-resource-group", "conformance-team", "--account", "main"]]
+
+
 @pytest.fixture(scope="session")
 def sim():
-    running = start_sim(ACCOUNTS, TIME_SCALE, balances={"poor": "50"})
+    running = start_sim(ACCOUNTS, TIME_SCALE, balances={"poor": "50"}, console=SETUP)
     yield running.sim
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def team_group(sim):
+    """The id of `main`'s resource group `conformance-team`."""
+    return sim.printed[1]
 
 
 @pytest.fixture
@@ -187,6 +214,7 @@ class Clients:
         from alibabacloud_bssopenapi20171214.client import Client as BssClient
         from alibabacloud_foasconsole20211028.client import Client as FoasClient
         from alibabacloud_ram20150501.client import Client as RamClient
+        from alibabacloud_resourcemanager20200331.client import Client as RmClient
         from alibabacloud_sts20150401.client import Client as StsClient
         from alibabacloud_vpc20160428.client import Client as VpcClient
         from aliyunsdkcore.client import AcsClient
@@ -200,6 +228,7 @@ class Clients:
         self.ram = RamClient(cfg())
         self.bss = BssClient(cfg())
         self.sts = StsClient(cfg())
+        self.rm = RmClient(cfg())
         # The legacy core SDK signs RPC calls with HMAC-SHA1 (like Terraform's provider).
         self.legacy = AcsClient(a.access_key_id, secret if secret is not None else a.access_key_secret, REGION)
         self.oss_auth = oss2.Auth(a.access_key_id, secret if secret is not None else a.access_key_secret)

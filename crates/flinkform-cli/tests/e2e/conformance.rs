@@ -9,7 +9,8 @@ use std::process::Command;
 /// Everything the suite imports that does not ship with Python.
 const PROBE: &str = "import pytest, oss2, aliyunsdkcore, alibabacloud_tea_openapi, \
     alibabacloud_foasconsole20211028, alibabacloud_vpc20160428, alibabacloud_ram20150501, \
-    alibabacloud_bssopenapi20171214, alibabacloud_sts20150401";
+    alibabacloud_bssopenapi20171214, alibabacloud_sts20150401, alibabacloud_market20151101, \
+    alibabacloud_resourcemanager20200331";
 
 fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")

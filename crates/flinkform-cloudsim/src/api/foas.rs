@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, Call, page, paging, ram};
 use crate::regions;
+use crate::tags::{self, Tags};
 use crate::world::{
     Account, ChargeType, Instance, InstancePhase, NAMESPACE_TRANSITION_MS, Namespace, NsPhase,
     Order, Renewal, Spec, stable_hash,
@@ -168,6 +169,8 @@ struct Checked {
     vswitch_ids: Vec<String>,
     zone: String,
     bucket: String,
+    tags: Tags,
+    resource_group_id: String,
 }
 
 fn bad_vswitches(message: impl Into<String>) -> ApiError {
@@ -253,6 +256,26 @@ fn check_create(call: &Call<'_>) -> Result<Checked, ApiError> {
             Some(_) => {}
         }
     }
+    let zone = zone.unwrap_or_default();
+    if let Some(want) = p.get("ZoneId")
+        && want != zone
+    {
+        return Err(ApiError::bad_request(
+            "InvalidParameter.ZoneId",
+            format!("ZoneId {want:?} is not the zone of the vSwitches ({zone})."),
+        ));
+    }
+    let tags = p.tags_to_set("Tag")?;
+    let resource_group_id = match p.get("ResourceGroupId") {
+        Some(rg) if !account.has_group(rg) => {
+            return Err(ApiError::bad_request(
+                "InvalidParameter.ResourceGroupId",
+                format!("The resource group {rg} does not exist in this account."),
+            ));
+        }
+        Some(rg) => rg.to_owned(),
+        None => String::new(),
+    };
     let storage = p.structured("Storage")?;
     let bucket = storage
         .as_ref()
@@ -297,14 +320,15 @@ fn check_create(call: &Call<'_>) -> Result<Checked, ApiError> {
         default_ns_spec,
         vpc_id,
         vswitch_ids,
-        zone: zone.unwrap_or_default(),
+        zone,
         bucket,
+        tags,
+        resource_group_id,
     })
 }
 
 pub(crate) fn create_instance(call: &mut Call<'_>) -> Result<Value, ApiError> {
     let c = check_create(call)?;
-    let tags = call.params.tags("Tag")?;
     let auto_renew = call.params.bool("AutoRenew").unwrap_or(false);
     let architecture = call
         .params
@@ -322,7 +346,6 @@ pub(crate) fn create_instance(call: &mut Call<'_>) -> Result<Value, ApiError> {
         c.region,
         call.world.alnum(11)
     );
-    let resource_group_id = call.account()?.resource_group_id.clone();
     let default_spec = match c.charge {
         ChargeType::Pre => c.default_ns_spec.or(c.spec),
         ChargeType::Post => c.default_ns_spec,
@@ -381,13 +404,14 @@ pub(crate) fn create_instance(call: &mut Call<'_>) -> Result<Value, ApiError> {
             period: 1,
             unit: unit.to_owned(),
         },
-        tags,
+        tags: c.tags,
         architecture,
-        resource_group_id,
+        resource_group_id: c.resource_group_id,
         order_id,
         storage_instance_id: storage_instance_id.clone(),
         storage_order_id,
         namespaces: BTreeMap::from([(default_name, default_ns)]),
+        directories_written: false,
     };
     let account = call.account_mut()?;
     account.orders.insert(
@@ -468,7 +492,7 @@ fn instance_json(account: &Account, i: &Instance, now: i64) -> Value {
         "OssInfo": { "Bucket": i.bucket, "Endpoint": format!("oss-{}-internal.aliyuncs.com", i.region) },
         "ResourceCreateTime": i.created_ms,
         "ResourceExpiredTime": i.expires_ms.unwrap_or(NEVER_EXPIRES_MS),
-        "ResourceGroupId": i.resource_group_id,
+        "ResourceGroupId": account.group(&i.resource_group_id),
         "Uid": account.uid,
         "Tags": tags,
         "ClusterState": { "Status": status, "SubStatus": status },
@@ -488,6 +512,8 @@ pub(crate) fn describe_instances(call: &mut Call<'_>) -> Result<Value, ApiError>
     let id = call.params.get("InstanceId");
     let name = call.params.get("InstanceName");
     let charge = call.params.get("ChargeType");
+    let tag_filter = call.params.tag_filter("Tags")?;
+    let group = call.params.get("ResourceGroupId");
     let now = call.now;
     let account = call.account()?;
     let mut list: Vec<&Instance> = account
@@ -497,6 +523,8 @@ pub(crate) fn describe_instances(call: &mut Call<'_>) -> Result<Value, ApiError>
         .filter(|i| id.is_none_or(|id| id == i.id))
         .filter(|i| name.is_none_or(|n| n == i.name))
         .filter(|i| charge.is_none_or(|c| c == i.charge.wire()))
+        .filter(|i| tags::matches(&i.tags, &tag_filter))
+        .filter(|i| group.is_none_or(|g| g == account.group(&i.resource_group_id)))
         .collect();
     list.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
     let items: Vec<Value> = list
@@ -755,4 +783,124 @@ pub(crate) fn delete_namespace(call: &mut Call<'_>) -> Result<Value, ApiError> {
         ns.deleting_ms = Some(now);
     }
     Ok(json!({}))
+}
+
+/// The resource type of a workspace in the tag actions (any case).
+const TAG_RESOURCE_TYPE: &str = "vvpinstance";
+
+/// `RegionId` and `ResourceType` of a tag action.
+fn tag_scope(call: &Call<'_>) -> Result<String, ApiError> {
+    let region = call.params.require("RegionId")?.to_owned();
+    let t = call.params.require("ResourceType")?;
+    if !t.eq_ignore_ascii_case(TAG_RESOURCE_TYPE) {
+        return Err(ApiError::bad_request(
+            "InvalidParameter.ResourceType",
+            format!("ResourceType must be {TAG_RESOURCE_TYPE}, not {t:?}."),
+        ));
+    }
+    Ok(region)
+}
+
+/// `ResourceId.N` (required, at most 50), every one a workspace of `region` that is not gone.
+fn tag_targets(call: &Call<'_>, region: &str) -> Result<Vec<String>, ApiError> {
+    let ids = call.params.string_list("ResourceId")?.unwrap_or_default();
+    if ids.is_empty() {
+        return Err(ApiError::missing("ResourceId.N"));
+    }
+    if ids.len() > 50 {
+        return Err(ApiError::bad_request(
+            "NumberExceed.ResourceIds",
+            "The ResourceIds parameter's number is exceed , Valid : 50",
+        ));
+    }
+    let account = call.account()?;
+    for id in &ids {
+        let found = account
+            .instances
+            .get(id)
+            .is_some_and(|i| i.region == region && i.phase(call.now) != InstancePhase::Gone);
+        if !found {
+            return Err(no_instance(id));
+        }
+    }
+    Ok(ids)
+}
+
+pub(crate) fn tag_resources(call: &mut Call<'_>) -> Result<Value, ApiError> {
+    let region = tag_scope(call)?;
+    let ids = tag_targets(call, &region)?;
+    let tags = call.params.tags_to_set("Tag")?;
+    if tags.is_empty() {
+        return Err(ApiError::missing("Tag"));
+    }
+    let account = call.account_mut()?;
+    for id in &ids {
+        let have = account.instances.get(id).map(|i| &i.tags);
+        let after = have
+            .into_iter()
+            .flat_map(|t| t.keys())
+            .chain(tags.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        if after > tags::MAX_TAGS {
+            return Err(ApiError::bad_request(
+                "NumberExceed.Tags",
+                format!("The workspace {id} would have more than 20 tags."),
+            ));
+        }
+    }
+    for id in &ids {
+        if let Some(i) = account.instances.get_mut(id) {
+            i.tags.extend(tags.clone());
+        }
+    }
+    Ok(json!({}))
+}
+
+pub(crate) fn untag_resources(call: &mut Call<'_>) -> Result<Value, ApiError> {
+    let region = tag_scope(call)?;
+    let ids = tag_targets(call, &region)?;
+    let keys = call.params.string_list("TagKey")?.unwrap_or_default();
+    let all = call.params.bool("All").unwrap_or(false);
+    if keys.is_empty() && !all {
+        return Err(ApiError::missing("TagKey"));
+    }
+    let account = call.account_mut()?;
+    for id in &ids {
+        if let Some(i) = account.instances.get_mut(id) {
+            if keys.is_empty() {
+                i.tags.clear();
+            } else {
+                i.tags.retain(|k, _| !keys.contains(k));
+            }
+        }
+    }
+    Ok(json!({}))
+}
+
+pub(crate) fn list_tag_resources(call: &mut Call<'_>) -> Result<Value, ApiError> {
+    let region = tag_scope(call)?;
+    let ids = call.params.string_list("ResourceId")?.unwrap_or_default();
+    let filter = call.params.tag_filter("Tag")?;
+    let now = call.now;
+    let account = call.account()?;
+    let entries: Vec<Value> = account
+        .instances
+        .values()
+        .filter(|i| i.region == region && i.phase(now) != InstancePhase::Gone)
+        .filter(|i| ids.is_empty() || ids.contains(&i.id))
+        .filter(|i| tags::matches(&i.tags, &filter))
+        .flat_map(|i| {
+            i.tags.iter().map(|(k, v)| {
+                json!({
+                    "ResourceId": i.id,
+                    "ResourceType": TAG_RESOURCE_TYPE,
+                    "TagKey": k,
+                    "TagValue": v,
+                })
+            })
+        })
+        .collect();
+    let (page, next) = tags::paginate(&entries, call.params.get("NextToken"), 50)?;
+    Ok(json!({ "NextToken": next, "TagResources": page }))
 }

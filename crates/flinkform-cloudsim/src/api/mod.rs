@@ -6,6 +6,7 @@ pub(crate) mod foas;
 pub(crate) mod market;
 pub(crate) mod oss;
 pub(crate) mod ram;
+pub(crate) mod rm;
 pub(crate) mod vpc;
 
 use serde_json::{Map, Value};
@@ -105,6 +106,7 @@ pub(crate) fn product(version: &str) -> Option<&'static str> {
         "2015-04-01" => "sts",
         "2019-04-22" => "oss-admin",
         "2015-11-01" => "market",
+        "2020-03-31" => "resourcemanager",
         _ => return None,
     })
 }
@@ -119,6 +121,7 @@ pub(crate) fn product_host(product: &str) -> &'static str {
         "sts" => "sts.aliyuncs.com",
         "oss-admin" => "oss-admin.aliyuncs.com",
         "market" => "market.aliyuncs.com",
+        "resourcemanager" => "resourcemanager.aliyuncs.com",
         _ => "aliyuncs.com",
     }
 }
@@ -126,7 +129,8 @@ pub(crate) fn product_host(product: &str) -> &'static str {
 /// Whether an action changes the world (the server persists after those).
 pub(crate) fn is_mutating(action: &str) -> bool {
     [
-        "Create", "Delete", "Modify", "Attach", "Detach", "Set", "Open",
+        "Create", "Delete", "Modify", "Attach", "Detach", "Set", "Open", "Tag", "UnTag", "Untag",
+        "Move",
     ]
     .iter()
     .any(|p| action.starts_with(p))
@@ -157,6 +161,11 @@ fn handler(product: &str, action: &str) -> Option<Handler> {
         ("vpc", "CreateVSwitch") => vpc::create_vswitch,
         ("vpc", "DescribeVSwitches") => vpc::describe_vswitches,
         ("vpc", "DeleteVSwitch") => vpc::delete_vswitch,
+        ("vpc", "TagResources") => vpc::tag_resources,
+        ("vpc", "UnTagResources") => vpc::un_tag_resources,
+        ("vpc", "ListTagResources") => vpc::list_tag_resources,
+        ("resourcemanager", "MoveResources") => rm::move_resources,
+        ("resourcemanager", "ListResourceGroups") => rm::list_resource_groups,
         ("foasconsole", "DescribeSupportedRegions") => foas::describe_supported_regions,
         ("foasconsole", "DescribeSupportedZones") => foas::describe_supported_zones,
         ("foasconsole", "QueryCreateInstancePrice") => foas::query_create_instance_price,
@@ -168,6 +177,9 @@ fn handler(product: &str, action: &str) -> Option<Handler> {
         ("foasconsole", "DescribeNamespaces") => foas::describe_namespaces,
         ("foasconsole", "ModifyPrepayNamespaceSpec") => foas::modify_prepay_namespace_spec,
         ("foasconsole", "DeleteNamespace") => foas::delete_namespace,
+        ("foasconsole", "TagResources") => foas::tag_resources,
+        ("foasconsole", "UntagResources") => foas::untag_resources,
+        ("foasconsole", "ListTagResources") => foas::list_tag_resources,
         _ => return None,
     })
 }

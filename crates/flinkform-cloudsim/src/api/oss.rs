@@ -1,7 +1,10 @@
-//! OSS over its REST protocol: V1 `Authorization: OSS ak:sig` verification, bucket and
+//! OSS over its REST protocol: V1 `Authorization: OSS ak:sig` verification, bucket, key and
 //! region from the virtual host (`<bucket>.oss-<region>.aliyuncs.com`) or, for loopback
 //! hosts, from the path; `PutBucket`, `GetBucketInfo`, `GetBucketLocation`, `HeadBucket`,
-//! `ListBuckets` and `DeleteBucket` with XML bodies and XML errors.
+//! `ListBuckets` and `DeleteBucket` with XML bodies and XML errors; bucket tags and objects
+//! are in [`objects`].
+
+mod objects;
 
 use std::collections::BTreeMap;
 
@@ -27,7 +30,7 @@ pub(crate) struct OssRequest<'a> {
 pub(crate) struct OssResponse {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: String,
+    pub(crate) body: Vec<u8>,
     /// Whether the world changed (the server then persists it).
     pub(crate) mutated: bool,
 }
@@ -54,6 +57,8 @@ fn request_id(world: &mut World) -> String {
 
 struct Target {
     bucket: Option<String>,
+    /// The object key (empty for bucket-level requests).
+    key: String,
     /// Region named by the host; `None` for loopback path-style requests.
     region: Option<String>,
     host_id: String,
@@ -69,14 +74,10 @@ fn target(req: &OssRequest<'_>) -> Target {
         };
         match labels.as_slice() {
             [endpoint] => {
-                let bucket = req
-                    .path
-                    .trim_start_matches('/')
-                    .split('/')
-                    .next()
-                    .filter(|b| !b.is_empty());
+                let (bucket, key) = split_path(req.path);
                 return Target {
-                    bucket: bucket.map(str::to_owned),
+                    bucket,
+                    key,
                     region: region_of(endpoint),
                     host_id: host.clone(),
                 };
@@ -84,6 +85,7 @@ fn target(req: &OssRequest<'_>) -> Target {
             [bucket, endpoint, ..] => {
                 return Target {
                     bucket: Some((*bucket).to_owned()),
+                    key: req.path.strip_prefix('/').unwrap_or(req.path).to_owned(),
                     region: region_of(endpoint),
                     host_id: host.clone(),
                 };
@@ -91,31 +93,94 @@ fn target(req: &OssRequest<'_>) -> Target {
             [] => {}
         }
     }
-    let bucket = req
-        .path
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .filter(|b| !b.is_empty());
+    let (bucket, key) = split_path(req.path);
     Target {
-        bucket: bucket.map(str::to_owned),
+        bucket,
+        key,
         region: None,
         host_id: host,
     }
 }
 
-/// The sub-resources that are part of the canonicalized resource.
+/// `/<bucket>/<key>` of a path-style request.
+fn split_path(path: &str) -> (Option<String>, String) {
+    let rest = path.strip_prefix('/').unwrap_or(path);
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    (
+        Some(bucket.to_owned()).filter(|b| !b.is_empty()),
+        key.to_owned(),
+    )
+}
+
+/// The sub-resources that are part of the canonicalized resource (OSS's list, as `oss2`
+/// signs them).
 const SUBRESOURCES: &[&str] = &[
     "acl",
+    "append",
+    "asyncFetch",
     "bucketInfo",
+    "callback",
+    "callback-var",
+    "cname",
+    "comp",
+    "continuation-token",
+    "cors",
+    "delete",
+    "encryption",
+    "endTime",
+    "group",
+    "inventory",
+    "inventoryId",
+    "lifecycle",
+    "link",
+    "live",
     "location",
     "logging",
+    "metaQuery",
+    "objectInfo",
+    "objectMeta",
+    "partNumber",
+    "policy",
+    "position",
+    "qos",
+    "qosInfo",
+    "referer",
+    "replication",
+    "replicationLocation",
+    "replicationProgress",
+    "requestPayment",
+    "resourceGroup",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+    "restore",
+    "security-token",
+    "sequential",
+    "startTime",
     "stat",
+    "status",
+    "symlink",
     "tagging",
+    "transferAcceleration",
+    "uploadId",
+    "uploads",
+    "versionId",
     "versioning",
+    "versions",
+    "vod",
+    "website",
+    "worm",
+    "wormExtend",
+    "wormId",
+    "x-oss-process",
+    "x-oss-request-payer",
+    "x-oss-traffic-limit",
 ];
 
-fn canonical_resource(bucket: Option<&str>, query: &[(String, String)]) -> String {
+fn canonical_resource(bucket: Option<&str>, key: &str, query: &[(String, String)]) -> String {
     let Some(bucket) = bucket else {
         return "/".to_owned();
     };
@@ -132,9 +197,9 @@ fn canonical_resource(bucket: Option<&str>, query: &[(String, String)]) -> Strin
         .collect();
     subs.sort();
     if subs.is_empty() {
-        format!("/{bucket}/")
+        format!("/{bucket}/{key}")
     } else {
-        format!("/{bucket}/?{}", subs.join("&"))
+        format!("/{bucket}/{key}?{}", subs.join("&"))
     }
 }
 
@@ -158,15 +223,16 @@ impl Ctx {
     fn respond(
         &self,
         status: u16,
-        body: String,
+        body: impl Into<Vec<u8>>,
         extra: Vec<(String, String)>,
         mutated: bool,
     ) -> OssResponse {
+        let body = body.into();
         let mut headers = vec![
             ("x-oss-request-id".to_owned(), self.request_id.clone()),
             ("server".to_owned(), "AliyunOSS".to_owned()),
         ];
-        if !body.is_empty() {
+        if !body.is_empty() && !extra.iter().any(|(k, _)| k == "content-type") {
             headers.push(("content-type".to_owned(), "application/xml".to_owned()));
         }
         headers.extend(extra);
@@ -193,38 +259,63 @@ pub(crate) fn handle(world: &mut World, req: &OssRequest<'_>) -> OssResponse {
     world.record_call(&format!("oss:{}", req.method));
     let now = world.now_ms();
     world.collect_garbage(now);
-    match (req.method, t.bucket.as_deref()) {
-        ("GET", None) => list_buckets(world, &uid, req.query, &ctx),
-        ("PUT", Some(b)) => put_bucket(world, &uid, b, t.region.as_deref(), req, &ctx, now),
-        ("GET", Some(b)) if req.query.iter().any(|(k, _)| k == "bucketInfo") => {
+    let has = |name: &str| req.query.iter().any(|(k, _)| k == name);
+    let Some(b) = t.bucket.as_deref() else {
+        return match req.method {
+            "GET" => list_buckets(world, &uid, req.query, &ctx),
+            _ => not_implemented(&ctx),
+        };
+    };
+    let region = t.region.as_deref();
+    if !t.key.is_empty() {
+        return match req.method {
+            "PUT" => objects::put_object(world, &uid, b, region, &t.key, req, &ctx, now),
+            "GET" => objects::get_object(world, &uid, b, region, &t.key, &ctx, false),
+            "HEAD" => objects::get_object(world, &uid, b, region, &t.key, &ctx, true),
+            "DELETE" => objects::delete_object(world, &uid, b, region, &t.key, &ctx),
+            _ => not_implemented(&ctx),
+        };
+    }
+    match req.method {
+        "PUT" if has("tagging") => objects::put_bucket_tags(world, &uid, b, region, req, &ctx),
+        "PUT" => put_bucket(world, &uid, b, region, req, &ctx, now),
+        "GET" if has("tagging") => objects::get_bucket_tags(world, &uid, b, region, &ctx),
+        "GET" if has("bucketInfo") => with_bucket(world, &uid, b, region, &ctx, |bucket, _| {
             let resource_group = world
                 .accounts
                 .get(&uid)
-                .map(|a| a.resource_group_id.clone())
+                .map(|a| a.group(&bucket.resource_group_id).to_owned())
                 .unwrap_or_default();
-            with_bucket(world, &uid, b, t.region.as_deref(), &ctx, |bucket, _| {
-                bucket_info(bucket, &resource_group, &ctx)
-            })
-        }
-        ("GET", Some(b)) if req.query.iter().any(|(k, _)| k == "location") => {
-            with_bucket(world, &uid, b, t.region.as_deref(), &ctx, |bucket, _| {
-                let body = format!(
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint>oss-{}</LocationConstraint>\n",
-                    escape(&bucket.region)
-                );
-                ctx.respond(200, body, Vec::new(), false)
-            })
-        }
-        ("HEAD", Some(b)) => with_bucket(world, &uid, b, t.region.as_deref(), &ctx, |_, _| {
+            bucket_info(bucket, &resource_group, &ctx)
+        }),
+        "GET" if has("location") => with_bucket(world, &uid, b, region, &ctx, |bucket, _| {
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint>oss-{}</LocationConstraint>\n",
+                escape(&bucket.region)
+            );
+            ctx.respond(200, body, Vec::new(), false)
+        }),
+        "GET" => objects::list_objects(world, &uid, b, region, req.query, &ctx),
+        "HEAD" => with_bucket(world, &uid, b, region, &ctx, |_, _| {
             ctx.respond(200, String::new(), Vec::new(), false)
         }),
-        ("DELETE", Some(b)) => delete_bucket(world, &uid, b, t.region.as_deref(), &ctx, now),
-        _ => ctx.error(
-            501,
-            "NotImplemented",
-            "The emulator does not implement this OSS operation.",
-        ),
+        "DELETE" if has("tagging") => {
+            objects::delete_bucket_tags(world, &uid, b, region, req.query, &ctx)
+        }
+        "DELETE" => delete_bucket(world, &uid, b, region, &ctx, now),
+        "POST" if has("delete") => {
+            objects::delete_multiple_objects(world, &uid, b, region, req, &ctx)
+        }
+        _ => not_implemented(&ctx),
     }
+}
+
+fn not_implemented(ctx: &Ctx) -> OssResponse {
+    ctx.error(
+        501,
+        "NotImplemented",
+        "The emulator does not implement this OSS operation.",
+    )
 }
 
 fn authenticate(
@@ -283,7 +374,7 @@ fn authenticate(
         .filter(|(k, _)| k.starts_with("x-oss-"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let resource = canonical_resource(t.bucket.as_deref(), req.query);
+    let resource = canonical_resource(t.bucket.as_deref(), &t.key, req.query);
     let expected = OssV1Request {
         verb: req.method,
         content_md5: req
@@ -404,16 +495,35 @@ fn put_bucket(
         );
     }
     let storage_class = storage_class_of(req.body).unwrap_or_else(|| "Standard".to_owned());
-    world.buckets.insert(
-        name.to_owned(),
-        Bucket {
-            name: name.to_owned(),
-            owner_uid: uid.to_owned(),
-            region,
-            storage_class,
-            created_ms: now,
+    let tags = match req.headers.get("x-oss-bucket-tagging") {
+        None => crate::tags::Tags::new(),
+        Some(h) => match objects::header_tags(h) {
+            Ok(t) => t,
+            Err(why) => return ctx.error(400, "InvalidTag", &why),
         },
-    );
+    };
+    let resource_group_id = req
+        .headers
+        .get("x-oss-resource-group-id")
+        .cloned()
+        .unwrap_or_default();
+    let group_known = resource_group_id.is_empty()
+        || world
+            .accounts
+            .get(uid)
+            .is_some_and(|a| a.has_group(&resource_group_id));
+    if !group_known {
+        return ctx.error(
+            400,
+            "InvalidArgument",
+            "The resource group in x-oss-resource-group-id does not exist.",
+        );
+    }
+    let mut bucket = Bucket::new(name, uid, &region, now);
+    bucket.storage_class = storage_class;
+    bucket.tags = tags;
+    bucket.resource_group_id = resource_group_id;
+    world.buckets.insert(name.to_owned(), bucket);
     ctx.respond(200, String::new(), location, true)
 }
 
@@ -436,7 +546,11 @@ fn delete_bucket(
             .values()
             .any(|i| i.bucket == name && i.phase(now) != InstancePhase::Gone)
     });
-    if used {
+    let has_objects = world
+        .buckets
+        .get(name)
+        .is_some_and(|b| !b.objects.is_empty());
+    if used || has_objects {
         return ctx.error(
             409,
             "BucketNotEmpty",
@@ -521,9 +635,10 @@ mod tests {
             ("bucketInfo".to_owned(), String::new()),
             ("foo".to_owned(), "1".to_owned()),
         ];
-        assert_eq!(canonical_resource(Some("b"), &q), "/b/?bucketInfo");
-        assert_eq!(canonical_resource(Some("b"), &[]), "/b/");
-        assert_eq!(canonical_resource(None, &q), "/");
+        assert_eq!(canonical_resource(Some("b"), "", &q), "/b/?bucketInfo");
+        assert_eq!(canonical_resource(Some("b"), "", &[]), "/b/");
+        assert_eq!(canonical_resource(Some("b"), "d/k.txt", &[]), "/b/d/k.txt");
+        assert_eq!(canonical_resource(None, "", &q), "/");
     }
 
     #[test]
