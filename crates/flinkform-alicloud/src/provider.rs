@@ -1228,9 +1228,13 @@ impl AliProvider {
         for (acct, name, region) in &tag_keys {
             let client = client_of(acct)?;
             let (name, region) = (name.clone(), region.clone());
-            futs.push(async move { tags::bucket_tags(&client, &region, &name).await });
+            futs.push(async move {
+                let tags = tags::bucket_tags(&client, &region, &name).await?;
+                let objects = tags::count_objects(&client, &region, &name).await?;
+                Ok::<_, ApiError>((tags, objects))
+            });
         }
-        let mut bucket_tags: BTreeMap<(AccountName, String), BTreeMap<String, String>> =
+        let mut bucket_tags: BTreeMap<(AccountName, String), (BTreeMap<String, String>, i64)> =
             BTreeMap::new();
         for ((acct, name, _), res) in tag_keys
             .into_iter()
@@ -1342,8 +1346,12 @@ impl AliProvider {
                         }
                         let list = buckets.get(&it.account)?;
                         let (_, region) = list.iter().find(|(b, _)| *b == n)?;
-                        wire::bucket(&n, region.as_deref(), bucket_tags.get(&key))
-                            .map(Observation::Found)
+                        let seen = bucket_tags.get(&key);
+                        let mut o = wire::bucket(&n, region.as_deref(), seen.map(|(t, _)| t))?;
+                        if let Some((_, objects)) = seen {
+                            o.attrs.insert("objects".to_owned(), Value::Int(*objects));
+                        }
+                        Some(Observation::Found(o))
                     })
                 }
                 ResourceKind::RamRole => {

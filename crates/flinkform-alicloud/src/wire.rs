@@ -335,6 +335,17 @@ impl BucketXml {
     }
 }
 
+/// `ListBucketResult` of `ListObjectsV2`, as far as counting goes.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct ObjectPage {
+    #[serde(rename = "KeyCount", default)]
+    pub(crate) key_count: Option<i64>,
+    #[serde(rename = "IsTruncated", default)]
+    pub(crate) is_truncated: Option<String>,
+    #[serde(rename = "NextContinuationToken", default)]
+    pub(crate) next_continuation_token: Option<String>,
+}
+
 /// `Tagging` (`GetBucketTags` answer, `PutBucketTags` body).
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct TaggingXml {

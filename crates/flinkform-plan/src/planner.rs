@@ -813,6 +813,27 @@ impl<'a> Ctx<'a> {
                     Deletion::Api => (Disposition::Delete, String::new()),
                 }
             };
+            let objects = self
+                .found(&r.addr)
+                .filter(|_| r.addr.kind() == ResourceKind::OssBucket)
+                .and_then(|o| o.attrs.get("objects"))
+                .and_then(Value::as_int)
+                .unwrap_or(0);
+            let base = if base.0 == Disposition::Delete
+                && objects > 0
+                && !self.opts.may_destroy(&r.addr)
+            {
+                (
+                    Disposition::Stay,
+                    format!(
+                        "holds {objects} object(s) (the workspace's artifacts/, flink-jobs/, \
+                         flink-savepoints/, logs/ and job data); `--allow-destroy {}` deletes it with them",
+                        r.addr
+                    ),
+                )
+            } else {
+                base
+            };
             let protected = r.protect && !self.opts.may_destroy(&r.addr);
             let d = if destroy
                 && protected

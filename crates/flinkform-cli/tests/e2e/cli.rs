@@ -32,21 +32,14 @@ fn plan_refuses_to_replace_a_protected_workspace() {
         plan.stderr
     );
     assert!(plan.stderr.contains("--allow-replace"), "{}", plan.stderr);
-    // The old bucket leaves the specs, so deleting it needs its own permission.
-    assert!(
-        plan.stderr
-            .contains("--allow-destroy oss_bucket.quickstart-flink-demo"),
-        "{}",
-        plan.stderr
-    );
-    // With both flags the plan shows the replacement and why.
+    // With the flag the plan shows the replacement and why; the old bucket leaves the
+    // specs but holds the workspace's directories, so it is kept and reported, and deleting
+    // it needs its own permission.
     let plan = sb
         .run(&[
             "plan",
             "--allow-replace",
             "flink_workspace.quickstart",
-            "--allow-destroy",
-            "oss_bucket.quickstart-flink-demo",
             "--detailed-exitcode",
             "ws.yaml",
         ])
@@ -57,6 +50,18 @@ fn plan_refuses_to_replace_a_protected_workspace() {
         plan.stdout
     );
     assert!(plan.stdout.contains("bucket"), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("oss_bucket.quickstart-flink-demo: holds 4 object(s)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("`--allow-destroy oss_bucket.quickstart-flink-demo` deletes it"),
+        "{}",
+        plan.stdout
+    );
 }
 
 #[test]

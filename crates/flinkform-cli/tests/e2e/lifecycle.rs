@@ -103,16 +103,31 @@ fn quickstart_applies_converges_drifts_repairs_and_destroys() {
         "{}",
         destroy.stdout
     );
+    // The bucket holds the workspace's four directories (seed 000): it is kept, and stays
+    // in state with the OSS activation it needs, until `--allow-destroy` names it.
+    assert!(
+        destroy
+            .stdout
+            .contains("oss_bucket.quickstart-flink-demo: holds 4 object(s)"),
+        "{}",
+        destroy.stdout
+    );
     let c = counts(&sb);
     assert_eq!(
         (c.instances, c.namespaces, c.buckets, c.vpcs, c.vswitches),
-        (0, 0, 0, 1, 1)
+        (0, 0, 1, 1, 1)
     );
     assert_eq!(c.roles, 1, "the shared RAM role is kept");
     let state = sb.state();
+    let kept: Vec<&str> = state["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["address"].as_str())
+        .collect();
     assert_eq!(
-        state["resources"].as_array().map(Vec::len),
-        Some(0),
+        kept,
+        ["oss_service.main", "oss_bucket.quickstart-flink-demo"],
         "{state}"
     );
 }

@@ -7,4 +7,5 @@ mod crash;
 mod harness;
 mod lifecycle;
 mod marketplace;
+mod ownership;
 mod secrets;
