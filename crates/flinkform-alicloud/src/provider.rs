@@ -1378,6 +1378,7 @@ impl AliProvider {
             accounts,
             api_calls: counter.load(Ordering::Relaxed),
             network,
+            ..Observed::default()
         })
     }
 }
