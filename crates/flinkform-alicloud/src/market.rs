@@ -14,6 +14,12 @@
 //! instances of the product, so a retry or a re-run after a crash sends the same token (the
 //! Marketplace answers with the same order), and a re-order after an expiry sends a new one.
 //!
+//! Verification is per Alibaba Cloud account: every connector call that registers, binds,
+//! verifies, settles or creates a workspace carries the caller's `aliUid` (STS
+//! `GetCallerIdentity`), reads ask with it, and the e-mail gate is observed as passed only
+//! when the account is verified for this UID. Refresh also records the vendor facts the
+//! planner's checks before an order need (`Observed::billing_accounts`).
+//!
 //! Secrets: the password is read from its reference (`env:NAME`, `file:PATH`) only inside
 //! [`AliProvider::create_market`], right before the connector call, and appears in no
 //! attribute, log or error.
@@ -21,9 +27,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use flinkform_core::{
-    AccountName, Address, Attrs, ChangeRequest, CloudId, DeleteRequest, Observation,
-    ObserveRequest, Observed, ObservedResource, Outcome, Owner, ProviderError, ProviderErrorKind,
-    Readiness, ResourceKind, Value,
+    AccountName, AccountUid, Address, Attrs, BillingAccountFacts, ChangeRequest, CloudId,
+    DeleteRequest, Observation, ObserveRequest, Observed, ObservedResource, Outcome, Owner,
+    ProviderError, ProviderErrorKind, Readiness, ResourceKind, Value,
 };
 use serde_json::{Value as Json, json};
 use sha2::{Digest as _, Sha256};
@@ -60,6 +66,11 @@ fn need<'a>(attrs: &'a Attrs, name: &str, action: &str) -> Result<&'a str, Provi
 
 fn cloud_id(id: &str, action: &str) -> Result<CloudId, ProviderError> {
     CloudId::new(id).map_err(|_| invalid(action, format!("`{id}` is not an id")))
+}
+
+/// Whether the boolean field `key` of `v` is `true`.
+fn flag(v: &Json, key: &str) -> bool {
+    v.get(key).and_then(Json::as_bool) == Some(true)
 }
 
 fn json_str(v: &Json, key: &str) -> Option<String> {
@@ -298,6 +309,109 @@ impl Item {
     }
 }
 
+/// A connector read; `None` when the connector answers 404.
+async fn connector_get(
+    conn: &Connector,
+    path: &str,
+    calls: &mut u64,
+) -> Result<Option<Json>, ProviderError> {
+    *calls += 1;
+    match conn.call(ConnectorMethod::Get, path, None).await {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == ProviderErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The `items` of a connector list answer.
+fn list_items(v: Option<Json>) -> Vec<Json> {
+    v.and_then(|v| v.get("items").and_then(Json::as_array).cloned())
+        .unwrap_or_default()
+}
+
+/// Observes `billing_account.<s>` as the Alibaba Cloud account `uid` sees it, and, for a
+/// desired account, the vendor facts the checks before an order need (whether the account
+/// exists, whether the spec's e-mail address is its, and the names of its workspaces when
+/// the subscription binds one it has not bound yet). Reads only; no password.
+///
+/// An account is this subscription's when the state records it, or, found by site and
+/// username, when this UID verified it or waits for the code it asked for. An account
+/// another UID registered or verified is not: binding it goes through the e-mail gate for
+/// this UID. `verified` collects the accounts this UID verified (the gate is passed for them).
+async fn observe_billing_account(
+    conn: &Connector,
+    it: &Item,
+    uid: &str,
+    items: &BTreeMap<Address, Item>,
+    verified: &mut BTreeSet<String>,
+    calls: &mut u64,
+) -> Result<(Observation, Option<BillingAccountFacts>), ProviderError> {
+    let site = it.str_attr("site").unwrap_or_default();
+    let user = it.str_attr("username").unwrap_or_default();
+    let by_name = format!("billing-accounts?site={site}&username={user}&aliUid={uid}");
+    // `Some(answer)` once the account was looked up by site and username.
+    let mut named: Option<Option<Json>> = None;
+    let found = match &it.recorded {
+        Some((id, _)) => {
+            connector_get(conn, &format!("billing-accounts/{id}?aliUid={uid}"), calls).await?
+        }
+        None => {
+            let hit = list_items(connector_get(conn, &by_name, calls).await?)
+                .into_iter()
+                .next();
+            named = Some(hit.clone());
+            hit.filter(|a| flag(a, "verifiedForUid") || flag(a, "pendingForUid"))
+        }
+    };
+    if let Some(v) = &found
+        && flag(v, "verifiedForUid")
+        && let Some(id) = json_str(v, "id")
+    {
+        verified.insert(id);
+    }
+    let obs = found
+        .as_ref()
+        .and_then(account_observation)
+        .unwrap_or(Observation::Absent);
+    if it.desired.is_none() {
+        return Ok((obs, None));
+    }
+    let named = match (found, named) {
+        (Some(ours), _) if matches!(obs, Observation::Found(_)) => Some(ours),
+        (_, Some(n)) => n,
+        (_, None) => list_items(connector_get(conn, &by_name, calls).await?)
+            .into_iter()
+            .next(),
+    };
+    let Some(account) = named else {
+        return Ok((obs, Some(BillingAccountFacts::Missing)));
+    };
+    let email_matches = json_str(&account, "email").as_deref() == it.str_attr("email");
+    // The workspace a subscription binds must exist under the account.
+    let binds = Address::new(ResourceKind::SaasWorkspace, it.addr.name())
+        .ok()
+        .and_then(|a| items.get(&a))
+        .filter(|w| w.recorded.is_none() && w.str_attr("mode") == Some("bind"));
+    let workspaces = match (binds, json_str(&account, "id")) {
+        (Some(_), Some(id)) => Some(
+            list_items(
+                connector_get(conn, &format!("workspaces?billingAccountId={id}"), calls).await?,
+            )
+            .iter()
+            .filter_map(|w| json_str(w, "name"))
+            .collect(),
+        ),
+        _ => None,
+    };
+    Ok((
+        obs,
+        Some(BillingAccountFacts::Exists {
+            email_matches,
+            workspaces,
+        }),
+    ))
+}
+
 impl AliProvider {
     fn connector_for(&self, action: &str) -> Result<&Connector, ProviderError> {
         self.connector.as_ref().ok_or_else(|| {
@@ -375,6 +489,21 @@ impl AliProvider {
             }
             return Ok(());
         };
+        // Verification is per Alibaba Cloud account: the vendor answers for the asking UID.
+        let mut uids: BTreeMap<AccountName, AccountUid> = BTreeMap::new();
+        for it in &vendor_items {
+            if uids.contains_key(&it.account) {
+                continue;
+            }
+            let uid = match out.accounts.get(&it.account).and_then(|f| f.uid.clone()) {
+                Some(uid) => uid,
+                None => {
+                    out.api_calls += 1;
+                    crate::provider::caller_uid(self.client(&it.account)?).await?
+                }
+            };
+            uids.insert(it.account.clone(), uid);
+        }
         // In dependency order: accounts, then gates, bindings, workspaces.
         let mut verified: BTreeSet<String> = BTreeSet::new();
         for kind in [
@@ -384,9 +513,25 @@ impl AliProvider {
             ResourceKind::SaasWorkspace,
         ] {
             for it in vendor_items.iter().filter(|i| i.addr.kind() == kind) {
-                let obs = self
-                    .observe_vendor_item(conn, it, &ids, &mut verified, &mut out.api_calls)
+                let obs = if kind == ResourceKind::BillingAccount {
+                    let uid = uids.get(&it.account).map_or("", AccountUid::as_str);
+                    let (obs, facts) = observe_billing_account(
+                        conn,
+                        it,
+                        uid,
+                        &items,
+                        &mut verified,
+                        &mut out.api_calls,
+                    )
                     .await?;
+                    if let Some(f) = facts {
+                        out.billing_accounts.insert(it.addr.clone(), f);
+                    }
+                    obs
+                } else {
+                    self.observe_vendor_item(conn, it, &ids, &verified, &mut out.api_calls)
+                        .await?
+                };
                 if let Observation::Found(o) = &obs {
                     ids.insert(it.addr.clone(), o.cloud_id.clone());
                 }
@@ -401,7 +546,7 @@ impl AliProvider {
         conn: &Connector,
         it: &Item,
         ids: &BTreeMap<Address, CloudId>,
-        verified: &mut BTreeSet<String>,
+        verified: &BTreeSet<String>,
         calls: &mut u64,
     ) -> Result<Observation, ProviderError> {
         let get = |path: String| async move {
@@ -413,38 +558,6 @@ impl AliProvider {
         };
         *calls += 1;
         Ok(match it.addr.kind() {
-            ResourceKind::BillingAccount => {
-                let found = match &it.recorded {
-                    Some((id, _)) => get(format!("billing-accounts/{id}")).await?,
-                    None => {
-                        let site = it.str_attr("site").unwrap_or_default();
-                        let user = it.str_attr("username").unwrap_or_default();
-                        get(format!("billing-accounts?site={site}&username={user}"))
-                            .await?
-                            .and_then(|v| v.get("items").and_then(Json::as_array).cloned())
-                            .and_then(|items| {
-                                // Only an account this connector registered or bound (or
-                                // one waiting for its code) is ours; binding an existing
-                                // one must still go through the connector.
-                                items.into_iter().find(|a| {
-                                    a.get("bound").and_then(Json::as_bool) == Some(true)
-                                        || json_str(a, "status").as_deref()
-                                            == Some("pending_verification")
-                                })
-                            })
-                    }
-                };
-                if let Some(v) = &found
-                    && v.get("bound").and_then(Json::as_bool) == Some(true)
-                    && let Some(id) = json_str(v, "id")
-                {
-                    verified.insert(id);
-                }
-                found
-                    .as_ref()
-                    .and_then(account_observation)
-                    .unwrap_or(Observation::Absent)
-            }
             ResourceKind::Gate => {
                 if it.str_attr("step") != Some("verify-email") {
                     // A manual step: only the person knows; the state is trusted.
@@ -648,6 +761,10 @@ impl AliProvider {
             return self.pass_gate(req).await;
         }
         let conn = self.connector_for("create")?;
+        // Every vendor step names the Alibaba Cloud account it is for: the vendor verifies
+        // a Billing Center account per UID.
+        let uid = crate::provider::caller_uid(self.client(&req.account)?).await?;
+        let uid = uid.as_str();
         let (path, body) = match req.addr.kind() {
             ResourceKind::BillingAccount => {
                 let site = need(a, "site", "register")?;
@@ -656,7 +773,9 @@ impl AliProvider {
                 if s(a, "mode") == Some("bind") {
                     (
                         "billing-accounts/bind".to_owned(),
-                        json!({ "site": site, "username": username, "email": email }),
+                        json!({
+                            "site": site, "username": username, "email": email, "aliUid": uid,
+                        }),
                     )
                 } else {
                     let reference = need(a, "password", "register")?;
@@ -667,28 +786,26 @@ impl AliProvider {
                             "site": site, "username": username, "email": email,
                             "password": password,
                             "company": { "name": s(a, "company").unwrap_or_default() },
+                            "aliUid": uid,
                         }),
                     )
                 }
             }
-            ResourceKind::SettlementBinding => {
-                let uid = crate::provider::caller_uid(self.client(&req.account)?).await?;
-                (
-                    "settlement-bindings".to_owned(),
-                    json!({
-                        "billingAccountId": need(a, "billing_account_id", "bind settlement")?,
-                        "aliUid": uid.as_str(),
-                        "instanceId": need(a, "instance_id", "bind settlement")?,
-                    }),
-                )
-            }
+            ResourceKind::SettlementBinding => (
+                "settlement-bindings".to_owned(),
+                json!({
+                    "billingAccountId": need(a, "billing_account_id", "bind settlement")?,
+                    "aliUid": uid,
+                    "instanceId": need(a, "instance_id", "bind settlement")?,
+                }),
+            ),
             _ => {
                 let account = need(a, "billing_account_id", "workspace")?;
                 let name = need(a, "name", "workspace")?;
                 if s(a, "mode") == Some("bind") {
                     (
                         "workspaces/bind".to_owned(),
-                        json!({ "billingAccountId": account, "name": name }),
+                        json!({ "billingAccountId": account, "name": name, "aliUid": uid }),
                     )
                 } else {
                     (
@@ -697,6 +814,7 @@ impl AliProvider {
                             "billingAccountId": account, "name": name,
                             "language": need(a, "language", "workspace")?,
                             "site": need(a, "site", "workspace")?,
+                            "aliUid": uid,
                         }),
                     )
                 }
@@ -726,10 +844,12 @@ impl AliProvider {
             Some("verify-email") => {
                 let conn = self.connector_for("verify")?;
                 let account = need(a, "target", "verify")?;
+                // The code verifies the account for this Alibaba Cloud account only.
+                let uid = crate::provider::caller_uid(self.client(&req.account)?).await?;
                 conn.call(
                     ConnectorMethod::Post,
                     &format!("billing-accounts/{account}/verify"),
-                    Some(&json!({ "code": input })),
+                    Some(&json!({ "code": input, "aliUid": uid.as_str() })),
                 )
                 .await?;
                 let mut attrs = a.clone();

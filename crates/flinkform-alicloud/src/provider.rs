@@ -1386,6 +1386,7 @@ impl AliProvider {
             accounts,
             api_calls: counter.load(Ordering::Relaxed),
             network,
+            ..Observed::default()
         })
     }
 }

@@ -2,11 +2,11 @@
 //! (`/_vendor/connector/v1/...`), on the world's vendor state. Authentication happened in
 //! [`World::handle_vendor_http`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::market::{BillingAccount, SettlementBinding, VendorWorkspace};
+use crate::market::{BillingAccount, SettlementBinding, VendorWorkspace, code_key};
 use crate::vendor::{
     VendorResponse, account_json, answer, binding_json, password_digest, problem, workspace_json,
 };
@@ -48,20 +48,25 @@ pub(crate) fn route(
         ("POST", ["billing-accounts"]) => register(world, input, now),
         ("POST", ["billing-accounts", "bind"]) => bind_account(world, input, now),
         ("POST", ["billing-accounts", id, "verify"]) => verify(world, id, input),
-        ("POST", ["billing-accounts", id, "resend"]) => resend(world, id, now),
+        ("POST", ["billing-accounts", id, "resend"]) => resend(world, id, input, now),
         ("GET", ["billing-accounts"]) => {
             let v = &world.market.vendor;
+            let uid = query.get("aliUid").copied();
             let items: Vec<Value> = v
                 .accounts
                 .values()
                 .filter(|a| query.get("site").is_none_or(|s| *s == a.site))
                 .filter(|a| query.get("username").is_none_or(|u| *u == a.username))
-                .map(account_json)
+                .map(|a| account_json(v, a, uid))
                 .collect();
             answer(200, json!({ "items": items }), false)
         }
         ("GET", ["billing-accounts", id]) => match world.market.vendor.accounts.get(*id) {
-            Some(a) => answer(200, account_json(a), false),
+            Some(a) => answer(
+                200,
+                account_json(&world.market.vendor, a, query.get("aliUid").copied()),
+                false,
+            ),
             None => problem(
                 404,
                 "not_found",
@@ -153,8 +158,23 @@ fn site_of(input: &Value) -> Result<&str, VendorResponse> {
     }
 }
 
+/// The caller's Alibaba Cloud account ID (`aliUid`): digits.
+fn ali_uid(input: &Value) -> Result<&str, VendorResponse> {
+    let uid = field(input, "aliUid")?;
+    if uid.chars().all(|c| c.is_ascii_digit()) {
+        Ok(uid)
+    } else {
+        Err(problem(
+            400,
+            "invalid_uid",
+            format!("`{uid}` is not an Alibaba Cloud account ID"),
+        ))
+    }
+}
+
 fn register(world: &mut World, input: &Value, now: i64) -> VendorResponse {
     let site = tri!(site_of(input)).to_owned();
+    let uid = tri!(ali_uid(input)).to_owned();
     let username = tri!(field(input, "username")).to_owned();
     let email = tri!(field(input, "email")).to_owned();
     let password = tri!(field(input, "password"));
@@ -180,9 +200,12 @@ fn register(world: &mut World, input: &Value, now: i64) -> VendorResponse {
         .values()
         .find(|a| a.site == site && a.username == username)
     {
-        // The same registration again (a retry): answer the pending account.
-        if a.email == email && a.status == "pending_verification" {
-            return answer(200, account_json(a), false);
+        // The same registration again by the same UID (a retry): answer the pending account.
+        if a.email == email
+            && a.status == "pending_verification"
+            && v.pending_codes.contains_key(&code_key(&a.id, &uid))
+        {
+            return answer(200, account_json(v, a, Some(&uid)), false);
         }
         return problem(
             409,
@@ -201,23 +224,26 @@ fn register(world: &mut World, input: &Value, now: i64) -> VendorResponse {
             company,
             password_sha256: Some(digest),
             status: "pending_verification".to_owned(),
-            bound: false,
+            verified_uids: BTreeSet::new(),
         },
     );
-    world.send_vendor_code(&id, &format!("register {username}"), now);
-    let a = &world.market.vendor.accounts[&id];
-    answer(201, account_json(a), true)
+    world.send_vendor_code(&id, &uid, &format!("register {username}"), now);
+    let v = &world.market.vendor;
+    answer(201, account_json(v, &v.accounts[&id], Some(&uid)), true)
 }
 
+/// Binding an existing account to the calling Alibaba Cloud account: the account's e-mail
+/// address gets a code for this UID, unless this UID verified the account already. That
+/// another UID verified it changes nothing: verification is per UID.
 fn bind_account(world: &mut World, input: &Value, now: i64) -> VendorResponse {
     let site = tri!(site_of(input)).to_owned();
     let username = tri!(field(input, "username")).to_owned();
     let email = tri!(field(input, "email")).to_owned();
-    let Some(a) = world
-        .market
-        .vendor
+    let uid = tri!(ali_uid(input)).to_owned();
+    let v = &world.market.vendor;
+    let Some(a) = v
         .accounts
-        .values_mut()
+        .values()
         .find(|a| a.site == site && a.username == username)
     else {
         return problem(
@@ -234,16 +260,19 @@ fn bind_account(world: &mut World, input: &Value, now: i64) -> VendorResponse {
         );
     }
     let id = a.id.clone();
-    if a.bound {
-        return answer(200, account_json(a), false);
+    if a.verified_for(&uid) {
+        return answer(200, account_json(v, a, Some(&uid)), false);
     }
-    a.status = "pending_verification".to_owned();
-    world.send_vendor_code(&id, &format!("bind {username}"), now);
-    answer(200, account_json(&world.market.vendor.accounts[&id]), true)
+    world.send_vendor_code(&id, &uid, &format!("bind {username}"), now);
+    let v = &world.market.vendor;
+    answer(200, account_json(v, &v.accounts[&id], Some(&uid)), true)
 }
 
+/// The code this UID was sent verifies the account for this UID (and confirms a pending
+/// registration).
 fn verify(world: &mut World, id: &str, input: &Value) -> VendorResponse {
     let code = tri!(field(input, "code"));
+    let uid = tri!(ali_uid(input)).to_owned();
     let v = &mut world.market.vendor;
     let Some(a) = v.accounts.get_mut(id) else {
         return problem(
@@ -252,23 +281,28 @@ fn verify(world: &mut World, id: &str, input: &Value) -> VendorResponse {
             format!("no Billing Center account `{id}`"),
         );
     };
-    if a.status == "active" && a.bound {
-        return answer(200, account_json(a), false);
+    let key = code_key(id, &uid);
+    if a.status == "active" && a.verified_for(&uid) {
+        let a = &v.accounts[id];
+        return answer(200, account_json(v, a, Some(&uid)), false);
     }
-    if v.pending_codes.get(id).map(String::as_str) != Some(code) {
+    if v.pending_codes.get(&key).map(String::as_str) != Some(code) {
         return problem(
             400,
             "invalid_code",
-            "the verification code is wrong or was replaced by a newer one",
+            "the verification code is wrong, was replaced by a newer one, or was sent to \
+             another Alibaba Cloud account's request",
         );
     }
-    v.pending_codes.remove(id);
     "active".clone_into(&mut a.status);
-    a.bound = true;
-    answer(200, account_json(a), true)
+    a.verified_uids.insert(uid.clone());
+    v.pending_codes.remove(&key);
+    let a = &v.accounts[id];
+    answer(200, account_json(v, a, Some(&uid)), true)
 }
 
-fn resend(world: &mut World, id: &str, now: i64) -> VendorResponse {
+fn resend(world: &mut World, id: &str, input: &Value, now: i64) -> VendorResponse {
+    let uid = tri!(ali_uid(input)).to_owned();
     let Some(a) = world.market.vendor.accounts.get(id) else {
         return problem(
             404,
@@ -277,17 +311,25 @@ fn resend(world: &mut World, id: &str, now: i64) -> VendorResponse {
         );
     };
     let purpose = format!("verify {}", a.username);
-    world.send_vendor_code(id, &purpose, now);
+    world.send_vendor_code(id, &uid, &purpose, now);
     answer(200, json!({ "sent": true }), true)
 }
 
-fn active_account<'a>(world: &'a World, id: &str) -> Result<&'a BillingAccount, VendorResponse> {
+/// The account `id`, when `uid` verified it: what settlement bindings and workspaces need.
+fn verified_account<'a>(
+    world: &'a World,
+    id: &str,
+    uid: &str,
+) -> Result<&'a BillingAccount, VendorResponse> {
     match world.market.vendor.accounts.get(id) {
-        Some(a) if a.status == "active" && a.bound => Ok(a),
+        Some(a) if a.status == "active" && a.verified_for(uid) => Ok(a),
         Some(_) => Err(problem(
             409,
             "not_verified",
-            format!("Billing Center account `{id}` is not verified yet"),
+            format!(
+                "Billing Center account `{id}` is not verified for Alibaba Cloud account {uid}: \
+                 bind it and enter the code sent to its e-mail address first"
+            ),
         )),
         None => Err(problem(
             404,
@@ -299,9 +341,9 @@ fn active_account<'a>(world: &'a World, id: &str) -> Result<&'a BillingAccount, 
 
 fn bind_settlement(world: &mut World, input: &Value) -> VendorResponse {
     let account_id = tri!(field(input, "billingAccountId")).to_owned();
-    let ali_uid = tri!(field(input, "aliUid")).to_owned();
+    let ali_uid = tri!(ali_uid(input)).to_owned();
     let instance_id = tri!(field(input, "instanceId")).to_owned();
-    tri!(active_account(world, &account_id));
+    tri!(verified_account(world, &account_id, &ali_uid));
     let v = &mut world.market.vendor;
     match v.instances.get(&instance_id) {
         None => {
@@ -369,7 +411,8 @@ fn create_workspace(world: &mut World, input: &Value) -> VendorResponse {
     let name = tri!(field(input, "name")).to_owned();
     let lang = tri!(language(input)).to_owned();
     let site = tri!(site_of(input)).to_owned();
-    let acct = tri!(active_account(world, &account_id));
+    let uid = tri!(ali_uid(input)).to_owned();
+    let acct = tri!(verified_account(world, &account_id, &uid));
     if acct.site != site {
         return problem(
             400,
@@ -406,7 +449,8 @@ fn create_workspace(world: &mut World, input: &Value) -> VendorResponse {
 fn bind_workspace(world: &mut World, input: &Value) -> VendorResponse {
     let account_id = tri!(field(input, "billingAccountId")).to_owned();
     let name = tri!(field(input, "name")).to_owned();
-    tri!(active_account(world, &account_id));
+    let uid = tri!(ali_uid(input)).to_owned();
+    tri!(verified_account(world, &account_id, &uid));
     let v = &mut world.market.vendor;
     let Some(w) = v
         .workspaces

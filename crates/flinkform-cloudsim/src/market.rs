@@ -100,7 +100,8 @@ pub(crate) struct Vendor {
     /// E-mails sent, oldest first.
     #[serde(default)]
     pub(crate) outbox: Vec<OutboxMessage>,
-    /// Verification codes not used yet: account id → code.
+    /// Verification codes not used yet: `<account id>/<aliUid>` → code. Verification is per
+    /// Alibaba Cloud account: the code a UID asked for verifies the account for that UID only.
     #[serde(default)]
     pub(crate) pending_codes: BTreeMap<String, String>,
     /// SPI calls received, by action (`createInstance`), for tests.
@@ -130,10 +131,30 @@ pub(crate) struct BillingAccount {
     pub(crate) company: Option<String>,
     /// SHA-256 (hex) of the password; the password itself is never kept.
     pub(crate) password_sha256: Option<String>,
-    /// `pending_verification` or `active`.
+    /// `pending_verification` (registered, e-mail not confirmed yet) or `active`.
     pub(crate) status: String,
-    /// Bound to a buyer through the connector (after verification).
-    pub(crate) bound: bool,
+    /// The Alibaba Cloud accounts (UIDs) that proved, with a code sent to the account's
+    /// e-mail address, that they may bind it; only they may bind instances for settlement
+    /// and create or bind workspaces under it.
+    #[serde(default)]
+    pub(crate) verified_uids: BTreeSet<String>,
+}
+
+impl BillingAccount {
+    /// Whether `uid` verified this account.
+    pub(crate) fn verified_for(&self, uid: &str) -> bool {
+        self.verified_uids.contains(uid)
+    }
+
+    /// Whether any Alibaba Cloud account verified it (the connector's `bound`).
+    pub(crate) fn bound(&self) -> bool {
+        !self.verified_uids.is_empty()
+    }
+}
+
+/// The key of a pending verification code: the account and the UID that asked for it.
+pub(crate) fn code_key(account_id: &str, uid: &str) -> String {
+    format!("{account_id}/{uid}")
 }
 
 /// A settlement binding.
@@ -194,6 +215,8 @@ pub struct MarketInstanceInfo {
 pub struct VendorSummary {
     /// Billing Center accounts: username → status.
     pub accounts: BTreeMap<String, String>,
+    /// Billing Center accounts: username → the UIDs that verified it.
+    pub verified_uids: BTreeMap<String, BTreeSet<String>>,
     /// Settlement bindings: (billing account username, instance id).
     pub bindings: BTreeSet<(String, String)>,
     /// Workspaces: name → (owner username, language, bound).
@@ -209,8 +232,16 @@ impl Vendor {
         format!("{prefix}-{:06}", self.counter)
     }
 
-    /// Sends a verification code for `account_id` to its e-mail address.
-    pub(crate) fn send_code(&mut self, account_id: &str, purpose: &str, code: String, now: i64) {
+    /// Sends a verification code for `account_id`, asked for by `uid`, to the account's
+    /// e-mail address (a newer code for the same account and UID replaces the older one).
+    pub(crate) fn send_code(
+        &mut self,
+        account_id: &str,
+        uid: &str,
+        purpose: &str,
+        code: String,
+        now: i64,
+    ) {
         let Some(acct) = self.accounts.get(account_id) else {
             return;
         };
@@ -223,7 +254,7 @@ impl Vendor {
             purpose: purpose.to_owned(),
             sent_ms: now,
         });
-        self.pending_codes.insert(account_id.to_owned(), code);
+        self.pending_codes.insert(code_key(account_id, uid), code);
     }
 
     /// The summary tests read.
@@ -238,6 +269,11 @@ impl Vendor {
                 .accounts
                 .values()
                 .map(|a| (a.username.clone(), a.status.clone()))
+                .collect(),
+            verified_uids: self
+                .accounts
+                .values()
+                .map(|a| (a.username.clone(), a.verified_uids.clone()))
                 .collect(),
             bindings: self
                 .bindings

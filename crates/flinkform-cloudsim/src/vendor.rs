@@ -10,7 +10,7 @@
 //! The world methods here are what tests and the CLI use: the outbox, the vendor summary,
 //! accounts and workspaces that exist "before flinkform", and console mutations for drift.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use md5::{Digest as _, Md5};
 use serde_json::{Value, json};
@@ -18,8 +18,8 @@ use sha2::Sha256;
 
 use crate::error::{Error, Result};
 use crate::market::{
-    BillingAccount, MarketInstanceInfo, OutboxMessage, SettlementBinding, VendorInstance,
-    VendorSummary, VendorWorkspace,
+    BillingAccount, MarketInstanceInfo, OutboxMessage, SettlementBinding, Vendor, VendorInstance,
+    VendorSummary, VendorWorkspace, code_key,
 };
 use crate::world::World;
 
@@ -145,7 +145,8 @@ impl World {
             .ok_or_else(|| Error::UnknownAccount(account.to_owned()))
     }
 
-    /// A Billing Center account that exists before flinkform (verified); returns its id.
+    /// A Billing Center account that exists before flinkform (its registration is
+    /// confirmed; no Alibaba Cloud account has verified it for binding yet); returns its id.
     pub fn vendor_seed_account(&mut self, site: &str, username: &str, email: &str) -> String {
         let v = &mut self.market.vendor;
         if let Some(a) = v
@@ -166,7 +167,7 @@ impl World {
                 company: None,
                 password_sha256: None,
                 status: "active".to_owned(),
-                bound: false,
+                verified_uids: BTreeSet::new(),
             },
         );
         id
@@ -408,24 +409,34 @@ impl World {
         crate::connector::route(self, method, &segments, &q, &input, now)
     }
 
-    /// Sends a verification code for account `id` to its address.
-    pub(crate) fn send_vendor_code(&mut self, id: &str, purpose: &str, now: i64) {
+    /// Sends a verification code for account `id`, asked for by `uid`, to its address.
+    pub(crate) fn send_vendor_code(&mut self, id: &str, uid: &str, purpose: &str, now: i64) {
         let code = self.digits(6);
-        self.market.vendor.send_code(id, purpose, code, now);
+        self.market.vendor.send_code(id, uid, purpose, code, now);
     }
 }
 
-/// JSON of an account, as the connector shows it (never the password hash).
-pub(crate) fn account_json(a: &BillingAccount) -> Value {
-    json!({
+/// JSON of an account, as the connector shows it to `uid` (never the password hash, never
+/// the other UIDs that verified it): with a UID, `verifiedForUid` and `pendingForUid` say
+/// whether that UID verified the account and whether a code it asked for is waiting.
+pub(crate) fn account_json(v: &Vendor, a: &BillingAccount, uid: Option<&str>) -> Value {
+    let mut j = json!({
         "id": a.id,
         "site": a.site,
         "username": a.username,
         "email": a.email,
         "company": a.company,
         "status": a.status,
-        "bound": a.bound,
-    })
+        "bound": a.bound(),
+    });
+    if let (Some(uid), Some(obj)) = (uid, j.as_object_mut()) {
+        obj.insert("verifiedForUid".to_owned(), json!(a.verified_for(uid)));
+        obj.insert(
+            "pendingForUid".to_owned(),
+            json!(v.pending_codes.contains_key(&code_key(&a.id, uid))),
+        );
+    }
+    j
 }
 
 /// JSON of a settlement binding.

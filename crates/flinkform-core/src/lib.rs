@@ -19,7 +19,8 @@ pub use catalog::{AttrSpec, Deletion, KindSpec, attr, kind_spec};
 pub use error::{Error, Result};
 pub use ids::{AccountName, AccountUid, CloudId, Region, Target, TargetCloud, ZoneId};
 pub use observe::{
-    AccountFacts, Balance, Observation, ObserveRequest, Observed, ObservedResource, Readiness,
+    AccountFacts, Balance, BillingAccountFacts, Observation, ObserveRequest, Observed,
+    ObservedResource, Readiness,
 };
 pub use owner::{ADDRESS_TAG, Mark, Owner, RESERVED_TAG_PREFIX, STACK_TAG, desired_tags, markable};
 pub use provider::{

@@ -96,6 +96,23 @@ pub struct AccountFacts {
     pub balance: Option<Balance>,
 }
 
+/// What a SaaS vendor's Billing Center says about the account a `MarketplaceSubscription`
+/// names (by site and username), whoever it belongs to: the facts the checks before a
+/// Marketplace order need. Read without the password and without any mutating call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BillingAccountFacts {
+    /// The site has no account of that username.
+    Missing,
+    /// The account exists.
+    Exists {
+        /// Whether the e-mail address the spec gives is the account's.
+        email_matches: bool,
+        /// Names of the account's vendor workspaces, when they were read (for a
+        /// subscription that binds an existing workspace).
+        workspaces: Option<BTreeSet<String>>,
+    },
+}
+
 /// Everything a refresh saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Observed {
@@ -107,6 +124,9 @@ pub struct Observed {
     /// that a vSwitch to create in it can be checked against its CIDR and its neighbours
     /// before anything is ordered.
     pub network: BTreeMap<CloudId, Vec<ObservedResource>>,
+    /// Vendor facts per `billing_account.<subscription>` address; no entry when the vendor
+    /// could not be asked (manual mode, no connector).
+    pub billing_accounts: BTreeMap<Address, BillingAccountFacts>,
     /// How many API calls the refresh made (reported by `plan`).
     pub api_calls: u64,
 }

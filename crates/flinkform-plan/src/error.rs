@@ -1,6 +1,7 @@
 //! Errors of the planner: conflicts found while expanding specs into resources, failed
-//! preconditions (region, zone, balance, resources referenced by id), refusals to destroy
-//! protected resources, and dependency cycles.
+//! preconditions (region, zone, balance, resources referenced by id, what the vendor must
+//! have before a Marketplace order), refusals to destroy protected resources, and
+//! dependency cycles.
 //!
 //! The planner has no source text, so every error that comes from a spec value starts its
 //! message with the value's origin (`file:line:column: `); `at` holds that prefix (empty
@@ -243,6 +244,91 @@ pub enum Error {
     ProtectedDelete {
         /// The resource.
         addr: String,
+    },
+    /// A subscription binds a Billing Center account the vendor does not have (checked
+    /// before the Marketplace order, which cannot be undone).
+    #[error(
+        "{at}Billing Center account `{username}` does not exist on the {site} site; binding it would fail after `{order}` is ordered"
+    )]
+    #[diagnostic(
+        code(plan::billing_account_missing),
+        help(
+            "check the username and `billingCenter.site`, or register a new account with `mode: register` (with `password` and `company`)"
+        )
+    )]
+    BillingAccountMissing {
+        /// Origin prefix (the username).
+        at: String,
+        /// The username.
+        username: String,
+        /// `intl` or `china`.
+        site: String,
+        /// The order that was not placed.
+        order: String,
+    },
+    /// A subscription binds a Billing Center account with an e-mail address that is not the
+    /// account's.
+    #[error(
+        "{at}`{email}` is not the e-mail address of Billing Center account `{username}`; binding it would fail after `{order}` is ordered"
+    )]
+    #[diagnostic(
+        code(plan::billing_account_email),
+        help(
+            "give the address the account was registered with: the verification code is sent there"
+        )
+    )]
+    BillingAccountEmail {
+        /// Origin prefix (the e-mail address).
+        at: String,
+        /// The address the spec gives.
+        email: String,
+        /// The username.
+        username: String,
+        /// The order that was not placed.
+        order: String,
+    },
+    /// A subscription registers a username that is taken on the site.
+    #[error(
+        "{at}username `{username}` is taken on the {site} site; registering it would fail after `{order}` is ordered"
+    )]
+    #[diagnostic(
+        code(plan::username_taken),
+        help(
+            "pick another username, or bind the existing account with `mode: bind` (its e-mail address receives a verification code)"
+        )
+    )]
+    UsernameTaken {
+        /// Origin prefix (the username).
+        at: String,
+        /// The username.
+        username: String,
+        /// `intl` or `china`.
+        site: String,
+        /// The order that was not placed.
+        order: String,
+    },
+    /// A subscription binds a vendor workspace its Billing Center account does not have.
+    #[error(
+        "{at}Billing Center account `{username}` has no workspace `{name}`{why}; binding it would fail after `{order}` is ordered"
+    )]
+    #[diagnostic(
+        code(plan::vendor_workspace_missing),
+        help(
+            "check `workspace.name`, or let the vendor create the workspace with `workspace.mode: create`"
+        )
+    )]
+    VendorWorkspaceMissing {
+        /// Origin prefix (the workspace name).
+        at: String,
+        /// The workspace name.
+        name: String,
+        /// The username.
+        username: String,
+        /// Why, when it is not simply missing (` (the account is registered by this
+        /// subscription, and a new account has no workspaces)`).
+        why: String,
+        /// The order that was not placed.
+        order: String,
     },
     /// The actions depend on each other in a circle.
     #[error("these resources depend on each other in a cycle: {addresses}")]

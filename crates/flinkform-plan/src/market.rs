@@ -17,11 +17,18 @@
 //! ```
 //!
 //! Secrets stay references: the password becomes the attribute `password = "env:NAME"`.
+//!
+//! **Checks before the order.** An order cannot be undone, so [`check_before_order`] refuses
+//! a plan that orders while the vendor facts the provider observed say a later vendor step
+//! must fail: binding an account that does not exist or with another e-mail address,
+//! registering a username that is taken, binding a workspace the account does not have. In
+//! manual mode the vendor cannot be asked, which the plan says as a warning.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use flinkform_core::{
-    AccountName, Address, Attrs, DesiredResource, Mode, Origin, ResourceKind, Value,
+    AccountName, Address, Attrs, BillingAccountFacts, DesiredResource, Mode, Observed, Origin,
+    ResourceKind, Value,
 };
 use flinkform_spec::{
     AccountMode, ConnectorMode, Duration, MarketBilling, MarketplaceSubscription, WorkspaceMode,
@@ -29,6 +36,7 @@ use flinkform_spec::{
 
 use crate::error::{Error, at};
 use crate::expand::Desired;
+use crate::model::Op;
 
 /// Placeholder of a gate's `account_uid` attribute: the executor puts the account's UID
 /// (from the state's target) in its place before showing the instructions.
@@ -192,6 +200,14 @@ pub fn expand_subscription(
                 a.insert("company".into(), Value::str(&c.name));
             }
             put(d.resource(&account, a, &[], "spec.billingCenter.account.username"))?;
+            desired
+                .attr_origins
+                .entry(account.clone())
+                .or_default()
+                .insert(
+                    "email".to_owned(),
+                    d.origin("spec.billingCenter.account.email"),
+                );
 
             let gate = d.addr(
                 ResourceKind::Gate,
@@ -332,4 +348,152 @@ pub fn only_subscriptions(desired: &Desired, account: &AccountName) -> bool {
                     | ResourceKind::SaasWorkspace
             )
         })
+}
+
+/// The vendor checks before a Marketplace order (see the module documentation): for every
+/// subscription whose plan places an order (`market_order.<s>` created or replaced), the
+/// errors its vendor steps would meet after the order, from the facts the provider observed
+/// (`observed.billing_accounts`), and a warning when the vendor could not be asked. Steps
+/// that are done already (the account or workspace is this subscription's) are not checked.
+#[must_use]
+pub fn check_before_order(
+    desired: &Desired,
+    observed: &Observed,
+    ops: &BTreeMap<&Address, Op>,
+) -> (Vec<Error>, Vec<String>) {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let is_new = |a: &Address| matches!(ops.get(a), Some(Op::Create | Op::Replace));
+    for order in desired
+        .resources
+        .keys()
+        .filter(|a| a.kind() == ResourceKind::MarketOrder && is_new(a))
+    {
+        let name = order.name();
+        let addr = |kind, name: &str| Address::new(kind, name).ok();
+        let account =
+            addr(ResourceKind::BillingAccount, name).and_then(|a| desired.resources.get(&a));
+        let Some(account) = account else {
+            if let Some(gate) = addr(
+                ResourceKind::Gate,
+                &format!("{}.{name}", steps::BILLING_ACCOUNT),
+            )
+            .and_then(|g| desired.resources.get(&g))
+            {
+                let target = gate
+                    .attrs
+                    .get("target")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let (site, username) = target.split_once('/').unwrap_or(("", target));
+                warnings.push(format!(
+                    "`{order}` is ordered without asking the vendor first (connector: manual): \
+                     flinkform cannot check that Billing Center account `{username}` ({site} \
+                     site) can be registered or bound, nor that a workspace to bind exists; an \
+                     order cannot be undone, so check them in the vendor's Billing Center \
+                     before applying"
+                ));
+            }
+            continue;
+        };
+        let text = |k: &str| {
+            account
+                .attrs
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        let (username, site, email) = (text("username"), text("site"), text("email"));
+        let register = text("mode") == AccountMode::Register.as_str();
+        let account_new = is_new(&account.addr);
+        let workspace = addr(ResourceKind::SaasWorkspace, name)
+            .and_then(|a| desired.resources.get(&a))
+            .filter(|w| {
+                is_new(&w.addr)
+                    && w.attrs.get("mode") == Some(&Value::str(WorkspaceMode::Bind.as_str()))
+            });
+        if !account_new && workspace.is_none() {
+            continue;
+        }
+        let origin = |a: &Address, attr: &str| at(desired.origin_of(a, attr));
+        let order_s = order.to_string();
+        match observed.billing_accounts.get(&account.addr) {
+            None => warnings.push(format!(
+                "`{order}` is ordered without asking the vendor first (no vendor connector is \
+                 configured): flinkform cannot check that Billing Center account `{username}` \
+                 ({site} site) can be {}{}; an order cannot be undone",
+                if register { "registered" } else { "bound" },
+                if workspace.is_some() {
+                    ", nor that the workspace to bind exists"
+                } else {
+                    ""
+                }
+            )),
+            Some(BillingAccountFacts::Missing) => {
+                if account_new && !register {
+                    errors.push(Error::BillingAccountMissing {
+                        at: origin(&account.addr, "username"),
+                        username: username.to_owned(),
+                        site: site.to_owned(),
+                        order: order_s.clone(),
+                    });
+                }
+                if let Some(w) = workspace.filter(|_| register) {
+                    errors.push(Error::VendorWorkspaceMissing {
+                        at: origin(&w.addr, "name"),
+                        name: w
+                            .attrs
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        username: username.to_owned(),
+                        why: " (this subscription registers the account, and a new account has no \
+                              workspaces)"
+                            .to_owned(),
+                        order: order_s,
+                    });
+                }
+            }
+            Some(BillingAccountFacts::Exists {
+                email_matches,
+                workspaces,
+            }) => {
+                if account_new && register {
+                    errors.push(Error::UsernameTaken {
+                        at: origin(&account.addr, "username"),
+                        username: username.to_owned(),
+                        site: site.to_owned(),
+                        order: order_s,
+                    });
+                    continue;
+                }
+                if account_new && !email_matches {
+                    errors.push(Error::BillingAccountEmail {
+                        at: origin(&account.addr, "email"),
+                        email: email.to_owned(),
+                        username: username.to_owned(),
+                        order: order_s.clone(),
+                    });
+                }
+                if let (Some(w), Some(names)) = (workspace, workspaces) {
+                    let ws = w
+                        .attrs
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    if !names.contains(ws) {
+                        errors.push(Error::VendorWorkspaceMissing {
+                            at: origin(&w.addr, "name"),
+                            name: ws.to_owned(),
+                            username: username.to_owned(),
+                            why: String::new(),
+                            order: order_s,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    (errors, warnings)
 }

@@ -134,6 +134,10 @@ pub fn plan(
         .collect();
     cx.removals(&removed, false);
     cx.preconditions();
+    let ops: BTreeMap<&Address, Op> = cx.drafts.iter().map(|(a, d)| (a, d.op)).collect();
+    let (errors, warnings) = crate::market::check_before_order(desired, observed, &ops);
+    cx.errors.extend(errors);
+    cx.warnings.extend(warnings);
     cx.finish()
 }
 

@@ -23,7 +23,10 @@
 //! "balance": { "available_cents", "currency" } }` and replaces the default facts (every
 //! region and zone the specs use is offered, USD 500.00 available). Addresses the cloud
 //! did not get from `applied.yaml` are absent, except resources referenced by id, which
-//! exist.
+//! exist. `"billing_accounts": { "billing_account.<s>": "unknown" | "missing" |
+//! { "exists": { "email_matches", "workspaces": [..] | null } } }` replaces the vendor's
+//! default answer, which agrees with the specs (a username to register is free, an account
+//! to bind exists with the spec's e-mail address and the workspace to bind).
 //!
 //! The snapshot shows the text plan, the edges, the drift report and the JSON summary, or
 //! every planning error.
@@ -37,8 +40,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use flinkform_core::{
-    AccountFacts, AccountName, Address, Attrs, Balance, CloudId, Mode, Observation, Observed,
-    ObservedResource, Readiness, RecordedResource, Region, ResourceKind, Value, ZoneId,
+    AccountFacts, AccountName, Address, Attrs, Balance, BillingAccountFacts, CloudId, Mode,
+    Observation, Observed, ObservedResource, Readiness, RecordedResource, Region, ResourceKind,
+    Value, ZoneId,
 };
 use flinkform_plan::{
     Desired, PlanOptions, expand, plan, plan_destroy, plan_json, render_drift_text, render_text,
@@ -71,6 +75,8 @@ struct ObservedFile {
     accounts: BTreeMap<AccountName, FactsFile>,
     #[serde(default)]
     network: BTreeMap<CloudId, Vec<NetFile>>,
+    #[serde(default)]
+    billing_accounts: BTreeMap<Address, VendorFile>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +84,19 @@ struct ObservedFile {
 struct NetFile {
     cloud_id: CloudId,
     attrs: Attrs,
+}
+
+/// Vendor facts of a `billing_account.<s>` address.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum VendorFile {
+    /// The vendor was not asked (no entry).
+    Unknown,
+    Missing,
+    Exists {
+        email_matches: bool,
+        workspaces: Option<BTreeSet<String>>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -243,6 +262,28 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
             }),
         };
         observed.accounts.insert(name, facts);
+    }
+    observed.billing_accounts = desired
+        .as_ref()
+        .map(support::vendor_facts)
+        .unwrap_or_default();
+    for (addr, f) in edits.billing_accounts {
+        match f {
+            VendorFile::Unknown => observed.billing_accounts.remove(&addr),
+            VendorFile::Missing => observed
+                .billing_accounts
+                .insert(addr, BillingAccountFacts::Missing),
+            VendorFile::Exists {
+                email_matches,
+                workspaces,
+            } => observed.billing_accounts.insert(
+                addr,
+                BillingAccountFacts::Exists {
+                    email_matches,
+                    workspaces,
+                },
+            ),
+        };
     }
 
     let opts = PlanOptions {

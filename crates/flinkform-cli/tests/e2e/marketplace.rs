@@ -2,7 +2,10 @@
 //! account, the create and bind paths of the vendor workspace, the e-mail verification gate
 //! (apply pauses with exit code 3, the rest of the graph completes, `--input` resumes and
 //! converges), manual mode, drift and destroy, one order after a lost `CreateOrder`
-//! response, and a secrets canary.
+//! response, and a secrets canary. Verification is per Alibaba Cloud account: a second
+//! account binding a Billing Center account the first one registered waits for its own
+//! e-mail code. What the vendor must have (an account to bind, a free username, a workspace
+//! to bind) is checked before anything is ordered.
 
 use flinkform_cloudsim::{FaultKind, World};
 
@@ -253,20 +256,21 @@ fn bind_existing_account_and_existing_workspace() {
 
 #[test]
 fn register_with_bind_workspace_and_bind_with_create_workspace() {
-    // Register, then bind a workspace that does not exist: the connector says so.
+    // Register, then bind a workspace: a new account has none, which the plan says before
+    // anything is ordered.
     let sb = Sandbox::new();
     sb.write(
         "sub.yaml",
         &spec("mixed", "register", "bind", "nowhere", "api"),
     );
-    let runs = apply_through_gates(&sb, "sub.yaml");
-    let last = runs.last().unwrap();
-    assert_eq!(last.code, 1, "{last:?}");
+    let apply = run(&sb, &["apply", "--auto-approve", "sub.yaml"]).expect(1);
     assert!(
-        last.stderr.contains("has no workspace `nowhere`")
-            || last.stdout.contains("has no workspace `nowhere`"),
-        "{last:?}"
+        apply.stderr.contains("plan::vendor_workspace_missing")
+            && apply.stderr.contains("has no workspace `nowhere`")
+            && apply.stderr.contains("sub.yaml:21:11"),
+        "{apply:?}"
     );
+    assert_eq!(sb.world().market_orders("main").unwrap(), 0);
 
     // Bind an existing account, then create a workspace.
     let sb = Sandbox::new();
@@ -326,6 +330,14 @@ fn manual_mode_gates_say_what_to_enter_where() {
         first.stdout.contains("gate `billing-account.by-hand`")
             && first.stdout.contains("username `ops-team`")
             && first.stdout.contains("env:BC_PASSWORD"),
+        "{}",
+        first.stdout
+    );
+    // The vendor cannot be asked before the order: the plan says so.
+    assert!(
+        first
+            .stdout
+            .contains("is ordered without asking the vendor first (connector: manual)"),
         "{}",
         first.stdout
     );
@@ -530,4 +542,237 @@ fn secrets_appear_in_no_state_plan_log_or_error() {
         outputs.iter().any(|o| o.contains("env:BC_PASSWORD")),
         "the reference itself is shown"
     );
+}
+
+/// A world holding accounts `main` and `other` and, when `owner_email` is given, the
+/// Billing Center account `ops-team` (registered before flinkform, verified by no UID) with
+/// workspace `legacy-ws`.
+fn seeded(sb: &Sandbox, owner_email: Option<&str>) {
+    let mut world = World::new(23);
+    world.ensure_account("main");
+    world.ensure_account("other");
+    if let Some(email) = owner_email {
+        world.vendor_seed_account("intl", "ops-team", email);
+        world
+            .vendor_seed_workspace("intl", "ops-team", "legacy-ws", "en")
+            .expect("seed workspace");
+    }
+    std::fs::create_dir_all(sb.path().join(".flinkform")).expect("mkdir");
+    world
+        .save(&sb.path().join(".flinkform/sim-world.json"))
+        .expect("save world");
+}
+
+#[test]
+fn a_second_alibaba_account_binding_a_registered_account_waits_for_its_own_code() {
+    let sb = Sandbox::new();
+    // Account `main` registers `ops-team` and applies fully.
+    sb.write(
+        "main.yaml",
+        &spec("observability", "register", "create", "prod-obs", "api"),
+    );
+    let runs = apply_through_gates(&sb, "main.yaml");
+    assert_eq!(runs.last().unwrap().code, 0, "{:?}", runs.last());
+    let world = sb.world();
+    let main_instance = world.market_instances("main").unwrap()[0].id.clone();
+    let main_uid = sb.state()["target"]["accounts"]["main"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(world.outbox().len(), 1);
+    assert_eq!(
+        world.vendor_summary().verified_uids["ops-team"],
+        [main_uid.clone()].into_iter().collect()
+    );
+
+    // A second Alibaba Cloud account, in its own stack and state, binds `ops-team`.
+    sb.write(
+        "other.yaml",
+        &spec("shared-billing", "bind", "create", "other-ws", "api")
+            .replace("account: main", "account: other"),
+    );
+    let other = |extra: &[&str]| {
+        let mut args = vec!["--state", "other/state.json", "apply", "--auto-approve"];
+        args.extend_from_slice(extra);
+        args.push("other.yaml");
+        run(&sb, &args)
+    };
+    let first = other(&[]).expect(3);
+    assert!(
+        first.stdout.contains("gate `verify-email.shared-billing`"),
+        "{}",
+        first.stdout
+    );
+    let other_state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.path().join("other/state.json")).unwrap())
+            .unwrap();
+    let other_uid = other_state["target"]["accounts"]["other"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(other_uid, main_uid);
+    assert_eq!(
+        other_state["gates"][0]["name"], "verify-email.shared-billing",
+        "{other_state}"
+    );
+    // The vendor e-mailed ops-team's owner a code for the binding ...
+    let world = sb.world();
+    let outbox = world.outbox();
+    assert_eq!(outbox.len(), 2);
+    assert_eq!(outbox[1].to, "ops@example.com");
+    assert_eq!(outbox[1].purpose, "bind ops-team");
+    let printed = run(&sb, &["sim", "outbox"]).expect(0);
+    assert!(
+        printed.stdout.contains(&outbox[1].code),
+        "{}",
+        printed.stdout
+    );
+    // ... and, before the code, saw no settlement binding or workspace of `other`: only
+    // `main` has verified the account.
+    let other_instance = world.market_instances("other").unwrap()[0].id.clone();
+    let vendor = world.vendor_summary();
+    assert_eq!(
+        vendor.bindings,
+        [("ops-team".to_owned(), main_instance.clone())]
+            .into_iter()
+            .collect()
+    );
+    assert!(!vendor.workspaces.contains_key("other-ws"), "{vendor:?}");
+    assert_eq!(
+        vendor.verified_uids["ops-team"],
+        [main_uid.clone()].into_iter().collect()
+    );
+    // Another apply without the code still waits, and sends no new e-mail.
+    other(&[]).expect(3);
+    assert_eq!(sb.world().outbox().len(), 2);
+    assert!(
+        !sb.world()
+            .vendor_summary()
+            .bindings
+            .iter()
+            .any(|(_, i)| *i == other_instance)
+    );
+
+    // With the code it completes.
+    let input = format!("verify-email.shared-billing={}", outbox[1].code);
+    other(&["--input", &input]).expect(0);
+    let world = sb.world();
+    let vendor = world.vendor_summary();
+    assert!(
+        vendor
+            .bindings
+            .contains(&("ops-team".to_owned(), other_instance))
+    );
+    assert!(
+        vendor
+            .bindings
+            .contains(&("ops-team".to_owned(), main_instance))
+    );
+    assert_eq!(
+        vendor.workspaces["other-ws"],
+        ("ops-team".to_owned(), "en".to_owned(), true)
+    );
+    assert_eq!(
+        vendor.verified_uids["ops-team"],
+        [main_uid, other_uid].into_iter().collect()
+    );
+    run(
+        &sb,
+        &[
+            "--state",
+            "other/state.json",
+            "plan",
+            "--detailed-exitcode",
+            "other.yaml",
+        ],
+    )
+    .expect(0);
+    converged(&sb, "main.yaml");
+}
+
+/// Plans and applies `sub.yaml`: both exit 1 with `code` at `position` and its help (the
+/// start of it: miette wraps long lines), and the Marketplace has no order.
+#[track_caller]
+fn refused_before_the_order(sb: &Sandbox, code: &str, position: &str, help: &str) {
+    for args in [
+        &["plan", "sub.yaml"][..],
+        &["apply", "--auto-approve", "sub.yaml"][..],
+    ] {
+        let r = run(sb, args).expect(1);
+        assert!(
+            r.stderr.contains(code) && r.stderr.contains(position) && r.stderr.contains(help),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    let world = sb.world();
+    assert_eq!(world.market_orders("main").expect("account"), 0);
+    assert!(world.market_instances("main").expect("account").is_empty());
+}
+
+#[test]
+fn what_the_vendor_must_have_is_checked_before_anything_is_ordered() {
+    // Binding an account that does not exist.
+    let sb = Sandbox::new();
+    seeded(&sb, None);
+    sb.write("sub.yaml", &spec("ghost", "bind", "create", "ws", "api"));
+    refused_before_the_order(
+        &sb,
+        "plan::billing_account_missing",
+        "sub.yaml:16:17",
+        "help: check the username",
+    );
+
+    // Binding an existing account with another e-mail address.
+    let sb = Sandbox::new();
+    seeded(&sb, Some("owner@example.com"));
+    sb.write(
+        "sub.yaml",
+        &spec("elsewhere", "bind", "create", "ws", "api"),
+    );
+    refused_before_the_order(
+        &sb,
+        "plan::billing_account_email",
+        "sub.yaml:17:14",
+        "help: give the address the account",
+    );
+    // The check sent no e-mail: it only reads.
+    assert!(sb.world().outbox().is_empty());
+
+    // Binding a workspace the account does not have.
+    let sb = Sandbox::new();
+    seeded(&sb, Some("ops@example.com"));
+    sb.write(
+        "sub.yaml",
+        &spec("nowhere", "bind", "bind", "nowhere", "api"),
+    );
+    refused_before_the_order(
+        &sb,
+        "plan::vendor_workspace_missing",
+        "sub.yaml:19:11",
+        "help: check `workspace.name`",
+    );
+    assert!(sb.world().outbox().is_empty());
+    // The workspace it has is fine.
+    sb.write(
+        "sub.yaml",
+        &spec("legacy", "bind", "bind", "legacy-ws", "api"),
+    );
+    run(&sb, &["plan", "sub.yaml"]).expect(0);
+
+    // Registering a username that is taken.
+    let sb = Sandbox::new();
+    seeded(&sb, Some("ops@example.com"));
+    sb.write(
+        "sub.yaml",
+        &spec("taken", "register", "create", "ws", "api"),
+    );
+    refused_before_the_order(
+        &sb,
+        "plan::username_taken",
+        "sub.yaml:16:17",
+        "help: pick another username",
+    );
+    let vendor = sb.world().vendor_summary();
+    assert_eq!(vendor.accounts.len(), 1, "{vendor:?}");
 }

@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use flinkform_core::{
-    AccountFacts, AccountName, Address, Balance, CloudId, Mode, Observation, Observed,
-    ObservedResource, Origin, Readiness, RecordedResource, Region, ResourceKind, Value, ZoneId,
-    attr,
+    AccountFacts, AccountName, Address, Balance, BillingAccountFacts, CloudId, Mode, Observation,
+    Observed, ObservedResource, Origin, Readiness, RecordedResource, Region, ResourceKind, Value,
+    ZoneId, attr,
 };
 use flinkform_plan::Desired;
 use flinkform_spec::{
@@ -122,6 +122,33 @@ pub fn generous_facts(desired: &Desired) -> BTreeMap<AccountName, AccountFacts> 
                 }
             }
             (a.clone(), facts)
+        })
+        .collect()
+}
+
+/// The vendor's answer that agrees with the specs, per `billing_account.<s>`: a username to
+/// register is free; an account to bind exists, with the spec's e-mail address and the
+/// workspace the subscription binds.
+pub fn vendor_facts(desired: &Desired) -> BTreeMap<Address, BillingAccountFacts> {
+    desired
+        .resources
+        .values()
+        .filter(|d| d.addr.kind() == ResourceKind::BillingAccount)
+        .map(|d| {
+            let facts = if d.attrs.get("mode") == Some(&Value::str("register")) {
+                BillingAccountFacts::Missing
+            } else {
+                let ws = Address::new(ResourceKind::SaasWorkspace, d.addr.name())
+                    .ok()
+                    .and_then(|a| desired.resources.get(&a))
+                    .and_then(|w| w.attrs.get("name").and_then(Value::as_str))
+                    .map(|n| [n.to_owned()].into_iter().collect());
+                BillingAccountFacts::Exists {
+                    email_matches: true,
+                    workspaces: ws,
+                }
+            };
+            (d.addr.clone(), facts)
         })
         .collect()
 }
