@@ -1430,8 +1430,8 @@ impl World {
     }
 
     /// How many of those requests could change the cloud (RPC actions that create, delete,
-    /// modify, attach, detach, set or open, and OSS `PUT`/`POST`/`DELETE`), whether or not
-    /// they succeeded.
+    /// modify, attach, detach, set, open, tag, untag or move, and OSS `PUT`/`POST`/`DELETE`),
+    /// whether or not they succeeded.
     #[must_use]
     pub fn mutating_calls(&self) -> u64 {
         self.calls
