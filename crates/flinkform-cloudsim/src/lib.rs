@@ -22,8 +22,14 @@
 //!   Pay-as-you-go workspaces and namespaces without a spec report
 //!   `ResourceSpec {Cpu: 0, MemoryGB: 0}`. `DeleteInstance` of a workspace that is already
 //!   `DELETING` succeeds again. No money is charged.
-//! - A bucket is "not empty" (409 `BucketNotEmpty`) while a workspace that is not gone uses
-//!   it; a vSwitch is in use (400 `DependencyViolation`) likewise.
+//! - A bucket is "not empty" (409 `BucketNotEmpty`) while it holds an object or a workspace
+//!   that is not gone uses it; a workspace that has become `RUNNING` has written its four
+//!   directories into its bucket (once; they outlive it). A vSwitch is in use (400
+//!   `DependencyViolation`) while a workspace uses it.
+//! - Tags and resource groups: VPCs, vSwitches, workspaces and buckets carry tags (at most
+//!   20) and a resource group (the account's default one unless given); ResourceManager
+//!   `MoveResources` changes the group of any of them. Objects keep their size and MD5, and
+//!   their bytes only up to 1 KiB.
 //! - BSS `SetRenewal` for an unknown or pay-as-you-go instance → 400 `InvalidParameter`.
 //! - RAM knows a handful of system policies (`AliyunStreamAsiDefaultRolePolicy`,
 //!   `AliyunDLFFullAccess`, `AliyunOSSFullAccess`, `AliyunVPCFullAccess`,

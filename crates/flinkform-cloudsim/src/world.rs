@@ -1327,10 +1327,12 @@ impl World {
         Ok(self.taggable(account, id)?.tags_mut().clone())
     }
 
-    /// The keys of the objects in bucket `bucket` (any owner), in order; `None` when there
-    /// is no such bucket.
-    #[must_use]
-    pub fn object_keys(&self, bucket: &str) -> Option<Vec<String>> {
+    /// The keys of the objects in bucket `bucket` (any owner), in order, as of now (the
+    /// directories of a workspace that has become `RUNNING` included); `None` when there is
+    /// no such bucket.
+    pub fn object_keys(&mut self, bucket: &str) -> Option<Vec<String>> {
+        let now = self.now_ms();
+        self.collect_garbage(now);
         self.buckets
             .get(bucket)
             .map(|b| b.objects.keys().cloned().collect())
@@ -1428,8 +1430,8 @@ impl World {
     }
 
     /// How many of those requests could change the cloud (RPC actions that create, delete,
-    /// modify, attach, detach, set or open, and OSS `PUT`/`POST`/`DELETE`), whether or not
-    /// they succeeded.
+    /// modify, attach, detach, set, open, tag, untag or move, and OSS `PUT`/`POST`/`DELETE`),
+    /// whether or not they succeeded.
     #[must_use]
     pub fn mutating_calls(&self) -> u64 {
         self.calls

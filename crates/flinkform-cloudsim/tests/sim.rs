@@ -1872,3 +1872,268 @@ async fn oss_path_style_on_loopback() {
     );
     sim.stop().await.unwrap();
 }
+
+/// An OSS request on the virtual host `<bucket>.oss-<region>.aliyuncs.com` for object `key`
+/// (the canonical resource names it), with `query` appended and signed sub-resources `sub`.
+async fn oss_object(
+    c: &Client,
+    method: &str,
+    bucket: &str,
+    key: &str,
+    query: &str,
+    body: &[u8],
+) -> (u16, String) {
+    let date = httpdate::fmt_http_date(SystemTime::now());
+    let empty = BTreeMap::new();
+    let sub = query
+        .split('&')
+        .filter(|p| ["delete", "tagging"].contains(&p.split('=').next().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join("&");
+    let resource = if sub.is_empty() {
+        format!("/{bucket}/{key}")
+    } else {
+        format!("/{bucket}/{key}?{sub}")
+    };
+    let sig = OssV1Request {
+        verb: method,
+        content_md5: "",
+        content_type: "",
+        date: &date,
+        oss_headers: &empty,
+        resource: &resource,
+    }
+    .signature(&c.keys.access_key_secret);
+    let path = key
+        .split('/')
+        .map(percent_encode)
+        .collect::<Vec<_>>()
+        .join("/");
+    let url = if query.is_empty() {
+        format!("{}/{path}", c.endpoint)
+    } else {
+        format!("{}/{path}?{query}", c.endpoint)
+    };
+    let resp = c
+        .http
+        .request(method.parse().unwrap(), url)
+        .header("host", format!("{bucket}.oss-{REGION}.aliyuncs.com"))
+        .header("date", date)
+        .header(
+            "authorization",
+            format!("OSS {}:{sig}", c.keys.access_key_id),
+        )
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn objects_on_the_virtual_host_and_bucket_not_empty() {
+    let (sim, c) = start().await;
+    {
+        let mut w = sim.world.lock().await;
+        w.console_open_oss("main").unwrap();
+        w.console_create_bucket("main", "vhost", REGION).unwrap();
+    }
+    let (status, _) = oss_object(&c, "PUT", "vhost", "jobs/a b.jar", "", b"jar").await;
+    assert_eq!(status, 200);
+    let (status, body) = oss_object(&c, "GET", "vhost", "jobs/a b.jar", "", b"").await;
+    assert_eq!((status, body.as_str()), (200, "jar"));
+    let (status, list) = oss_object(&c, "GET", "vhost", "", "prefix=jobs%2F", b"").await;
+    assert_eq!(status, 200);
+    assert!(
+        list.contains("<Key>jobs/a b.jar</Key>") && list.contains("<Size>3</Size>"),
+        "{list}"
+    );
+    let (status, body) = oss_object(&c, "DELETE", "vhost", "", "", b"").await;
+    assert_eq!(status, 409);
+    assert!(body.contains("<Code>BucketNotEmpty</Code>"), "{body}");
+    assert_eq!(
+        oss_object(&c, "DELETE", "vhost", "jobs/a b.jar", "", b"")
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        oss_object(&c, "DELETE", "vhost", "jobs/a b.jar", "", b"")
+            .await
+            .0,
+        204
+    );
+    let (status, body) = oss_object(&c, "GET", "vhost", "jobs/a b.jar", "", b"").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("<Code>NoSuchKey</Code>"), "{body}");
+    assert_eq!(oss_object(&c, "DELETE", "vhost", "", "", b"").await.0, 204);
+    sim.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_running_workspace_writes_its_directories_once() {
+    let (sim, c) = start().await;
+    let id = running_workspace(&sim, &c).await;
+    let dirs = ["artifacts/", "flink-jobs/", "flink-savepoints/", "logs/"];
+    assert_eq!(
+        sim.world.lock().await.object_keys("ws-bucket").unwrap(),
+        dirs
+    );
+    let (status, _) = c.oss("DELETE", Some("ws-bucket"), REGION, "", None).await;
+    assert_eq!(
+        status, 409,
+        "the directories keep the bucket from being deleted"
+    );
+    // Deleting a directory is the user's business: the service does not write it again.
+    assert_eq!(
+        oss_object(&c, "DELETE", "ws-bucket", "logs/", "", b"")
+            .await
+            .0,
+        204
+    );
+    advance(&sim, 60).await;
+    assert_eq!(describe(&c, &id).await["ClusterStatus"], "RUNNING");
+    assert_eq!(
+        sim.world.lock().await.object_keys("ws-bucket").unwrap(),
+        dirs[..3]
+    );
+
+    // A workspace still CREATING has written nothing yet.
+    {
+        let mut w = sim.world.lock().await;
+        w.console_create_bucket("main", "young-bucket", REGION)
+            .unwrap();
+    }
+    c.call(
+        FOAS,
+        "CreateInstance",
+        &create_params(
+            "young",
+            "vpc-sim-existing",
+            r#"["vsw-sim-existing"]"#,
+            r#"{"Oss":{"Bucket":"young-bucket"}}"#,
+        ),
+    )
+    .await
+    .ok();
+    assert!(
+        sim.world
+            .lock()
+            .await
+            .object_keys("young-bucket")
+            .unwrap()
+            .is_empty()
+    );
+    sim.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn console_changes_made_outside_flinkform() {
+    let (sim, c) = start().await;
+    let (china, vpc, vsw, group) = {
+        let mut w = sim.world.lock().await;
+        let china = w.console_create_account("cn", Site::China).unwrap();
+        assert!(matches!(
+            w.console_create_account("cn", Site::Intl),
+            Err(flinkform_cloudsim::Error::Invalid(_))
+        ));
+        let vpc = w
+            .console_create_vpc("main", REGION, "10.50.0.0/16", Some("theirs"))
+            .unwrap();
+        let vsw = w
+            .console_create_vswitch("main", &vpc, "ap-southeast-1b", "10.50.1.0/24")
+            .unwrap();
+        assert!(
+            w.console_create_vswitch("main", &vpc, "ap-southeast-1b", "10.50.1.0/25")
+                .is_err()
+        );
+        assert!(
+            w.console_create_vswitch("main", "vpc-nope", "ap-southeast-1b", "10.50.2.0/24")
+                .is_err()
+        );
+        assert!(
+            w.console_create_vpc("main", "mars-1", "10.0.0.0/16", None)
+                .is_err()
+        );
+        w.console_tag("main", &vpc, &[("team".to_owned(), "them".to_owned())])
+            .unwrap();
+        w.console_tag("main", &vsw, &[("k".to_owned(), "v".to_owned())])
+            .unwrap();
+        w.console_untag("main", &vsw, &["k".to_owned()]).unwrap();
+        assert!(w.tags("main", &vsw).unwrap().is_empty());
+        assert!(matches!(
+            w.console_tag("main", "vpc-nope", &[("k".to_owned(), "v".to_owned())]),
+            Err(flinkform_cloudsim::Error::NotFound { .. })
+        ));
+        assert!(
+            w.console_tag("main", &vpc, &[("acs:x".to_owned(), "v".to_owned())])
+                .is_err()
+        );
+        w.console_open_oss("main").unwrap();
+        w.console_create_bucket("main", "their-data", REGION)
+            .unwrap();
+        w.console_put_object("main", "their-data", "flink-jobs/job-1/state", 1 << 30)
+            .unwrap();
+        assert!(w.console_put_object("cn", "their-data", "k", 1).is_err());
+        w.console_tag(
+            "main",
+            "their-data",
+            &[("owner".to_owned(), "data-team".to_owned())],
+        )
+        .unwrap();
+        let group = w
+            .console_create_resource_group("main", "analytics")
+            .unwrap();
+        assert!(group.starts_with("rg-"));
+        assert!(
+            w.console_create_resource_group("main", "analytics")
+                .is_err()
+        );
+        (china, vpc, vsw, group)
+    };
+    let found = c
+        .call(
+            VPC,
+            "DescribeVpcs",
+            &[("Tag.1.Key", "team"), ("Tag.1.Value", "them")],
+        )
+        .await
+        .ok();
+    assert_eq!(found["Vpcs"]["Vpc"][0]["VpcId"], vpc.as_str());
+    assert_eq!(found["Vpcs"]["Vpc"][0]["Tags"]["Tag"][0]["Key"], "team");
+    let vsws = c
+        .call(VPC, "DescribeVSwitches", &[("VpcId", &vpc)])
+        .await
+        .ok();
+    assert_eq!(vsws["VSwitches"]["VSwitch"][0]["VSwitchId"], vsw.as_str());
+    let (status, tags) = c
+        .oss("GET", Some("their-data"), REGION, "tagging", None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        tags.contains("<Key>owner</Key>") && tags.contains("<Value>data-team</Value>"),
+        "{tags}"
+    );
+    let (status, list) = oss_object(&c, "GET", "their-data", "", "", b"").await;
+    assert_eq!(status, 200);
+    assert!(list.contains("<Size>1073741824</Size>"), "{list}");
+    let groups = c.call("2020-03-31", "ListResourceGroups", &[]).await.ok();
+    assert_eq!(groups["TotalCount"], 2);
+    assert_eq!(
+        groups["ResourceGroups"]["ResourceGroup"][1]["Id"],
+        group.as_str()
+    );
+
+    let cn = Client::new(&sim, china);
+    let balance = cn.call(BSS, "QueryAccountBalance", &[]).await.ok();
+    assert_eq!(balance["Data"]["Currency"], "CNY");
+    let regions = cn.call(FOAS, "DescribeSupportedRegions", &[]).await.ok();
+    assert!(
+        regions["Regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["Region"] == "cn-hangzhou")
+    );
+    sim.stop().await.unwrap();
+}
