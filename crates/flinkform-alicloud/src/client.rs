@@ -83,6 +83,10 @@ impl OssMethod {
     }
 }
 
+/// Query parameters OSS V1 signs as sub-resources (from oss2's list, those flinkform sends
+/// besides the `subresource` argument).
+const OSS_SIGNED_QUERY: &[&str] = &["continuation-token"];
+
 /// A failed API call, classified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ApiError {
@@ -693,9 +697,20 @@ impl Client {
             Some(b) => format!("/{b}/"),
             None => "/".to_owned(),
         };
-        if let Some(sub) = subresource {
+        // OSS V1 signs the sub-resource and the query parameters it lists as such
+        // (oss2's `SUBRESOURCES`: `continuation-token` among those flinkform sends), sorted,
+        // `key=value` unencoded.
+        let mut signed: Vec<String> = subresource.iter().map(|s| (*s).to_owned()).collect();
+        signed.extend(
+            query
+                .iter()
+                .filter(|(k, _)| OSS_SIGNED_QUERY.contains(&k.as_str()))
+                .map(|(k, v)| format!("{k}={v}")),
+        );
+        signed.sort();
+        if !signed.is_empty() {
             resource.push('?');
-            resource.push_str(sub);
+            resource.push_str(&signed.join("&"));
         }
         let date = httpdate::fmt_http_date(std::time::SystemTime::now());
         let content_type = if body.is_empty() {

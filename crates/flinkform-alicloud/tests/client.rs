@@ -17,8 +17,8 @@ use flinkform_alicloud::endpoint::{Endpoints, Product, oss_host};
 use flinkform_alicloud::sign::{self, OssV1Request, V3Authorization, V3Request};
 use flinkform_alicloud::{AliProvider, Error};
 use flinkform_core::{
-    AccountName, Address, Attrs, ChangeRequest, DesiredResource, Mode, Observation, ObserveRequest,
-    Provider, ProviderError, ProviderErrorKind as K, Readiness, Region, Value,
+    AccountName, Address, Attrs, ChangeRequest, CloudId, DesiredResource, Mode, Observation,
+    ObserveRequest, Provider, ProviderError, ProviderErrorKind as K, Readiness, Region, Value,
 };
 
 const AK: &str = "LTAItestkey";
@@ -810,22 +810,69 @@ async fn workspace_create_sends_the_order_with_json_parameters() {
     assert_eq!(params["Region"], "ap-southeast-1");
 }
 
+/// The ownership mark of `addr` in the test stack, as the `tags` attribute.
+fn marked(mut attrs: Attrs, addr: &str) -> Attrs {
+    attrs.insert(
+        "tags".to_owned(),
+        Value::str_map([("flinkform:stack", "stack-1"), ("flinkform:address", addr)]),
+    );
+    attrs
+}
+
+/// `instance` carrying `tags`.
+fn tagged(mut inst: serde_json::Value, tags: &[(&str, &str)]) -> serde_json::Value {
+    let list: Vec<_> = tags
+        .iter()
+        .map(|(k, v)| serde_json::json!({"Key": k, "Value": v}))
+        .collect();
+    inst["Tags"] = serde_json::json!(list);
+    inst
+}
+
 #[tokio::test]
-async fn workspace_create_adopts_one_that_exists_by_name() {
+async fn workspace_create_adopts_one_that_carries_its_mark() {
     let (url, seen) = serve(|r| match r.action() {
-        "DescribeInstances" => {
-            json_ok(serde_json::json!({"RequestId": "D", "Instances": [instance("f-sg-1", "analytics", "CREATING")], "TotalCount": 1}))
-        }
+        "DescribeInstances" => json_ok(serde_json::json!({"RequestId": "D", "TotalCount": 1, "Instances": [
+            tagged(instance("f-sg-1", "analytics", "CREATING"),
+                   &[("flinkform:stack", "stack-1"), ("flinkform:address", "flink_workspace.analytics")])
+        ]})),
         other => panic!("unexpected {other}"),
     })
     .await;
+    let attrs = marked(workspace_attrs(), "flink_workspace.analytics");
     let out = provider(&url)
-        .create(&change("flink_workspace.analytics", workspace_attrs()))
+        .create(&change("flink_workspace.analytics", attrs))
         .await
         .unwrap();
     assert_eq!(out.cloud_id.as_str(), "f-sg-1");
     assert!(!out.done);
     assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn workspace_create_never_takes_over_one_without_its_mark() {
+    for tags in [
+        &[][..],
+        &[
+            ("flinkform:stack", "another"),
+            ("flinkform:address", "flink_workspace.analytics"),
+        ][..],
+    ] {
+        let (url, seen) = serve(move |r| match r.action() {
+            "DescribeInstances" => json_ok(serde_json::json!({"RequestId": "D", "TotalCount": 1,
+                "Instances": [tagged(instance("f-sg-1", "analytics", "RUNNING"), tags)]})),
+            other => panic!("unexpected {other}: nothing may be ordered"),
+        })
+        .await;
+        let attrs = marked(workspace_attrs(), "flink_workspace.analytics");
+        let err = provider(&url)
+            .create(&change("flink_workspace.analytics", attrs))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, K::Conflict, "{err}");
+        assert!(err.message.contains("ownership mark"), "{err}");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
 }
 
 #[tokio::test]
@@ -1082,7 +1129,29 @@ async fn deletes_treat_not_found_as_done() {
 async fn observe_reads_networks_buckets_roles_and_account_facts_in_batches() {
     let (url, seen) = serve(|r| {
         if r.header("authorization").starts_with("OSS ") {
-            assert_eq!(r.header("host"), "oss-ap-southeast-1.aliyuncs.com");
+            let xml = |body: &str| {
+                (
+                    200,
+                    vec![("content-type", "application/xml".into())],
+                    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{body}"),
+                )
+            };
+            match (r.header("host"), r.query.first().map(|(k, _)| k.as_str())) {
+                ("bkt.oss-ap-southeast-1.aliyuncs.com", Some("tagging")) => {
+                    return xml("<Tagging><TagSet><Tag><Key>team</Key><Value>data</Value></Tag></TagSet></Tagging>");
+                }
+                ("bkt.oss-ap-southeast-1.aliyuncs.com", Some("list-type")) => {
+                    return xml("<ListBucketResult><Name>bkt</Name><KeyCount>4</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>");
+                }
+                ("nope.oss-ap-southeast-1.aliyuncs.com", Some("bucketInfo")) => {
+                    return (
+                        404,
+                        vec![("content-type", "application/xml".into())],
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchBucket</Code><Message>none</Message><RequestId>N</RequestId></Error>".to_owned(),
+                    );
+                }
+                (host, _) => assert_eq!(host, "oss-ap-southeast-1.aliyuncs.com", "{r:?}"),
+            }
             return (
                 200,
                 vec![("content-type", "application/xml".into())],
@@ -1094,12 +1163,17 @@ async fn observe_reads_networks_buckets_roles_and_account_facts_in_batches() {
         }
         r.verify_v3(SECRET);
         json_ok(match r.action() {
-            "DescribeVpcs" => serde_json::json!({"RequestId": "V", "TotalCount": 2, "Vpcs": {"Vpc": [
-                {"VpcId": "vpc-1", "VpcName": "ws", "CidrBlock": "10.0.0.0/16", "Status": "Available", "RegionId": "ap-southeast-1"},
+            "DescribeVpcs" => serde_json::json!({"RequestId": "V", "TotalCount": 3, "Vpcs": {"Vpc": [
+                {"VpcId": "vpc-same-name", "VpcName": "ws", "CidrBlock": "10.0.0.0/16", "Status": "Available", "RegionId": "ap-southeast-1",
+                 "Tags": {"Tag": []}},
+                {"VpcId": "vpc-1", "VpcName": "ws", "CidrBlock": "10.0.0.0/16", "Status": "Available", "RegionId": "ap-southeast-1",
+                 "Tags": {"Tag": [{"Key": "flinkform:stack", "Value": "stack-1"}, {"Key": "flinkform:address", "Value": "vpc.ws"}]}},
                 {"VpcId": "vpc-existing", "VpcName": "shared", "CidrBlock": "10.9.0.0/16", "Status": "Available", "RegionId": "ap-southeast-1"}
             ]}}),
             "DescribeVSwitches" => serde_json::json!({"RequestId": "S", "TotalCount": 1, "VSwitches": {"VSwitch": [
-                {"VSwitchId": "vsw-1", "VSwitchName": "ws-0", "VpcId": "vpc-1", "ZoneId": "ap-southeast-1a", "CidrBlock": "10.0.1.0/24", "Status": "Pending"}
+                {"VSwitchId": "vsw-1", "VSwitchName": "ws-0", "VpcId": "vpc-1", "ZoneId": "ap-southeast-1a", "CidrBlock": "10.0.1.0/24", "Status": "Pending",
+                 "Tags": {"Tag": [{"Key": "flinkform:stack", "Value": "stack-1"}, {"Key": "flinkform:address", "Value": "vswitch.ws[0]"}]}},
+                {"VSwitchId": "vsw-9", "VSwitchName": "corp", "VpcId": "vpc-existing", "ZoneId": "ap-southeast-1b", "CidrBlock": "10.9.1.0/24", "Status": "Available"}
             ]}}),
             "GetRole" => serde_json::json!({"RequestId": "G", "Role": {"RoleName": "AliyunStreamAsiDefaultRole"}}),
             "ListPoliciesForRole" => serde_json::json!({"RequestId": "L", "Policies": {"Policy": [
@@ -1134,10 +1208,13 @@ async fn observe_reads_networks_buckets_roles_and_account_facts_in_batches() {
             desired(
                 "vpc.ws",
                 Mode::Managed,
-                Attrs::from([
-                    ("name".to_owned(), s("ws")),
-                    ("cidr".to_owned(), s("10.0.0.0/16")),
-                ]),
+                marked(
+                    Attrs::from([
+                        ("name".to_owned(), s("ws")),
+                        ("cidr".to_owned(), s("10.0.0.0/16")),
+                    ]),
+                    "vpc.ws",
+                ),
             ),
             desired(
                 "vpc.other",
@@ -1147,7 +1224,10 @@ async fn observe_reads_networks_buckets_roles_and_account_facts_in_batches() {
             desired(
                 "vswitch.ws[0]",
                 Mode::Managed,
-                Attrs::from([("name".to_owned(), s("ws-0"))]),
+                marked(
+                    Attrs::from([("name".to_owned(), s("ws-0"))]),
+                    "vswitch.ws[0]",
+                ),
             ),
             desired(
                 "oss_bucket.bkt",
@@ -1179,13 +1259,23 @@ async fn observe_reads_networks_buckets_roles_and_account_facts_in_batches() {
         Observation::Found(f) => f.clone(),
         other => panic!("{a}: {other:?}"),
     };
+    // Found by its mark, not by the name another VPC shares.
     assert_eq!(get("vpc.ws").cloud_id.as_str(), "vpc-1");
+    assert!(get("vpc.ws").owner.is_stack("stack-1"));
+    // The existing VPC's vSwitches, for the CIDR check.
+    let neighbours = &observed.network[&CloudId::new("vpc-existing").unwrap()];
+    assert_eq!(neighbours.len(), 1);
+    assert_eq!(neighbours[0].attrs["cidr"], s("10.9.1.0/24"));
     assert_eq!(get("vpc.other").attrs["cidr"], s("10.9.0.0/16"));
     let vsw = get("vswitch.ws[0]");
     assert_eq!(vsw.readiness, Readiness::Pending);
     assert_eq!(vsw.attrs["vpc_id"], s("vpc-1"));
     assert_eq!(vsw.attrs["zone"], s("ap-southeast-1a"));
-    assert_eq!(get("oss_bucket.bkt").attrs["region"], s("ap-southeast-1"));
+    let bkt = get("oss_bucket.bkt");
+    assert_eq!(bkt.attrs["region"], s("ap-southeast-1"));
+    assert_eq!(bkt.attrs["tags"], Value::str_map([("team", "data")]));
+    assert_eq!(bkt.attrs["objects"], Value::Int(4));
+    assert_eq!(bkt.owner, flinkform_core::Owner::Unmarked);
     assert_eq!(
         observed.resources[&"oss_bucket.nope".parse::<Address>().unwrap()],
         Observation::Absent
@@ -1223,8 +1313,8 @@ async fn observe_reads_networks_buckets_roles_and_account_facts_in_batches() {
     );
     assert_eq!(facts.flink_zones[&sg].len(), 2);
 
-    // VPCs, vSwitches, buckets, role (2), identity, balance (shared with the check),
-    // regions, zones.
-    assert_eq!(observed.api_calls, 9);
-    assert_eq!(seen.lock().unwrap().len(), 9);
+    // VPCs, vSwitches, buckets, bkt's tags and object count, nope's probe, role (2),
+    // identity, balance (shared with the check), regions, zones.
+    assert_eq!(observed.api_calls, 12);
+    assert_eq!(seen.lock().unwrap().len(), 12);
 }

@@ -92,7 +92,9 @@ pub enum Error {
     },
     /// A resource the specs want to create exists already, and this stack does not own it.
     #[error(
-        "{at}`{addr}` would take over {what}, which exists already ({place}) and belongs to {owner}"
+        "{at}`{addr}` would take over {what}, which exists already ({place}) and belongs to {owner}",
+        place = .found.place,
+        owner = .found.owner
     )]
     #[diagnostic(code(plan::not_owned), help("{help}"))]
     NotOwned {
@@ -102,10 +104,8 @@ pub enum Error {
         addr: String,
         /// What exists (`VPC vpc-123 named "x"`).
         what: String,
-        /// Where it is (`account main, region ap-southeast-1`).
-        place: String,
-        /// Who owns it ([`flinkform_core::Owner`]'s words).
-        owner: String,
+        /// Where it is and whose it is (boxed, so that the error enum stays small).
+        found: Box<Found>,
         /// The ways out.
         help: String,
     },
@@ -364,4 +364,13 @@ impl From<Error> for PlanErrors {
 /// The `file:line:column: ` prefix for messages, or nothing when the origin is unknown.
 pub(crate) fn at(origin: Option<&Origin>) -> String {
     origin.map(|o| format!("{o}: ")).unwrap_or_default()
+}
+
+/// Where a resource the specs would take over is, and whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// `account main, region ap-southeast-1`.
+    pub place: String,
+    /// Who owns it ([`flinkform_core::Owner`]'s words).
+    pub owner: String,
 }

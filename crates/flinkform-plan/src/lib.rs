@@ -1,4 +1,3 @@
-#![allow(clippy::result_large_err)] // `Error::NotOwned` carries a full diagnostic; boxing it is planned
 //! The pure planner: expands specs into resources and diffs desired, recorded and observed
 //! into a [`Plan`], a DAG of actions. No IO, no async, no wire types.
 //!

@@ -763,8 +763,10 @@ impl<'a> Ctx<'a> {
             at: self.origin_at(&d.addr, "name"),
             addr: d.addr.to_string(),
             what,
-            place,
-            owner: o.owner.to_string(),
+            found: Box::new(crate::error::Found {
+                place,
+                owner: o.owner.to_string(),
+            }),
             help,
         });
     }
