@@ -71,6 +71,8 @@ pub enum OssMethod {
     Put,
     /// `DELETE`.
     Delete,
+    /// `POST` (`DeleteMultipleObjects`).
+    Post,
 }
 
 impl OssMethod {
@@ -79,6 +81,7 @@ impl OssMethod {
             Self::Get => "GET",
             Self::Put => "PUT",
             Self::Delete => "DELETE",
+            Self::Post => "POST",
         }
     }
 }
@@ -679,6 +682,8 @@ impl Client {
             (OssMethod::Get, Some(_), Some("tagging")) => "GetBucketTags",
             (OssMethod::Put, Some(_), Some("tagging")) => "PutBucketTags",
             (OssMethod::Delete, Some(_), Some("tagging")) => "DeleteBucketTags",
+            (OssMethod::Post, _, Some("delete")) => "DeleteMultipleObjects",
+            (OssMethod::Post, _, _) => "PostObject",
             (OssMethod::Get, Some(_), _) => "GetBucket",
             (OssMethod::Put, _, _) => "PutBucket",
             (OssMethod::Delete, _, _) => "DeleteBucket",
@@ -718,6 +723,15 @@ impl Client {
         } else {
             "application/xml"
         };
+        // Content-MD5 of every body (OSS requires it for DeleteMultipleObjects and checks it
+        // where given).
+        let content_md5 = if body.is_empty() {
+            String::new()
+        } else {
+            use base64::Engine as _;
+            use md5::Digest as _;
+            base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&body))
+        };
         let creds = &self.inner.credentials;
         let mut oss_headers = headers.clone();
         if let Some(token) = &creds.security_token {
@@ -725,7 +739,7 @@ impl Client {
         }
         let signature = OssV1Request {
             verb: method.as_str(),
-            content_md5: "",
+            content_md5: &content_md5,
             content_type,
             date: &date,
             oss_headers: &oss_headers,
@@ -736,6 +750,7 @@ impl Client {
             OssMethod::Get => self.inner.http.get(url),
             OssMethod::Put => self.inner.http.put(url),
             OssMethod::Delete => self.inner.http.delete(url),
+            OssMethod::Post => self.inner.http.post(url),
         };
         req = req.header("host", host).header("date", date).header(
             "authorization",
@@ -745,7 +760,10 @@ impl Client {
             req = req.header(k.as_str(), v.as_str());
         }
         if !body.is_empty() {
-            req = req.header("content-type", content_type).body(body);
+            req = req
+                .header("content-type", content_type)
+                .header("content-md5", content_md5.as_str())
+                .body(body);
         }
         self.count();
         let resp = match req.send().await {

@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod endpoint;
 mod error;
 mod market;
+mod objects;
 pub mod provider;
 pub mod sign;
 mod tags;

@@ -795,6 +795,47 @@ impl AliProvider {
         }
     }
 
+    /// Whether the generated default project `name` of a RUNNING workspace is gone (deleted
+    /// in the console): then flinkform creates it again, with its quota. While the
+    /// workspace is still being created, the service makes it.
+    async fn default_project_missing(
+        client: &Client,
+        region: &Region,
+        instance: &str,
+        name: &str,
+    ) -> Result<bool, ProviderError> {
+        let list = paged(
+            client,
+            Product::Foasconsole,
+            Some(region),
+            "DescribeInstances",
+            params(&[("Region", region.as_str()), ("InstanceId", instance)]),
+            RpcMethod::Get,
+            ("PageIndex", "PageSize", 100),
+            &["Instances"],
+            &["TotalCount"],
+        )
+        .await?;
+        let running = list.iter().any(|i| {
+            wire::string_at(i, &["InstanceId"]).as_deref() == Some(instance)
+                && wire::string_at(i, &["ClusterStatus"]).as_deref() == Some("RUNNING")
+        });
+        if !running {
+            return Ok(false);
+        }
+        let namespaces = list_namespaces(
+            client.clone(),
+            region.clone(),
+            instance.to_owned(),
+            Some(name.to_owned()),
+        )
+        .await?
+        .unwrap_or_default();
+        Ok(!namespaces
+            .iter()
+            .any(|n| wire::string_at(n, &["Namespace"]).as_deref() == Some(name)))
+    }
+
     async fn create_role(
         &self,
         req: &ChangeRequest,
@@ -1198,7 +1239,15 @@ impl AliProvider {
         // Buckets: the tags (ownership mark, labels) of those the account has; for a bucket
         // to create that the account does not have, whether another account owns the name
         // (bucket names are global).
-        let mut tag_keys: Vec<(AccountName, String, Region)> = Vec::new();
+        // Objects are counted only where a deletion may be planned (listing a bucket is
+        // one call per 1000 objects): buckets the state has and the specs no longer want,
+        // or want in another region.
+        let desired_region: BTreeMap<&Address, Option<&str>> = req
+            .desired
+            .iter()
+            .map(|d| (&d.addr, attr_str(&d.attrs, "region")))
+            .collect();
+        let mut tag_keys: Vec<(AccountName, String, Region, bool)> = Vec::new();
         let mut probe_keys: Vec<(AccountName, String)> = Vec::new();
         for it in items
             .values()
@@ -1212,11 +1261,15 @@ impl AliProvider {
                 .and_then(|l| l.iter().find(|(b, _)| *b == name))
             {
                 Some((_, region)) => {
+                    let count = match desired_region.get(&it.addr) {
+                        None => it.cloud_id.is_some(),
+                        Some(want) => it.cloud_id.is_some() && *want != region.as_deref(),
+                    };
                     let region = region
                         .as_deref()
                         .and_then(|r| Region::new(r).ok())
                         .unwrap_or_else(|| self.default_region.clone());
-                    tag_keys.push((it.account.clone(), name, region));
+                    tag_keys.push((it.account.clone(), name, region, count));
                 }
                 None if it.cloud_id.is_none() && it.mode == Mode::Managed => {
                     probe_keys.push((it.account.clone(), name));
@@ -1225,18 +1278,24 @@ impl AliProvider {
             }
         }
         let mut futs = Vec::new();
-        for (acct, name, region) in &tag_keys {
+        for (acct, name, region, count) in &tag_keys {
             let client = client_of(acct)?;
-            let (name, region) = (name.clone(), region.clone());
+            let (name, region, count) = (name.clone(), region.clone(), *count);
             futs.push(async move {
                 let tags = tags::bucket_tags(&client, &region, &name).await?;
-                let objects = tags::count_objects(&client, &region, &name).await?;
+                let objects = if count {
+                    Some(crate::objects::count(&client, &region, &name).await?)
+                } else {
+                    None
+                };
                 Ok::<_, ApiError>((tags, objects))
             });
         }
-        let mut bucket_tags: BTreeMap<(AccountName, String), (BTreeMap<String, String>, i64)> =
-            BTreeMap::new();
-        for ((acct, name, _), res) in tag_keys
+        let mut bucket_tags: BTreeMap<
+            (AccountName, String),
+            (BTreeMap<String, String>, Option<i64>),
+        > = BTreeMap::new();
+        for ((acct, name, _, _), res) in tag_keys
             .into_iter()
             .zip(bounded(futs, OBSERVE_CONCURRENCY).await?)
         {
@@ -1348,7 +1407,7 @@ impl AliProvider {
                         let (_, region) = list.iter().find(|(b, _)| *b == n)?;
                         let seen = bucket_tags.get(&key);
                         let mut o = wire::bucket(&n, region.as_deref(), seen.map(|(t, _)| t))?;
-                        if let Some((_, objects)) = seen {
+                        if let Some((_, Some(objects))) = seen {
                             o.attrs.insert("objects".to_owned(), Value::Int(*objects));
                         }
                         Some(Observation::Found(o))
@@ -1772,8 +1831,11 @@ impl Provider for AliProvider {
                 let name = need_str(a, "name", A)?;
                 let cloud_id = CloudId::new(format!("{instance}/{name}"))
                     .map_err(|e| invalid(A, e.to_string()))?;
-                if a.get("generated").and_then(Value::as_bool) == Some(true) {
-                    // The service creates the default project with the workspace.
+                if a.get("generated").and_then(Value::as_bool) == Some(true)
+                    && !Self::default_project_missing(client, region, instance, name).await?
+                {
+                    // The service creates the default project with the workspace: wait for
+                    // it (or it exists already).
                     return Ok(Outcome {
                         cloud_id,
                         attrs: a.clone(),
@@ -2014,6 +2076,13 @@ impl Provider for AliProvider {
                 let region = region
                     .cloned()
                     .unwrap_or_else(|| self.default_region.clone());
+                if let Some(confirmed) = req.objects {
+                    match crate::objects::empty(client, &region, id, confirmed).await {
+                        Ok(()) => {}
+                        Err(e) if e.kind == ProviderErrorKind::NotFound => return gone(),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 (
                     client
                         .oss(OssMethod::Delete, &region, Some(id), None, Vec::new())

@@ -92,41 +92,6 @@ pub(crate) async fn bucket_tags(
     }
 }
 
-/// How many objects `bucket` holds (`ListObjectsV2`, 1000 a page): the directories the
-/// service writes (`artifacts/`, `flink-jobs/`, `flink-savepoints/`, `logs/`) and job data.
-/// Destroy keeps a bucket that holds any unless the user allows it by address.
-pub(crate) async fn count_objects(
-    client: &Client,
-    region: &Region,
-    bucket: &str,
-) -> Result<i64, ApiError> {
-    let mut total = 0;
-    let mut token: Option<String> = None;
-    for _ in 0..10_000 {
-        let mut query = vec![
-            ("list-type".to_owned(), "2".to_owned()),
-            ("max-keys".to_owned(), "1000".to_owned()),
-        ];
-        if let Some(t) = &token {
-            query.push(("continuation-token".to_owned(), t.clone()));
-        }
-        let (_, text) = client.oss_read(region, Some(bucket), None, &query).await?;
-        let page: wire::ObjectPage = quick_xml::de::from_str(&text).map_err(|e| {
-            ApiError::local(
-                flinkform_core::ProviderErrorKind::Fatal,
-                "ListObjectsV2",
-                format!("unreadable answer: {e}"),
-            )
-        })?;
-        total += page.key_count.unwrap_or(0);
-        token = page.next_continuation_token.filter(|t| !t.is_empty());
-        if page.is_truncated.as_deref() != Some("true") || token.is_none() {
-            break;
-        }
-    }
-    Ok(total)
-}
-
 /// Makes the tags of resource `id` of `kind` match `desired`, removing the keys `prior`
 /// had that `desired` no longer has. Tags neither side names (added by someone else) stay.
 pub(crate) async fn set(

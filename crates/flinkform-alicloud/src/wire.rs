@@ -335,15 +335,35 @@ impl BucketXml {
     }
 }
 
-/// `ListBucketResult` of `ListObjectsV2`, as far as counting goes.
+/// `ListBucketResult` of `ListObjectsV2`: the keys of one page.
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct ObjectPage {
-    #[serde(rename = "KeyCount", default)]
-    pub(crate) key_count: Option<i64>,
+    #[serde(rename = "Contents", default)]
+    pub(crate) contents: Vec<ObjectXml>,
     #[serde(rename = "IsTruncated", default)]
     pub(crate) is_truncated: Option<String>,
     #[serde(rename = "NextContinuationToken", default)]
     pub(crate) next_continuation_token: Option<String>,
+}
+
+/// One `<Contents>` of a listing.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct ObjectXml {
+    #[serde(rename = "Key", default)]
+    pub(crate) key: String,
+}
+
+/// The `DeleteMultipleObjects` body for `keys`, quiet (the answer lists only failures).
+pub(crate) fn delete_xml(keys: &[String]) -> String {
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>");
+    for k in keys {
+        out.push_str("<Object><Key>");
+        out.push_str(&quick_xml::escape::escape(k.as_str()));
+        out.push_str("</Key></Object>");
+    }
+    out.push_str("</Delete>");
+    out
 }
 
 /// `Tagging` (`GetBucketTags` answer, `PutBucketTags` body).

@@ -254,6 +254,29 @@ struct Walk<'p> {
 }
 
 impl Walk<'_> {
+    /// Records the result of one action. An address with two actions (a replacement's
+    /// deletion and creation; turning auto-renewal off, then forgetting) gets one result:
+    /// the plan's main operation, the first status that is not `Done`, the calls of both.
+    fn record(&mut self, addr: Address, result: NodeResult) {
+        use std::collections::btree_map::Entry;
+        match self.results.entry(addr) {
+            Entry::Vacant(v) => {
+                v.insert(result);
+            }
+            Entry::Occupied(mut o) => {
+                let r = o.get_mut();
+                r.api_calls += result.api_calls;
+                r.retries += result.retries;
+                if !matches!(r.op, Op::Replace | Op::Forget) {
+                    r.op = result.op;
+                }
+                if r.status == NodeStatus::Done {
+                    r.status = result.status;
+                }
+            }
+        }
+    }
+
     fn emit(&self, event: Event) {
         // A dropped receiver only means nobody watches the progress.
         let _ = self.events.send(event);
@@ -270,7 +293,7 @@ impl Walk<'_> {
                         self.ready.insert(j);
                     }
                 }
-                self.results.insert(
+                self.record(
                     action.addr.clone(),
                     NodeResult {
                         op: action.op,
@@ -296,7 +319,7 @@ impl Walk<'_> {
     fn wait(&mut self, idx: usize, instructions: String, api_calls: u64) {
         let action = &self.plan.actions[idx];
         self.slots[idx] = Slot::Skipped;
-        self.results.insert(
+        self.record(
             action.addr.clone(),
             NodeResult {
                 op: action.op,
@@ -338,7 +361,7 @@ impl Walk<'_> {
         let message = error.to_string();
         tracing::debug!(addr = %action.addr, error = %message, "action failed");
         self.slots[idx] = Slot::Failed;
-        self.results.insert(
+        self.record(
             action.addr.clone(),
             NodeResult {
                 op: action.op,
@@ -356,7 +379,7 @@ impl Walk<'_> {
     fn skip(&mut self, idx: usize, because: &Address) {
         let action = &self.plan.actions[idx];
         self.slots[idx] = Slot::Skipped;
-        self.results.insert(
+        self.record(
             action.addr.clone(),
             NodeResult {
                 op: action.op,
@@ -519,17 +542,16 @@ impl Runner {
                 let changed = action.diffs.iter().map(|diff| diff.name.clone()).collect();
                 self.update(d, &resolved, p, changed).await.map(Some)
             }
+            // The creation half of a replacement: the plan deletes the old resource in an
+            // action of its own, ordered before this one and after everything that used it.
             Op::Replace => {
                 let d =
                     desired.ok_or_else(|| self.bad_plan("replace without a desired resource"))?;
-                if let Some(p) = prior {
-                    self.delete(p).await?;
-                }
                 self.create(d, &resolved).await.map(Some)
             }
             Op::Delete => {
                 if let Some(p) = prior {
-                    self.delete(p).await?;
+                    self.delete(p, action.objects).await?;
                 }
                 Ok(None)
             }
@@ -949,13 +971,14 @@ impl Runner {
         Ok(cloud_id)
     }
 
-    async fn delete(&mut self, prior: RecordedResource) -> Result<(), Error> {
+    async fn delete(&mut self, prior: RecordedResource, objects: Option<u64>) -> Result<(), Error> {
         let intent = self
             .begin_intent(IntentOp::Delete, String::new(), &prior.attrs)
             .await?;
         let provider = Arc::clone(&self.shared.provider);
         let req = DeleteRequest {
             prior: prior.clone(),
+            objects,
         };
         let gone = match self.call(|| provider.delete(&req)).await {
             Ok(o) => o.done,

@@ -42,7 +42,19 @@ pub fn resolve_intents(plan: &mut Plan, journal: &[Intent]) -> Vec<IntentResolut
             "an earlier apply was interrupted during {} of `{}` (intent {}, {})",
             intent.op, intent.addr, intent.id, intent.started_at
         );
-        let action = plan.actions.iter_mut().find(|a| a.addr == intent.addr);
+        // An address may have two actions (a replacement's deletion, then its creation):
+        // the one doing the intent's kind of call, else the address's first.
+        let wanted = |op: Op| match intent.op {
+            IntentOp::Create => matches!(op, Op::Create | Op::Replace),
+            IntentOp::Update => op == Op::Update,
+            IntentOp::Delete => op == Op::Delete,
+        };
+        let at = plan
+            .actions
+            .iter()
+            .position(|a| a.addr == intent.addr && wanted(a.op))
+            .or_else(|| plan.actions.iter().position(|a| a.addr == intent.addr));
+        let action = at.and_then(|i| plan.actions.get_mut(i));
         let (tail, settled) = match (action.as_ref().map(|a| a.op), intent.op) {
             (Some(Op::Adopt), _) => (
                 format!(

@@ -107,6 +107,7 @@ impl PlanBuilder {
             desired,
             prior,
             cloud_id: cloud_id.map(|c| CloudId::new(c).unwrap()),
+            objects: None,
         });
         self
     }
@@ -407,10 +408,16 @@ async fn replace_deletes_then_creates() {
     state.record(old.clone());
     let (fake, mut sink) = setup(state);
     fake.seed("vpc.a", "vpc-old", old.attrs.clone());
+    // A replacement is two actions: the old one's deletion, then the creation.
     let mut b = PlanBuilder::default();
-    b.add(Op::Replace, Some(vpc("a")), Some(old));
+    b.add(Op::Delete, None, Some(old.clone()))
+        .add(Op::Replace, Some(vpc("a")), Some(old));
+    b.plan.edges.insert((ActionId(0), ActionId(1)));
     let r = run(&b.plan, &fake, &mut sink, &opts(2)).await;
     assert!(r.report.succeeded(), "{:?}", r.report);
+    // One result for the address: the replacement, with the calls of both halves.
+    let result = &r.report.results[&addr("vpc.a")];
+    assert_eq!(result.op, Op::Replace);
     assert_eq!(
         fake.with(|c| c.calls.clone()),
         ["delete vpc-old", "create vpc.a"]

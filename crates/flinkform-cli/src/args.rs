@@ -95,8 +95,9 @@ pub(crate) struct SafetyArgs {
     /// Allow replacing this protected resource (repeatable)
     #[arg(long = "allow-replace", value_name = "ADDRESS")]
     pub(crate) allow_replace: Vec<String>,
-    /// Allow destroying this protected resource (repeatable)
-    #[arg(long = "allow-destroy", value_name = "ADDRESS")]
+    /// Allow destroying this protected resource, or a bucket that holds objects with
+    /// `ADDRESS=N`, N the object count the plan shows (repeatable)
+    #[arg(long = "allow-destroy", value_name = "ADDRESS[=N]")]
     pub(crate) allow_destroy: Vec<String>,
 }
 

@@ -77,9 +77,31 @@ fn plan_options(safety: &SafetyArgs) -> Result<PlanOptions> {
             })
             .collect()
     };
+    // `--allow-destroy ADDRESS=N`: N confirms the object count of a bucket that holds
+    // objects (its deletion deletes them).
+    let mut destroy = Vec::new();
+    let mut confirmed_objects = BTreeMap::new();
+    for v in &safety.allow_destroy {
+        match v.split_once('=') {
+            Some((addr, n)) => {
+                let count: u64 = n.trim().parse().map_err(|_| {
+                    miette::miette!(
+                        code = "cli::usage",
+                        help = "write the object count the plan shows, e.g. `--allow-destroy oss_bucket.logs=4`",
+                        "`--allow-destroy {v}`: `{n}` is not an object count"
+                    )
+                })?;
+                let a = parse(&[addr.to_owned()])?;
+                confirmed_objects.extend(a.iter().map(|a| (a.clone(), count)));
+                destroy.push(addr.to_owned());
+            }
+            None => destroy.push(v.clone()),
+        }
+    }
     Ok(PlanOptions {
         allow_replace: parse(&safety.allow_replace)?,
-        allow_destroy: parse(&safety.allow_destroy)?,
+        allow_destroy: parse(&destroy)?,
+        confirmed_objects,
         ..PlanOptions::default()
     })
 }

@@ -40,6 +40,10 @@ pub struct ChangeRequest {
 pub struct DeleteRequest {
     /// What the state remembers of it.
     pub prior: RecordedResource,
+    /// For a bucket: how many objects the user confirmed deleting with it (`None`: it held
+    /// none when planned). A provider deletes them first, and refuses when the bucket
+    /// holds more by then.
+    pub objects: Option<u64>,
 }
 
 /// What a mutating call achieved.

@@ -109,6 +109,60 @@ pub enum Error {
         /// The ways out.
         help: String,
     },
+    /// A replacement whose old resource is still used by something that stays.
+    #[error(
+        "{at}`{addr}` must be replaced (deleted, then created again), but `{user}` still uses it and is neither deleted nor replaced in this plan"
+    )]
+    #[diagnostic(
+        code(plan::replace_blocked),
+        help(
+            "the cloud refuses to delete a resource in use: change `{user}` too so that it is replaced with it, or remove it from the specs in the same change"
+        )
+    )]
+    ReplaceBlocked {
+        /// Origin prefix.
+        at: String,
+        /// The resource to replace.
+        addr: String,
+        /// What still uses it.
+        user: String,
+    },
+    /// A subscription workspace cannot be replaced under its name.
+    #[error(
+        "{at}`{addr}` is a subscription workspace and would have to be replaced because {because}; its name stays taken until the old one's term ends, so the new one could not be ordered"
+    )]
+    #[diagnostic(
+        code(plan::subscription_replace),
+        help(
+            "keep the immutable settings; or give the workspace a new `metadata.name` (a new workspace) and remove the old one from the specs: flinkform then turns its auto-renewal off and it ends with its term"
+        )
+    )]
+    SubscriptionReplace {
+        /// Origin prefix of the attribute that forces it.
+        at: String,
+        /// The workspace.
+        addr: String,
+        /// What forces the replacement.
+        because: String,
+    },
+    /// A bucket to delete holds objects and the user has not confirmed how many.
+    #[error(
+        "`{addr}` holds {objects} object(s) (the workspace's artifacts/, flink-jobs/, flink-savepoints/, logs/ and job data), which its deletion deletes too{given}"
+    )]
+    #[diagnostic(
+        code(plan::bucket_objects),
+        help(
+            "confirm the count with `--allow-destroy {addr}={objects}`, or keep the bucket (leave out `--allow-destroy {addr}`); copy what you need first"
+        )
+    )]
+    ObjectsUnconfirmed {
+        /// The bucket's address.
+        addr: String,
+        /// How many objects it holds now.
+        objects: u64,
+        /// `; you confirmed N` when a different count was given.
+        given: String,
+    },
     /// An existing vSwitch is not in the workspace's zone.
     #[error(
         "{at}vSwitch `{vswitch}` is in zone {actual}, but the workspace is in zone {zone}; every vSwitch of a workspace is in its zone"

@@ -152,6 +152,10 @@ pub struct PlannedAction {
     pub prior: Option<RecordedResource>,
     /// The id the cloud currently has for it (observed), when it exists.
     pub cloud_id: Option<CloudId>,
+    /// For the deletion of a bucket that holds objects: the count the user confirmed
+    /// (`--allow-destroy ADDRESS=N`); the deletion refuses when the bucket holds more by
+    /// then.
+    pub objects: Option<u64>,
 }
 
 /// What changed outside flinkform for one resource (recorded vs observed).
@@ -215,11 +219,27 @@ impl Plan {
             .map(|(from, _)| *from)
     }
 
-    /// Counts for `Plan: N to add, N to change, N to replace, N to destroy.`
+    /// Whether `action` is the first half of a replacement: the deletion (or forgetting)
+    /// of the old resource, before the `Replace` action of the same address creates it
+    /// again.
+    #[must_use]
+    pub fn replaced_first(&self, action: &PlannedAction) -> bool {
+        matches!(action.op, Op::Delete | Op::Forget)
+            && self
+                .actions
+                .iter()
+                .any(|b| b.addr == action.addr && b.op == Op::Replace)
+    }
+
+    /// Counts for `Plan: N to add, N to change, N to replace, N to destroy.` A replacement
+    /// counts once, though it is two actions.
     #[must_use]
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for a in &self.actions {
+            if self.replaced_first(a) {
+                continue;
+            }
             match a.op {
                 Op::Create => s.add += 1,
                 // Adopting a resource the state lacks adds it; adopting one the state has only

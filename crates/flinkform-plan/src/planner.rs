@@ -34,7 +34,7 @@ use flinkform_core::{
     ObservedResource, Owner, Readiness, RecordedResource, ResourceKind, Value, attr, kind_spec,
 };
 use petgraph::Direction;
-use petgraph::algo::{has_path_connecting, tarjan_scc};
+use petgraph::algo::tarjan_scc;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use sha2::{Digest, Sha256};
 
@@ -68,6 +68,9 @@ pub struct PlanOptions {
     pub allow_destroy: BTreeSet<Address>,
     /// Every protected resource may be replaced or deleted.
     pub force_all: bool,
+    /// `--allow-destroy ADDRESS=N`: the object count the user confirmed for a bucket that
+    /// holds objects (deleting it deletes them).
+    pub confirmed_objects: BTreeMap<Address, u64>,
     /// Addresses this state's intent journal names (an apply died between a mutating call
     /// and its state write): a resource found there is this stack's even without a mark.
     pub claimed: BTreeSet<Address>,
@@ -193,6 +196,8 @@ struct Draft {
     desired: Option<DesiredResource>,
     prior: Option<RecordedResource>,
     cloud_id: Option<CloudId>,
+    /// For a bucket deletion: the object count the user confirmed.
+    objects: Option<u64>,
 }
 
 /// What happens to a recorded resource that is being removed.
@@ -219,6 +224,10 @@ struct Ctx<'a> {
     /// Of those, the ones replaced (a replacement the user allowed, or an unprotected one).
     replaced: BTreeSet<Address>,
     kept: BTreeMap<Address, String>,
+    /// Steps that run before an address's main action, in order: the deletion of the old
+    /// resource of a replacement; turning auto-renewal off before a subscription is
+    /// forgotten.
+    pre: BTreeMap<Address, Vec<Draft>>,
     errors: Vec<Error>,
     warnings: Vec<String>,
 }
@@ -246,6 +255,7 @@ impl<'a> Ctx<'a> {
             new: BTreeSet::new(),
             replaced: BTreeSet::new(),
             kept: BTreeMap::new(),
+            pre: BTreeMap::new(),
             errors: Vec::new(),
             warnings: Vec::new(),
         }
@@ -298,8 +308,75 @@ impl<'a> Ctx<'a> {
         }
         if draft.op == Op::Replace {
             self.replaced.insert(addr.clone());
+            // Destroy before create: the old resource is deleted first (names are unique),
+            // as an action of its own so that what uses it can be deleted before it.
+            if let Some(p) = &draft.prior {
+                let objects = self.objects_confirmed(addr);
+                let what = draft
+                    .cloud_id
+                    .as_ref()
+                    .map_or_else(String::new, |id| format!(" ({id})"));
+                // What no API deletes (an order, a Billing Center account) stays; it is only
+                // dropped from state before its replacement is recorded.
+                let deletable = kind_spec(addr.kind()).deletion == Deletion::Api;
+                let (op, reason) = if deletable {
+                    (
+                        Op::Delete,
+                        format!(
+                            "replaced: the current one{what} is deleted first, then created again below"
+                        ),
+                    )
+                } else {
+                    (
+                        Op::Forget,
+                        format!(
+                            "replaced: the current one{what} cannot be deleted through the API and stays; it is dropped from state, and the new one is created below"
+                        ),
+                    )
+                };
+                let step = Draft {
+                    op,
+                    reasons: vec![reason],
+                    diffs: Vec::new(),
+                    desired: None,
+                    prior: Some(p.clone()),
+                    cloud_id: draft.cloud_id.clone(),
+                    objects,
+                };
+                self.pre.entry(addr.clone()).or_default().push(step);
+            }
         }
         self.drafts.insert(addr.clone(), draft);
+    }
+
+    /// How many objects the bucket at `addr` holds, as observed (0 for anything else).
+    fn objects_of(&self, addr: &Address) -> u64 {
+        self.found(addr)
+            .filter(|_| addr.kind() == ResourceKind::OssBucket)
+            .and_then(|o| o.attrs.get("objects"))
+            .and_then(Value::as_int)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0)
+    }
+
+    /// For the deletion of the bucket at `addr`: `None` when it holds no objects; the
+    /// confirmed count when the user confirmed exactly the observed one; otherwise an
+    /// [`Error::ObjectsUnconfirmed`] is recorded (and `None` returned).
+    fn objects_confirmed(&mut self, addr: &Address) -> Option<u64> {
+        let objects = self.objects_of(addr);
+        if objects == 0 {
+            return None;
+        }
+        let given = self.opts.confirmed_objects.get(addr).copied();
+        if given == Some(objects) {
+            return Some(objects);
+        }
+        self.errors.push(Error::ObjectsUnconfirmed {
+            addr: addr.to_string(),
+            objects,
+            given: given.map_or_else(String::new, |g| format!("; you confirmed {g}")),
+        });
+        None
     }
 
     fn decide(&mut self, d: &DesiredResource) {
@@ -313,6 +390,7 @@ impl<'a> Ctx<'a> {
                 desired: Some(d.clone()),
                 prior,
                 cloud_id: None,
+                objects: None,
             };
             self.put(&d.addr, draft);
             return;
@@ -386,6 +464,7 @@ impl<'a> Ctx<'a> {
             desired: Some(d.clone()),
             prior: prior.clone(),
             cloud_id: prior.as_ref().map(|p| p.cloud_id.clone()),
+            objects: None,
         };
         match self.observation(&d.addr) {
             Some(Observation::Found(o)) => {
@@ -454,6 +533,7 @@ impl<'a> Ctx<'a> {
             desired: Some(d.clone()),
             prior,
             cloud_id: None,
+            objects: None,
         }
     }
 
@@ -505,6 +585,7 @@ impl<'a> Ctx<'a> {
                 desired: Some(d.clone()),
                 prior,
                 cloud_id: None,
+                objects: None,
             };
         }
         let empty = Attrs::new();
@@ -614,11 +695,25 @@ impl<'a> Ctx<'a> {
                     .or_else(|| recorded_attrs.get("charge_type"))
                     == Some(&Value::str("PRE"))
             {
-                self.warnings.push(format!(
-                    "`{}` is a subscription workspace: replacing it orders a new one, and the old one \
-                     cannot be released through the API; it runs (and is billed) until its term ends",
-                    d.addr
-                ));
+                let forcing: Vec<&Change> = changes
+                    .iter()
+                    .filter(|c| c.diff.forces_replacement)
+                    .collect();
+                let because = if forcing.is_empty() {
+                    "the cloud reports it failed".to_owned()
+                } else {
+                    join(
+                        forcing
+                            .iter()
+                            .map(|c| format!("`{}` is immutable", c.diff.name)),
+                    )
+                };
+                let first = forcing.first().map_or("name", |c| c.diff.name.as_str());
+                self.errors.push(Error::SubscriptionReplace {
+                    at: self.origin_at(&d.addr, first),
+                    addr: d.addr.to_string(),
+                    because,
+                });
             }
             Op::Replace
         } else if !changes.is_empty() {
@@ -664,6 +759,7 @@ impl<'a> Ctx<'a> {
             desired: Some(d.clone()),
             prior,
             cloud_id,
+            objects: None,
         }
     }
 
@@ -819,12 +915,7 @@ impl<'a> Ctx<'a> {
                     Deletion::Api => (Disposition::Delete, String::new()),
                 }
             };
-            let objects = self
-                .found(&r.addr)
-                .filter(|_| r.addr.kind() == ResourceKind::OssBucket)
-                .and_then(|o| o.attrs.get("objects"))
-                .and_then(Value::as_int)
-                .unwrap_or(0);
+            let objects = self.objects_of(&r.addr);
             let base = if base.0 == Disposition::Delete
                 && objects > 0
                 && !self.opts.may_destroy(&r.addr)
@@ -960,23 +1051,82 @@ impl<'a> Ctx<'a> {
                         }
                         _ => "",
                     };
+                    if self.objects_of(&r.addr) > 0 {
+                        let objects = self.objects_confirmed(&r.addr);
+                        let reason = format!(
+                            "{why}: with its {} object(s), as confirmed",
+                            objects.unwrap_or_default()
+                        );
+                        self.put_removal(r, Op::Delete, reason, objects);
+                        continue;
+                    }
                     (Op::Delete, format!("{why}{what}"))
                 }
             };
-            let cloud_id = self
-                .found(&r.addr)
-                .map(|o| o.cloud_id.clone())
-                .or_else(|| Some(r.cloud_id.clone()));
-            let draft = Draft {
-                op,
-                reasons: vec![reason],
-                diffs: Vec::new(),
-                desired: None,
-                prior: Some((*r).clone()),
-                cloud_id,
-            };
-            self.put(&r.addr, draft);
+            if op == Op::Forget && self.renews(r) {
+                // flinkform stops managing a subscription that renews itself: turn that off
+                // first, so that it ends with its term instead of renewing unnoticed.
+                let mut attrs = r.attrs.clone();
+                attrs.insert("auto_renew".to_owned(), Value::Bool(false));
+                let step = Draft {
+                    op: Op::Update,
+                    reasons: vec![
+                        "turn auto-renewal off before flinkform stops managing this subscription: it ends with its term instead of renewing unnoticed".to_owned(),
+                    ],
+                    diffs: vec![AttrDiff {
+                        name: "auto_renew".to_owned(),
+                        before: Some(Value::Bool(true)),
+                        after: After::Known(Value::Bool(false)),
+                        forces_replacement: false,
+                    }],
+                    desired: Some(DesiredResource {
+                        addr: r.addr.clone(),
+                        mode: r.mode,
+                        account: r.account.clone(),
+                        region: r.region.clone(),
+                        attrs,
+                        depends_on: r.depends_on.clone(),
+                        protect: r.protect,
+                        origin: None,
+                    }),
+                    prior: Some((*r).clone()),
+                    cloud_id: Some(r.cloud_id.clone()),
+                    objects: None,
+                };
+                self.pre.entry(r.addr.clone()).or_default().push(step);
+            }
+            self.put_removal(r, op, reason, None);
         }
+    }
+
+    /// The deletion or forgetting of recorded resource `r`.
+    fn put_removal(&mut self, r: &RecordedResource, op: Op, reason: String, objects: Option<u64>) {
+        let cloud_id = self
+            .found(&r.addr)
+            .map(|o| o.cloud_id.clone())
+            .or_else(|| Some(r.cloud_id.clone()));
+        let draft = Draft {
+            op,
+            reasons: vec![reason],
+            diffs: Vec::new(),
+            desired: None,
+            prior: Some(r.clone()),
+            cloud_id,
+            objects,
+        };
+        self.put(&r.addr, draft);
+    }
+
+    /// Whether recorded resource `r` is a subscription workspace that renews itself (as
+    /// observed, else as recorded).
+    fn renews(&self, r: &RecordedResource) -> bool {
+        r.addr.kind() == ResourceKind::FlinkWorkspace
+            && r.attrs.get("charge_type") == Some(&Value::str("PRE"))
+            && self
+                .found(&r.addr)
+                .and_then(|o| o.attrs.get("auto_renew"))
+                .or_else(|| r.attrs.get("auto_renew"))
+                == Some(&Value::Bool(true))
     }
 
     /// Balance, region and zone preconditions of the workspaces this plan orders.
@@ -1158,89 +1308,89 @@ impl<'a> Ctx<'a> {
         errors
     }
 
-    /// Adds each optional edge unless it closes a cycle with the edges already there; a
-    /// skipped one becomes a warning.
-    fn add_optional_edges(
-        addrs: &[Address],
-        edges: &mut BTreeSet<(usize, usize)>,
-        optional: &BTreeSet<(usize, usize)>,
-    ) -> Vec<String> {
-        let mut warnings = Vec::new();
-        let mut g: StableDiGraph<(), ()> = StableDiGraph::with_capacity(addrs.len(), edges.len());
-        let idx: Vec<NodeIndex> = addrs.iter().map(|_| g.add_node(())).collect();
-        for &(a, b) in edges.iter() {
-            g.add_edge(idx[a], idx[b], ());
-        }
-        for &(a, b) in optional {
-            if has_path_connecting(&g, idx[b], idx[a], None) {
-                warnings.push(format!(
-                    "`{}` cannot be ordered before `{}` because a replacement is one step (delete, then \
-                     create); if the cloud refuses a deletion during apply, remove the workspace from the \
-                     specs and apply, then add it back with the new settings",
-                    addrs[a], addrs[b]
-                ));
+    /// Errors for replacements the cloud could not carry out: the old resource must be
+    /// deleted before the new one exists (names are unique; destroy-before-create), so
+    /// everything that still uses it must be deleted or replaced first.
+    fn unorderable_replacements(&self) -> Vec<Error> {
+        let mut errors = Vec::new();
+        for (y, steps) in &self.pre {
+            if !steps.iter().any(|d| d.op == Op::Delete) {
                 continue;
             }
-            g.add_edge(idx[a], idx[b], ());
-            edges.insert((a, b));
-        }
-        warnings
-    }
-
-    /// Warns when a network or storage resource is replaced while other resources still use
-    /// it: the cloud refuses to delete it then.
-    fn replaced_while_used(
-        addrs: &[Address],
-        drafts: &[&Draft],
-        recorded: &BTreeMap<Address, RecordedResource>,
-    ) -> Vec<String> {
-        let mut warnings = Vec::new();
-        for (i, x) in addrs.iter().enumerate() {
-            if drafts[i].op != Op::Replace
-                || matches!(
-                    x.kind(),
-                    ResourceKind::FlinkWorkspace | ResourceKind::FlinkProject
-                )
-            {
-                continue;
-            }
-            let users: Vec<String> = recorded
-                .values()
-                .filter(|r| r.depends_on.contains(x) && r.addr.kind() != ResourceKind::FlinkProject)
-                .filter(|r| {
-                    addrs
-                        .binary_search(&r.addr)
-                        .is_ok_and(|j| drafts[j].op != Op::Forget)
-                })
-                .map(|r| format!("`{}`", r.addr))
-                .collect();
-            if !users.is_empty() {
-                warnings.push(format!(
-                    "`{x}` is replaced while {} still {} it: flinkform replaces one resource at a time \
-                     (delete, then create) and the cloud refuses to delete a resource in use; remove the \
-                     workspace from the specs and apply, then add it back with the new settings",
-                    users.join(", "),
-                    if users.len() == 1 { "uses" } else { "use" }
-                ));
+            // Gates and checks are steps of apply, not users in the cloud.
+            let users = self.recorded.values().filter(|r| {
+                r.depends_on.contains(y)
+                    && !matches!(
+                        r.addr.kind(),
+                        ResourceKind::Gate | ResourceKind::AccountBalance
+                    )
+            });
+            for user in users {
+                let generated = user.attrs.get("generated") == Some(&Value::Bool(true));
+                let goes = match self.drafts.get(&user.addr).map(|d| d.op) {
+                    Some(Op::Delete | Op::Replace) => true,
+                    // Goes away with its workspace, which is deleted or replaced.
+                    Some(Op::Forget) => generated,
+                    _ => false,
+                };
+                if !goes {
+                    errors.push(Error::ReplaceBlocked {
+                        at: self.origin_at(y, "name"),
+                        addr: y.to_string(),
+                        user: user.addr.to_string(),
+                    });
+                }
             }
         }
-        warnings
+        errors
     }
 
     fn finish(mut self) -> Result<Plan, PlanErrors> {
-        let addrs: Vec<Address> = self.drafts.keys().cloned().collect();
-        let pos: BTreeMap<&Address, usize> =
-            addrs.iter().enumerate().map(|(i, a)| (a, i)).collect();
-        let drafts: Vec<&Draft> = self.drafts.values().collect();
-        let mut edges = BTreeSet::new();
-        let mut optional = BTreeSet::new();
+        let blocked = self.unorderable_replacements();
+        self.errors.extend(blocked);
+
+        // Nodes: per address, its pre-steps (in order), then its main action.
+        let mut nodes: Vec<(Address, Draft)> = Vec::new();
+        let mut pos: BTreeMap<Address, usize> = BTreeMap::new();
+        // The node that disposes of the old resource (deletes or forgets it), per address.
+        let mut gone: BTreeMap<Address, usize> = BTreeMap::new();
+        let mut pre = std::mem::take(&mut self.pre);
+        let mut chain_edges = BTreeSet::new();
+        for (addr, draft) in std::mem::take(&mut self.drafts) {
+            let mut last = None;
+            for step in pre.remove(&addr).unwrap_or_default() {
+                let i = nodes.len();
+                if matches!(step.op, Op::Delete | Op::Forget) {
+                    gone.insert(addr.clone(), i);
+                }
+                if let Some(l) = last {
+                    chain_edges.insert((l, i));
+                }
+                last = Some(i);
+                nodes.push((addr.clone(), step));
+            }
+            let i = nodes.len();
+            if matches!(draft.op, Op::Delete | Op::Forget) {
+                gone.insert(addr.clone(), i);
+            }
+            if let Some(l) = last {
+                chain_edges.insert((l, i));
+            }
+            pos.insert(addr.clone(), i);
+            nodes.push((addr, draft));
+        }
+        let drafts: Vec<&Draft> = nodes.iter().map(|(_, d)| d).collect();
+        let addrs: Vec<&Address> = nodes.iter().map(|(a, _)| a).collect();
+        let mut edges = chain_edges;
 
         for (y, draft) in drafts.iter().enumerate() {
             // Creation order: dependency before dependent. An in-place update of the
             // dependency only has to precede the dependent's creation (the role's policy
             // before the workspace that needs it); an existing dependent does not wait for
             // it (CU ordering below decides between a workspace and its projects).
-            if let Some(d) = &draft.desired {
+            if let Some(d) = &draft.desired
+                && pos.get(addrs[y]) == Some(&y)
+            {
                 for dep in &d.depends_on {
                     if let Some(&x) = pos.get(dep)
                         && (drafts[x].op != Op::Update
@@ -1250,25 +1400,20 @@ impl<'a> Ctx<'a> {
                     }
                 }
             }
-            // Deletion order: dependent before dependency.
-            if let Some(p) = &draft.prior
-                && matches!(draft.op, Op::Delete | Op::Forget | Op::Replace)
+            // Deletion order: the old dependent goes before the old dependency.
+            if gone.get(addrs[y]) == Some(&y)
+                && let Some(p) = &draft.prior
             {
                 for dep in &p.depends_on {
-                    let Some(&x) = pos.get(dep) else { continue };
+                    let Some(&x) = gone.get(dep) else { continue };
                     match (draft.op, drafts[x].op) {
                         // Forgetting only writes state: after what it goes away with.
                         (Op::Forget, Op::Delete) => {
                             edges.insert((x, y));
                         }
                         (Op::Forget, _) => {}
-                        (Op::Delete, Op::Delete | Op::Forget) => {
+                        (Op::Delete, _) => {
                             edges.insert((y, x));
-                        }
-                        // A replacement is one node (delete, then create): these orders
-                        // are kept only where they do not close a cycle (below).
-                        (Op::Replace, Op::Delete | Op::Forget) | (Op::Delete, Op::Replace) => {
-                            optional.insert((y, x));
                         }
                         _ => {}
                     }
@@ -1310,15 +1455,11 @@ impl<'a> Ctx<'a> {
             }
         }
 
-        let mut warnings = Self::add_optional_edges(&addrs, &mut edges, &optional);
-        warnings.extend(Self::replaced_while_used(&addrs, &drafts, self.recorded));
-        self.warnings.extend(warnings);
-
-        let order = match topo(addrs.len(), &edges) {
+        let order = match topo(nodes.len(), &edges) {
             Ok(order) => order,
             Err(cycles) => {
                 for c in cycles {
-                    self.errors.push(cycle_error(c.iter().map(|&i| &addrs[i])));
+                    self.errors.push(cycle_error(c.iter().map(|&i| addrs[i])));
                 }
                 return Err(PlanErrors {
                     errors: self.errors,
@@ -1331,14 +1472,11 @@ impl<'a> Ctx<'a> {
             });
         }
 
-        let mut new_id = vec![ActionId(0); addrs.len()];
+        let mut new_id = vec![ActionId(0); nodes.len()];
         for (n, &i) in order.iter().enumerate() {
             new_id[i] = ActionId(u32::try_from(n).unwrap_or(u32::MAX));
         }
-        let mut slots: Vec<Option<(Address, Draft)>> = std::mem::take(&mut self.drafts)
-            .into_iter()
-            .map(Some)
-            .collect();
+        let mut slots: Vec<Option<(Address, Draft)>> = nodes.into_iter().map(Some).collect();
         let mut actions = Vec::with_capacity(order.len());
         for &i in &order {
             let Some((addr, d)) = slots[i].take() else {
@@ -1353,6 +1491,7 @@ impl<'a> Ctx<'a> {
                 desired: d.desired,
                 prior: d.prior,
                 cloud_id: d.cloud_id,
+                objects: d.objects,
             });
         }
         let edges = edges
@@ -1588,6 +1727,91 @@ mod tests {
         assert_eq!(cents(4210), "42.10");
         assert_eq!(cents(5), "0.05");
         assert_eq!(cents(-150), "-1.50");
+    }
+
+    #[test]
+    fn a_replacement_whose_old_resource_something_keeps_using_is_refused() {
+        let main: flinkform_core::AccountName = "main".parse().unwrap();
+        let attrs = |pairs: &[(&str, &str)]| -> Attrs {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::str(*v)))
+                .collect()
+        };
+        let vpc = a("vpc.x");
+        let vsw = a("vswitch.x[0]");
+        let mut desired = Desired::default();
+        desired.resources.insert(
+            vpc.clone(),
+            DesiredResource {
+                addr: vpc.clone(),
+                mode: Mode::Managed,
+                account: main.clone(),
+                region: None,
+                attrs: attrs(&[("cidr", "10.11.0.0/16")]),
+                depends_on: BTreeSet::new(),
+                protect: false,
+                origin: None,
+            },
+        );
+        // An existing vSwitch (read, never deleted) inside the VPC.
+        desired.resources.insert(
+            vsw.clone(),
+            DesiredResource {
+                addr: vsw.clone(),
+                mode: Mode::Data,
+                account: main.clone(),
+                region: None,
+                attrs: attrs(&[("id", "vsw-1")]),
+                depends_on: [vpc.clone()].into_iter().collect(),
+                protect: false,
+                origin: None,
+            },
+        );
+        let rec =
+            |addr: &Address, mode, id: &str, attrs: Attrs, deps: &[&Address]| RecordedResource {
+                addr: addr.clone(),
+                mode,
+                account: main.clone(),
+                region: None,
+                cloud_id: CloudId::new(id).unwrap(),
+                attrs,
+                depends_on: deps.iter().map(|a| (*a).clone()).collect(),
+                protect: false,
+            };
+        let recorded: BTreeMap<Address, RecordedResource> = [
+            (
+                vpc.clone(),
+                rec(
+                    &vpc,
+                    Mode::Managed,
+                    "vpc-1",
+                    attrs(&[("cidr", "10.10.0.0/16")]),
+                    &[],
+                ),
+            ),
+            (
+                vsw.clone(),
+                rec(&vsw, Mode::Data, "vsw-1", Attrs::new(), &[&vpc]),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let e = plan(
+            &desired,
+            &recorded,
+            &Observed::default(),
+            &PlanOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.errors,
+            vec![Error::ReplaceBlocked {
+                at: String::new(),
+                addr: "vpc.x".into(),
+                user: "vswitch.x[0]".into(),
+            }]
+        );
     }
 
     #[test]

@@ -23,13 +23,22 @@ pub fn render_text(plan: &Plan) -> String {
         out.push_str("flinkform will perform the following actions:\n");
         for a in plan.actions.iter().filter(|a| a.op != Op::NoOp) {
             out.push('\n');
-            block(&mut out, a);
+            block(&mut out, a, plan.replaced_first(a));
         }
         out.push_str("\nExecution order:\n");
         for (n, wave) in waves(plan).iter().enumerate() {
+            // An address with two actions (a replacement's deletion and creation) says
+            // which one each wave runs.
             let names: Vec<String> = wave
                 .iter()
-                .map(|&i| plan.actions[i].addr.to_string())
+                .map(|&i| {
+                    let a = &plan.actions[i];
+                    if plan.actions.iter().filter(|b| b.addr == a.addr).count() > 1 {
+                        format!("{} ({})", a.addr, a.op)
+                    } else {
+                        a.addr.to_string()
+                    }
+                })
                 .collect();
             let _ = writeln!(out, "  {}. {}", n + 1, names.join(", "));
         }
@@ -64,8 +73,10 @@ fn phrase(op: Op) -> &'static str {
     }
 }
 
-fn block(out: &mut String, a: &PlannedAction) {
+fn block(out: &mut String, a: &PlannedAction, replaced_first: bool) {
     let phrase = match (a.op, &a.prior) {
+        (Op::Delete, _) if replaced_first => "will be destroyed first, to be replaced",
+        (Op::Forget, _) if replaced_first => "will be forgotten first, to be replaced",
         (Op::Adopt, Some(_)) => "will be updated in state only (no API call)",
         (op, _) => phrase(op),
     };
@@ -244,6 +255,13 @@ struct ActionDoc<'a> {
     reasons: &'a [String],
     diffs: Vec<DiffDoc<'a>>,
     depends_on: Vec<u32>,
+    /// The deletion (or forgetting) of the old resource of a replacement; the action of
+    /// the same address with op `replace` creates the new one.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    replaced_first: bool,
+    /// For the deletion of a bucket that holds objects: the count the user confirmed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirmed_objects: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -329,6 +347,8 @@ fn action_doc<'a>(plan: &Plan, a: &'a PlannedAction) -> ActionDoc<'a> {
             })
             .collect(),
         depends_on: plan.dependencies(a.id).map(|d| d.0).collect(),
+        replaced_first: plan.replaced_first(a),
+        confirmed_objects: a.objects,
     }
 }
 

@@ -7,8 +7,9 @@
 //!   to remove the address from state;
 //! - `observed.json` (optional): edits to that cloud (format below);
 //! - `options.json` (optional): `{ "destroy": bool, "allow_replace": [..],
-//!   "allow_destroy": [..], "force_all": bool, "claimed": [..] }` (claimed: addresses the
-//!   state's intent journal names).
+//!   "allow_destroy": [..], "force_all": bool, "claimed": [..], "confirmed_objects": { ADDRESS: N } }`
+//!   (claimed: addresses the state's intent journal names; confirmed_objects: the counts
+//!   of `--allow-destroy ADDRESS=N`).
 //!
 //! Specs are marked with the test stack's lineage (`support::STACK`), as the CLI marks them
 //! with the state's.
@@ -64,6 +65,8 @@ struct Options {
     force_all: bool,
     #[serde(default)]
     claimed: BTreeSet<Address>,
+    #[serde(default)]
+    confirmed_objects: BTreeMap<Address, u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -291,6 +294,7 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
         allow_destroy: options.allow_destroy,
         force_all: options.force_all,
         claimed: options.claimed,
+        confirmed_objects: options.confirmed_objects,
     };
     match (&desired, options.destroy) {
         (Some(d), false) => plan(d, &recorded, &observed, &opts),

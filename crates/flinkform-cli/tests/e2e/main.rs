@@ -8,4 +8,5 @@ mod harness;
 mod lifecycle;
 mod marketplace;
 mod ownership;
+mod safety;
 mod secrets;
