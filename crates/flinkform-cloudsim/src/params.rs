@@ -154,44 +154,38 @@ impl Params {
         Ok(Some(Spec { cpu, memory_gb }))
     }
 
-    /// `[{Key, Value}]` tags; empty when absent.
-    pub(crate) fn tags(&self, name: &str) -> Result<Vec<(String, String)>, ApiError> {
-        let Some(value) = self.structured(name)? else {
-            return Ok(Vec::new());
-        };
-        let Value::Array(items) = value else {
-            return Err(ApiError::bad_request(
+    /// The `[{Key, Value}]` objects of tag parameter `name`; empty when absent.
+    fn tag_items(&self, name: &str) -> Result<Vec<Value>, ApiError> {
+        match self.structured(name)? {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(ApiError::bad_request(
                 "InvalidParameter",
                 format!("The parameter {name} must be a list of tags."),
-            ));
+            )),
+        }
+    }
+
+    /// `[{Key, Value}]` tags; empty when absent.
+    pub(crate) fn tags(&self, name: &str) -> Result<Vec<(String, String)>, ApiError> {
+        let field = |t: &Value, k: &str| {
+            t.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
         };
-        Ok(items
+        Ok(self
+            .tag_items(name)?
             .iter()
-            .map(|t| {
-                let s = |k: &str| {
-                    t.get(k)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                (s("Key"), s("Value"))
-            })
+            .map(|t| (field(t, "Key"), field(t, "Value")))
             .collect())
     }
 
     /// `[{Key, Value}]` tags as a filter (`Tag.N.Key` alone matches any value); empty when
     /// absent. Entries without a key are ignored.
     pub(crate) fn tag_filter(&self, name: &str) -> Result<Vec<(String, Option<String>)>, ApiError> {
-        let Some(value) = self.structured(name)? else {
-            return Ok(Vec::new());
-        };
-        let Value::Array(items) = value else {
-            return Err(ApiError::bad_request(
-                "InvalidParameter",
-                format!("The parameter {name} must be a list of tags."),
-            ));
-        };
-        Ok(items
+        Ok(self
+            .tag_items(name)?
             .iter()
             .filter_map(|t| {
                 let key = t
