@@ -434,6 +434,7 @@ async fn account_facts(
             available_cents: cents,
             currency,
         }),
+        resource_groups: None,
     };
     Ok((facts, amount))
 }
