@@ -1081,7 +1081,10 @@ mod tests {
         assert_eq!(bucket_name_problem("ab"), "2 characters, must be 3 to 63");
         assert_eq!(resource_group_problem("acfm1"), "expected rg-...");
         assert_eq!(resource_group_problem("rg-"), "nothing after `rg-`");
-        assert_eq!(resource_group_problem("rg-Acfm"), "upper case `A` is not allowed");
+        assert_eq!(
+            resource_group_problem("rg-Acfm"),
+            "upper case `A` is not allowed"
+        );
         assert_eq!(resource_group_problem("rg-ac-fm"), "`-` is not allowed");
         assert_eq!(bucket_name_problem("a_bc"), "`_` is not allowed");
         assert_eq!(

@@ -256,7 +256,9 @@ fn a_resource_group_id_is_kept_with_its_origin() {
     let ws = loaded.stack.workspaces().next().unwrap();
     assert_eq!(ws.resource_group.as_deref(), Some("rg-acfmxazb4ph6aiy"));
     assert_eq!(
-        ws.origins.get("spec.resourceGroup").map(ToString::to_string),
+        ws.origins
+            .get("spec.resourceGroup")
+            .map(ToString::to_string),
         Some("g.yaml:9:18".to_owned())
     );
     for bad in ["rg-", "acfm1", "rg-Acfm1", "rg-ac_fm", "rg-ac-fm"] {
