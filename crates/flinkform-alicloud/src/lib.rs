@@ -14,6 +14,7 @@ pub mod endpoint;
 mod error;
 mod market;
 pub mod provider;
+mod rm;
 pub mod sign;
 mod tags;
 mod wire;
