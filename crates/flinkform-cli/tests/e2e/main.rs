@@ -9,3 +9,4 @@ mod lifecycle;
 mod marketplace;
 mod ownership;
 mod secrets;
+mod tags;
