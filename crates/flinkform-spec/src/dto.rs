@@ -171,7 +171,8 @@ pub(crate) struct BillingDto {
 enum BillingMethodSchema {
     /// Paid in advance for a duration, with a fixed compute quota.
     Subscription,
-    /// Paid by use; needs a balance of at least USD 100 when ordered.
+    /// Paid by use; needs an available balance of at least USD 100 (international site) or
+    /// CNY 700 (China site) when ordered.
     PayAsYouGo,
 }
 
