@@ -25,6 +25,9 @@ pub enum Product {
     OssAdmin,
     /// Marketplace (2015-11-01), one host per site.
     Market,
+    /// ResourceManager (2020-03-31): resource groups and moving resources between them,
+    /// global.
+    ResourceManager,
 }
 
 impl Product {
@@ -39,6 +42,7 @@ impl Product {
             Self::Sts => "2015-04-01",
             Self::OssAdmin => "2019-04-22",
             Self::Market => "2015-11-01",
+            Self::ResourceManager => "2020-03-31",
         }
     }
 
@@ -53,6 +57,7 @@ impl Product {
             Self::Sts => "sts",
             Self::OssAdmin => "oss-admin",
             Self::Market => "market",
+            Self::ResourceManager => "resourcemanager",
         }
     }
 
@@ -92,6 +97,7 @@ impl Product {
                     "market.ap-southeast-1.aliyuncs.com".to_owned()
                 }
             }
+            Self::ResourceManager => "resourcemanager.aliyuncs.com".to_owned(),
         }
     }
 }
@@ -157,5 +163,21 @@ impl Endpoints {
             Self::Real => format!("https://{host}/"),
             Self::Override(base) => format!("{}/", base.trim_end_matches('/')),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_manager_is_one_global_host() {
+        let p = Product::ResourceManager;
+        for region in [None, Some("ap-southeast-1"), Some("cn-hangzhou")] {
+            let region = region.map(|r| Region::new(r).expect("region"));
+            assert_eq!(p.host(region.as_ref()), "resourcemanager.aliyuncs.com");
+        }
+        assert_eq!(p.version(), "2020-03-31");
+        assert_eq!(p.code(), "resourcemanager");
     }
 }

@@ -15,6 +15,7 @@ mod error;
 mod market;
 mod objects;
 pub mod provider;
+mod rm;
 pub mod sign;
 mod tags;
 mod wire;

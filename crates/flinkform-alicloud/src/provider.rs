@@ -33,6 +33,7 @@ use crate::client::{ApiError, Client, ClientOptions, OssMethod, RpcMethod};
 use crate::credentials::Credentials;
 use crate::endpoint::{Endpoints, Product, is_china_site_region};
 use crate::error::Result;
+use crate::rm;
 use crate::tags;
 use crate::wire;
 
@@ -131,7 +132,7 @@ where
 /// Pages through a list action. `page_key`/`size_key` name the paging parameters;
 /// `list_path` and `total_path` locate the items and the total in each answer.
 #[allow(clippy::too_many_arguments)]
-async fn paged(
+pub(crate) async fn paged(
     client: &Client,
     product: Product,
     region: Option<&Region>,
@@ -434,6 +435,7 @@ async fn account_facts(
             available_cents: cents,
             currency,
         }),
+        resource_groups: None,
     };
     Ok((facts, amount))
 }
@@ -1053,6 +1055,33 @@ impl AliProvider {
                 balances.insert(key.clone(), (amount, b.currency.clone()));
             }
             facts.insert(key, f);
+        }
+
+        // Resource groups, read only for accounts whose desired workspaces name one.
+        let group_keys: Vec<AccountName> = req
+            .desired
+            .iter()
+            .filter(|d| {
+                d.addr.kind() == ResourceKind::FlinkWorkspace
+                    && d.attrs.contains_key("resource_group")
+                    && facts.contains_key(&d.account)
+            })
+            .map(|d| d.account.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut futs = Vec::new();
+        for acct in &group_keys {
+            let client = client_of(acct)?;
+            futs.push(async move { rm::group_ids(&client).await });
+        }
+        for (key, res) in group_keys
+            .into_iter()
+            .zip(bounded(futs, OBSERVE_CONCURRENCY).await?)
+        {
+            if let Some(f) = facts.get_mut(&key) {
+                f.resource_groups = Some(res?);
+            }
         }
 
         // Balances for balance checks of accounts whose facts were not asked for.
@@ -1951,16 +1980,8 @@ impl Provider for AliProvider {
                     .await?;
                 }
                 if changed.contains("resource_group") {
-                    const A: &str = "ChangeResourceGroup";
-                    let group = need_str(a, "resource_group", A)?;
-                    let p = params(&[
-                        ("ResourceId", id.as_str()),
-                        ("ResourceRegionId", region.as_str()),
-                        ("ResourceGroupId", group),
-                    ]);
-                    client
-                        .rpc(Product::Foasconsole, Some(region), A, p, RpcMethod::Post)
-                        .await?;
+                    let group = need_str(a, "resource_group", rm::MOVE)?;
+                    rm::move_to_group(client, rm::WORKSPACE, region, id.as_str(), group).await?;
                 }
                 if let Some(other) = changed
                     .iter()

@@ -63,7 +63,7 @@ pub enum Error {
         currency: String,
     },
 
-    /// The balance could not be read or is in another currency than the check's.
+    /// The balance could not be read, or is in a currency flinkform has no minimum for.
     #[error("could not check the balance of account `{account}`: {reason}")]
     #[diagnostic(
         code(apply::balance_unknown),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use flinkform_core::money;
 use flinkform_core::{
     Address, Attrs, ChangeRequest, CloudId, DeleteRequest, DesiredResource, Mode, Observation,
     ObserveRequest, ObservedResource, Outcome, Provider, ProviderError, ProviderErrorKind,
@@ -517,7 +518,7 @@ impl Runner {
                 .or_else(|| prior.map(|p| p.cloud_id))),
             Op::Check => {
                 let d = desired.ok_or_else(|| self.bad_plan("check without a desired resource"))?;
-                self.check_balance(d, &resolved).await.map(|()| None)
+                self.check_balance(d).await.map(|()| None)
             }
             Op::Read => {
                 let d = desired.ok_or_else(|| self.bad_plan("read without a desired resource"))?;
@@ -1047,16 +1048,10 @@ impl Runner {
         Ok(id)
     }
 
-    /// The apply-time balance re-check: no pay-as-you-go order without the balance.
-    async fn check_balance(
-        &mut self,
-        desired: &DesiredResource,
-        resolved: &Attrs,
-    ) -> Result<(), Error> {
-        let minimum = resolved
-            .get("minimum")
-            .and_then(parse_cents)
-            .ok_or_else(|| self.bad_plan("a balance check needs `minimum` as a decimal amount"))?;
+    /// The apply-time balance re-check: no pay-as-you-go order without the balance. The
+    /// minimum is `money::payg_minimum_cents` of the currency the account reports now, the
+    /// rule the plan was checked with.
+    async fn check_balance(&mut self, desired: &DesiredResource) -> Result<(), Error> {
         let provider = Arc::clone(&self.shared.provider);
         let req = ObserveRequest {
             accounts: BTreeMap::from([(desired.account.clone(), BTreeSet::new())]),
@@ -1072,19 +1067,17 @@ impl Runner {
             .get(&desired.account)
             .and_then(|f| f.balance.clone())
             .ok_or_else(|| unknown("the cloud reported no balance".to_owned()))?;
-        if let Some(currency) = resolved.get("currency").and_then(Value::as_str)
-            && currency != balance.currency
-        {
-            return Err(unknown(format!(
-                "the balance is in {}, the check in {currency}",
+        let minimum = money::payg_minimum_cents(&balance.currency).ok_or_else(|| {
+            unknown(format!(
+                "flinkform knows no pay-as-you-go minimum in `{}`",
                 balance.currency
-            )));
-        }
+            ))
+        })?;
         if balance.available_cents < minimum {
             return Err(Error::BalanceTooLow {
                 account: desired.account.clone(),
-                available: format_cents(balance.available_cents),
-                minimum: format_cents(minimum),
+                available: money::format_cents(balance.available_cents),
+                minimum: money::format_cents(minimum),
                 currency: balance.currency,
             });
         }
@@ -1111,52 +1104,4 @@ fn merged(base: &Attrs, over: &Attrs) -> Attrs {
     let mut out = base.clone();
     out.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
     out
-}
-
-/// `"100"`, `"100.5"`, `"100.00"` or an integer amount → cents.
-fn parse_cents(v: &Value) -> Option<i64> {
-    match v {
-        Value::Int(i) => i.checked_mul(100),
-        Value::Str(s) => {
-            let (whole, frac) = s.trim().split_once('.').unwrap_or((s.trim(), ""));
-            if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            if frac.len() > 2 || !frac.chars().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            let whole: i64 = whole.parse().ok()?;
-            let frac: i64 = if frac.is_empty() {
-                0
-            } else {
-                format!("{frac:0<2}").parse().ok()?
-            };
-            whole.checked_mul(100)?.checked_add(frac)
-        }
-        _ => None,
-    }
-}
-
-fn format_cents(c: i64) -> String {
-    let sign = if c < 0 { "-" } else { "" };
-    let a = c.unsigned_abs();
-    format!("{sign}{}.{:02}", a / 100, a % 100)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_amounts() {
-        assert_eq!(parse_cents(&Value::str("100.00")), Some(10_000));
-        assert_eq!(parse_cents(&Value::str("100")), Some(10_000));
-        assert_eq!(parse_cents(&Value::str("100.5")), Some(10_050));
-        assert_eq!(parse_cents(&Value::Int(7)), Some(700));
-        for bad in ["", ".5", "1.234", "-3", "1e3", "abc"] {
-            assert_eq!(parse_cents(&Value::str(bad)), None, "{bad}");
-        }
-        assert_eq!(format_cents(10_050), "100.50");
-        assert_eq!(format_cents(-5), "-0.05");
-    }
 }

@@ -490,14 +490,9 @@ async fn update_sends_changed_names_and_records_new_attributes() {
     assert!(fake.with(|c| c.intent_violations.clone()).is_empty());
 }
 
-fn balance_check(minimum: &str) -> DesiredResource {
-    let mut d = desired(
-        "account_balance.main",
-        attrs(&[
-            ("currency", Value::str("USD")),
-            ("minimum", Value::str(minimum)),
-        ]),
-    );
+/// The balance check expansion makes: no amount of its own, the rule is the currency's.
+fn balance_check() -> DesiredResource {
+    let mut d = desired("account_balance.main", attrs(&[]));
     d.region = None;
     d
 }
@@ -508,7 +503,7 @@ async fn balance_is_rechecked_before_an_order() {
     fake.with(|c| c.balance_cents = 9_999);
     let ws = desired("flink_workspace.a", attrs(&[("name", Value::str("a"))]));
     let mut b = PlanBuilder::default();
-    b.add(Op::Check, Some(balance_check("100.00")), None)
+    b.add(Op::Check, Some(balance_check()), None)
         .add(Op::Create, Some(ws), None)
         .edge("account_balance.main", "flink_workspace.a");
     let r = run(&b.plan, &fake, &mut sink, &opts(2)).await;
@@ -531,6 +526,43 @@ async fn balance_is_rechecked_before_an_order() {
             .resources
             .contains_key(&addr("account_balance.main")),
         "a check is never stored"
+    );
+}
+
+/// The re-check applies the minimum of the currency the account reports (the planner's
+/// rule, `money::payg_minimum_cents`): CNY 700.00 on the China site.
+#[tokio::test(start_paused = true)]
+async fn a_cny_balance_is_rechecked_against_the_cny_minimum() {
+    let (fake, mut sink) = setup(State::new());
+    fake.with(|c| {
+        c.currency = "CNY".to_owned();
+        c.balance_cents = 50_000;
+    });
+    let ws = desired("flink_workspace.a", attrs(&[("name", Value::str("a"))]));
+    let mut b = PlanBuilder::default();
+    b.add(Op::Check, Some(balance_check()), None)
+        .add(Op::Create, Some(ws), None)
+        .edge("account_balance.main", "flink_workspace.a");
+    let r = run(&b.plan, &fake, &mut sink, &opts(2)).await;
+    assert!(
+        matches!(status(&r.report, "account_balance.main"), NodeStatus::Failed(m) if m.contains("500.00 CNY available, less than the 700.00 CNY required")),
+        "{:?}",
+        r.report
+    );
+    assert!(fake.with(|c| c.calls.is_empty()), "no order was placed");
+
+    fake.with(|c| c.balance_cents = 80_000);
+    let r = run(&b.plan, &fake, &mut sink, &opts(2)).await;
+    assert!(r.report.succeeded(), "{:?}", r.report);
+
+    fake.with(|c| c.currency = "EUR".to_owned());
+    let mut b = PlanBuilder::default();
+    b.add(Op::Check, Some(balance_check()), None);
+    let r = run(&b.plan, &fake, &mut sink, &opts(2)).await;
+    assert!(
+        matches!(status(&r.report, "account_balance.main"), NodeStatus::Failed(m) if m.contains("no pay-as-you-go minimum in `EUR`")),
+        "{:?}",
+        r.report
     );
 }
 

@@ -6,7 +6,7 @@
 //!
 //! | kind | address | attributes (imm = forces replacement, in place, create = sent once) |
 //! |---|---|---|
-//! | `account_balance` | `account_balance.<account>` | `currency` create, `minimum` create (decimal string) |
+//! | `account_balance` | `account_balance.<account>` | none: the minimum follows the currency the account reports ([`crate::money::payg_minimum_cents`]) |
 //! | `oss_service` | `oss_service.<account>` | none |
 //! | `ram_role` | `ram_role.<account>` | `role_name` imm, `policies` in place (list of `System:<name>`) |
 //! | `vpc` | `vpc.<workspace>` | `name` imm, `region` imm, `cidr` imm, `tags` in place |
@@ -94,16 +94,10 @@ const fn create(name: &'static str, doc: &'static str) -> AttrSpec {
 static KINDS: [KindSpec; 13] = [
     KindSpec {
         kind: ResourceKind::AccountBalance,
-        attrs: &[
-            create("currency", "currency of `minimum` (`USD`)"),
-            create(
-                "minimum",
-                "least available balance before a pay-as-you-go order, decimal string",
-            ),
-        ],
+        attrs: &[],
         deletion: Deletion::Check,
         async_create: false,
-        doc: "pay-as-you-go balance precondition (bssopenapi QueryAccountBalance)",
+        doc: "pay-as-you-go balance precondition (bssopenapi QueryAccountBalance): at least `money::payg_minimum_cents` of the account's currency",
     },
     KindSpec {
         kind: ResourceKind::OssService,

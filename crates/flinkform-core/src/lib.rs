@@ -8,6 +8,7 @@ mod addr;
 mod catalog;
 mod error;
 mod ids;
+pub mod money;
 mod observe;
 mod owner;
 mod provider;

@@ -94,6 +94,9 @@ pub struct AccountFacts {
     pub flink_zones: BTreeMap<Region, BTreeSet<ZoneId>>,
     /// Current balance.
     pub balance: Option<Balance>,
+    /// Ids of the account's resource groups (its default group included); read
+    /// (`ListResourceGroups`) only when a desired workspace names a group, else `None`.
+    pub resource_groups: Option<BTreeSet<String>>,
 }
 
 /// What a SaaS vendor's Billing Center says about the account a `MarketplaceSubscription`

@@ -271,6 +271,27 @@ pub enum Error {
         /// Comma-separated offered zones.
         offered: String,
     },
+    /// A workspace names a resource group the account does not have (checked before the
+    /// workspace is ordered or moved).
+    #[error(
+        "{at}resource group `{group}` does not exist in account `{account}`; its groups: {groups}"
+    )]
+    #[diagnostic(
+        code(plan::resource_group_missing),
+        help(
+            "set spec.resourceGroup to one of the account's group ids (create the group in the Resource Management console first), or leave it out for the account's default group"
+        )
+    )]
+    ResourceGroupMissing {
+        /// Origin prefix (`spec.resourceGroup`).
+        at: String,
+        /// The group id the spec names.
+        group: String,
+        /// The account name.
+        account: String,
+        /// Comma-separated ids of the account's groups.
+        groups: String,
+    },
     /// A protected resource would be replaced.
     #[error("{at}`{addr}` is protected: replacing it because {because} would destroy it")]
     #[diagnostic(

@@ -21,8 +21,6 @@ use crate::error::{Error, at};
 pub const ROLE_NAME: &str = "AliyunStreamAsiDefaultRole";
 /// The system policy attached to [`ROLE_NAME`].
 pub const ROLE_POLICY: &str = "System:AliyunStreamAsiDefaultRolePolicy";
-/// Least available balance, in USD, before a pay-as-you-go order.
-pub const PAYG_MINIMUM_USD: &str = "100.00";
 
 /// Every resource the specs ask for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -197,11 +195,10 @@ impl Expander {
         if w.billing == Billing::PayAsYouGo {
             let o = d.origin(&["spec.billing.method", "spec.billing"]);
             let addr = d.addr(ResourceKind::AccountBalance, w.account.as_str(), &o)?;
-            let attrs = attrs([
-                ("currency", Value::str("USD")),
-                ("minimum", Value::str(PAYG_MINIMUM_USD)),
-            ]);
-            self.shared(&d, &addr, attrs, o);
+            // No amount here: the minimum depends on the currency the account reports, which
+            // only a read tells; the planner and the executor apply
+            // `flinkform_core::money::payg_minimum_cents` to it.
+            self.shared(&d, &addr, Attrs::new(), o);
             ws_deps.insert(addr);
         }
         let oss = d.addr(
@@ -328,6 +325,9 @@ impl Expander {
             ("vswitch_ids", Value::List(vswitch_ids)),
             ("zone", Value::str(w.zone.as_str())),
         ]);
+        if let Some(group) = &w.resource_group {
+            a.insert("resource_group".into(), Value::str(group));
+        }
         let project_cu: u64 = w.projects.iter().filter_map(|p| p.cu).map(u64::from).sum();
         let default_cu = match &w.billing {
             Billing::PayAsYouGo => {
@@ -383,6 +383,7 @@ impl Expander {
             ),
             ("vpc_id", &["spec.network.vpc"][..]),
             ("vswitch_ids", &["spec.network.vSwitches"][..]),
+            ("resource_group", &["spec.resourceGroup"][..]),
         ] {
             self.attr_origin(&ws, attr, d.origin(keys));
         }
@@ -513,6 +514,7 @@ mod tests {
             account: AccountName::new("main").unwrap(),
             region: Region::new("ap-southeast-1").unwrap(),
             zone: ZoneId::new("ap-southeast-1a").unwrap(),
+            resource_group: None,
             billing: Billing::Subscription {
                 duration: Duration::Years(1),
                 auto_renew: false,
@@ -665,6 +667,50 @@ mod tests {
                 .depends_on
                 .contains(&a("account_balance.main"))
         );
+    }
+
+    #[test]
+    fn a_resource_group_is_an_attribute_of_the_workspace_only_when_given() {
+        let d = expand(&stack(vec![ws("w")])).unwrap();
+        assert!(
+            !d.resources[&a("flink_workspace.w")]
+                .attrs
+                .contains_key("resource_group")
+        );
+        let mut w = ws("w");
+        w.resource_group = Some("rg-acfm1".into());
+        w.origins.insert(
+            "spec.resourceGroup".into(),
+            Origin {
+                file: "a.yaml".into(),
+                line: 7,
+                column: 18,
+            },
+        );
+        let d = expand(&stack(vec![w])).unwrap();
+        let addr = a("flink_workspace.w");
+        assert_eq!(
+            d.resources[&addr].attrs["resource_group"],
+            Value::str("rg-acfm1")
+        );
+        assert_eq!(
+            d.origin_of(&addr, "resource_group")
+                .map(ToString::to_string),
+            Some("a.yaml:7:18".to_owned())
+        );
+        // Only the workspace moves; its network and bucket stay where they are.
+        for r in d.resources.values().filter(|r| r.addr != addr) {
+            assert!(!r.attrs.contains_key("resource_group"), "{}", r.addr);
+        }
+    }
+
+    #[test]
+    fn the_balance_check_states_no_amount_of_its_own() {
+        let mut w = ws("w");
+        w.billing = Billing::PayAsYouGo;
+        w.projects.clear();
+        let d = expand(&stack(vec![w])).unwrap();
+        assert!(d.resources[&a("account_balance.main")].attrs.is_empty());
     }
 
     #[test]

@@ -16,7 +16,10 @@
 //! Preconditions are checked only for workspaces this plan orders (creates or replaces):
 //! the region must be offered by the account's site (when the refresh could tell), the zone
 //! offered in the region (when known), and, for pay-as-you-go, the available balance at
-//! least USD 100.00 (CNY 700.00). A low balance does not fail plans that order nothing.
+//! least `flinkform_core::money::payg_minimum_cents` of the account's currency (USD 100.00,
+//! CNY 700.00). A low balance does not fail plans that order nothing. A workspace that is
+//! ordered or moved into the resource group its spec names needs that group to exist in
+//! the account (when the refresh read the account's groups).
 //!
 //! A resource found in the cloud by its identity but missing from state is adopted when it
 //! matches the specs; when it must change, the update or replacement carries a `prior` built
@@ -29,6 +32,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use flinkform_core::money::{format_cents as cents, payg_minimum_cents};
 use flinkform_core::{
     Address, Attrs, CloudId, Deletion, DesiredResource, Mode, Observation, Observed,
     ObservedResource, Owner, Readiness, RecordedResource, ResourceKind, Value, attr, kind_spec,
@@ -437,7 +441,7 @@ impl<'a> Ctx<'a> {
         let facts = self.observed.accounts.get(&d.account);
         match facts.and_then(|f| f.balance.as_ref()) {
             Some(b) => {
-                let min = minimum_cents(&b.currency)
+                let min = payg_minimum_cents(&b.currency)
                     .map(cents)
                     .unwrap_or_else(|| "?".into());
                 format!(
@@ -1156,7 +1160,7 @@ impl<'a> Ctx<'a> {
             else {
                 continue;
             };
-            let Some(min) = minimum_cents(&balance.currency) else {
+            let Some(min) = payg_minimum_cents(&balance.currency) else {
                 continue;
             };
             let orders = ordering.iter().any(|w| w.depends_on.contains(addr));
@@ -1173,6 +1177,7 @@ impl<'a> Ctx<'a> {
         for w in &ordering {
             errors.extend(self.vswitch_zones(desired, w));
         }
+        errors.extend(self.resource_groups(desired));
         errors.extend(self.vswitch_cidrs(desired));
         for w in ordering {
             let Some(facts) = self.observed.accounts.get(&w.account) else {
@@ -1205,6 +1210,36 @@ impl<'a> Ctx<'a> {
             }
         }
         self.errors.extend(errors);
+    }
+
+    /// The resource group of a workspace to order, or to move (an update of
+    /// `resource_group`), must be one of its account's (when the refresh read them).
+    fn resource_groups(&self, desired: &Desired) -> Vec<Error> {
+        self.drafts
+            .iter()
+            .filter(|(a, _)| a.kind() == ResourceKind::FlinkWorkspace)
+            .filter(|(_, d)| match d.op {
+                Op::Create | Op::Replace => true,
+                Op::Update => d.diffs.iter().any(|x| x.name == "resource_group"),
+                _ => false,
+            })
+            .filter_map(|(addr, d)| {
+                let w = d.desired.as_ref()?;
+                let group = w.attrs.get("resource_group").and_then(Value::as_str)?;
+                let groups = self
+                    .observed
+                    .accounts
+                    .get(&w.account)?
+                    .resource_groups
+                    .as_ref()?;
+                (!groups.contains(group)).then(|| Error::ResourceGroupMissing {
+                    at: at(desired.origin_of(addr, "resource_group")),
+                    group: group.to_owned(),
+                    account: w.account.to_string(),
+                    groups: join(groups.iter().cloned()),
+                })
+            })
+            .collect()
     }
 
     /// Existing vSwitches (referenced by id) of a workspace to order must be in its zone.
@@ -1609,25 +1644,6 @@ fn managed_tags(observed: &Value, desired: &Value, recorded: Option<&Value>) -> 
             .filter(|(k, _)| keys.contains(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-    )
-}
-
-/// Least available balance for a pay-as-you-go order, in cents of `currency`.
-fn minimum_cents(currency: &str) -> Option<i64> {
-    match currency {
-        "USD" => Some(10_000), // USD 100.00
-        "CNY" => Some(70_000), // CNY 700.00
-        _ => None,
-    }
-}
-
-/// `4210` → `42.10`.
-fn cents(c: i64) -> String {
-    let sign = if c < 0 { "-" } else { "" };
-    format!(
-        "{sign}{}.{:02}",
-        c.unsigned_abs() / 100,
-        c.unsigned_abs() % 100
     )
 }
 

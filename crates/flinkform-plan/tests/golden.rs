@@ -21,8 +21,9 @@
 //! `{ "changed": { ATTR: VALUE } }` (the resource as applied, with these attributes
 //! changed); `"network": { VPC_ID: [{ "cloud_id", "attrs" }] }` lists the vSwitches of an
 //! existing VPC; FACTS is `{ "uid", "flink_regions": [..], "flink_zones": { REGION: [..] },
-//! "balance": { "available_cents", "currency" } }` and replaces the default facts (every
-//! region and zone the specs use is offered, USD 500.00 available). Addresses the cloud
+//! "balance": { "available_cents", "currency" }, "resource_groups": [..] }` and replaces the
+//! default facts (every region and zone the specs use is offered, USD 500.00 available, every
+//! resource group the specs name exists). Addresses the cloud
 //! did not get from `applied.yaml` are absent, except resources referenced by id, which
 //! exist. `"billing_accounts": { "billing_account.<s>": "unknown" | "missing" |
 //! { "exists": { "email_matches", "workspaces": [..] | null } } }` replaces the vendor's
@@ -128,6 +129,8 @@ struct FactsFile {
     #[serde(default)]
     flink_zones: BTreeMap<Region, BTreeSet<ZoneId>>,
     balance: Option<BalanceFile>,
+    #[serde(default)]
+    resource_groups: Option<BTreeSet<String>>,
 }
 
 #[derive(Deserialize)]
@@ -263,6 +266,7 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
                 available_cents: b.available_cents,
                 currency: b.currency,
             }),
+            resource_groups: f.resource_groups,
         };
         observed.accounts.insert(name, facts);
     }

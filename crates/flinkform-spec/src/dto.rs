@@ -114,6 +114,12 @@ pub(crate) struct WorkspaceSpecDto {
     /// Immutable.
     #[schemars(with = "String", pattern(r"^[a-z0-9-]+$"))]
     pub(crate) zone: Spanned<String>,
+    /// The resource group of the workspace: the id (`rg-` and lowercase letters and digits)
+    /// of a group of the account. Changes in place (the workspace is moved); when unset, the
+    /// workspace stays in whatever group it is in (the account's default group at creation).
+    #[serde(default)]
+    #[schemars(with = "Option<String>", pattern(r"^rg-[a-z0-9]+$"))]
+    pub(crate) resource_group: Option<Spanned<String>>,
     /// How the workspace is paid for.
     #[schemars(with = "BillingDto")]
     pub(crate) billing: Spanned<BillingDto>,
@@ -165,7 +171,8 @@ pub(crate) struct BillingDto {
 enum BillingMethodSchema {
     /// Paid in advance for a duration, with a fixed compute quota.
     Subscription,
-    /// Paid by use; needs a balance of at least USD 100 when ordered.
+    /// Paid by use; needs an available balance of at least USD 100 (international site) or
+    /// CNY 700 (China site) when ordered.
     PayAsYouGo,
 }
 

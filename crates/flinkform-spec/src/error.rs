@@ -48,6 +48,8 @@ pub enum Code {
     Zone,
     /// The zone is not in the region.
     ZoneNotInRegion,
+    /// `spec.resourceGroup` is not a resource group id.
+    ResourceGroup,
     /// `spec.billing.method` is not a billing method.
     BillingMethod,
     /// A subscription-only field on a pay-as-you-go workspace.
@@ -147,6 +149,7 @@ impl Code {
         Self::UnsupportedRegion,
         Self::Zone,
         Self::ZoneNotInRegion,
+        Self::ResourceGroup,
         Self::BillingMethod,
         Self::SubscriptionOnly,
         Self::SubscriptionRequired,
@@ -208,6 +211,7 @@ impl Code {
             Self::UnsupportedRegion => "spec::unsupported_region",
             Self::Zone => "spec::zone",
             Self::ZoneNotInRegion => "spec::zone_not_in_region",
+            Self::ResourceGroup => "spec::resource_group",
             Self::BillingMethod => "spec::billing_method",
             Self::SubscriptionOnly => "spec::subscription_only",
             Self::SubscriptionRequired => "spec::subscription_required",

@@ -42,6 +42,9 @@ pub struct FlinkWorkspace {
     pub region: Region,
     /// `spec.zone` (in `region`).
     pub zone: ZoneId,
+    /// `spec.resourceGroup`: the id of the account's resource group the workspace belongs
+    /// in; `None` leaves it where it is (the account's default group at creation).
+    pub resource_group: Option<String>,
     /// `spec.billing` (with `spec.quota` for subscriptions).
     pub billing: Billing,
     /// `spec.network`.

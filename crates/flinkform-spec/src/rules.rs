@@ -88,6 +88,16 @@ pub(crate) fn zone_in_region(zone: &str, region: &str) -> bool {
 }
 
 /// A cloud id of the given prefix (`vpc-`, `vsw-`) followed by letters, digits, hyphens.
+/// A resource group id: `rg-` and at least one lowercase letter or digit.
+pub(crate) fn is_resource_group_id(s: &str) -> bool {
+    s.strip_prefix("rg-").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    })
+}
+
 pub(crate) fn is_cloud_id(s: &str, prefix: &str) -> bool {
     s.strip_prefix(prefix).is_some_and(|rest| {
         !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')

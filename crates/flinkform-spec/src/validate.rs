@@ -156,6 +156,28 @@ pub(crate) fn check_workspace(ctx: &mut DocCtx<'_>, doc: DocumentDto) -> Checked
         _ => {}
     }
 
+    // resource group
+    let mut resource_group = None;
+    if let Some(g) = &spec.resource_group {
+        o.put(ctx, "spec.resourceGroup", &g.referenced);
+        if rules::is_resource_group_id(&g.value) {
+            resource_group = Some(g.value.clone());
+        } else {
+            ctx.error(
+                Code::ResourceGroup,
+                &g.referenced,
+                text(
+                    format!("`{}` is not a resource group id", g.value),
+                    resource_group_problem(&g.value),
+                    "use the id of one of the account's resource groups: `rg-` and lowercase letters and \
+                     digits, e.g. `rg-acfmxazb4ph6aiy` (the console's Resource Management page and \
+                     `aliyun resourcemanager ListResourceGroups` show them); leave it out for the \
+                     account's default group",
+                ),
+            );
+        }
+    }
+
     // billing and quota
     let billing = &spec.billing;
     o.put(ctx, "spec.billing", &billing.referenced);
@@ -310,6 +332,7 @@ pub(crate) fn check_workspace(ctx: &mut DocCtx<'_>, doc: DocumentDto) -> Checked
                 account: account?,
                 region: region?,
                 zone: zone?,
+                resource_group,
                 billing,
                 network: Network {
                     vpc: vpc?,
@@ -972,6 +995,14 @@ fn workspace_name_problem(s: &str) -> String {
     }
 }
 
+fn resource_group_problem(s: &str) -> String {
+    match s.strip_prefix("rg-") {
+        None => "expected rg-...".to_owned(),
+        Some("") => "nothing after `rg-`".to_owned(),
+        Some(rest) => bad_char(rest, |c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+    }
+}
+
 fn project_name_problem(s: &str) -> String {
     let len = s.chars().count();
     if s.is_empty() {
@@ -1048,6 +1079,13 @@ mod tests {
         );
         assert_eq!(project_name_problem("etl-"), "must not end with `-`");
         assert_eq!(bucket_name_problem("ab"), "2 characters, must be 3 to 63");
+        assert_eq!(resource_group_problem("acfm1"), "expected rg-...");
+        assert_eq!(resource_group_problem("rg-"), "nothing after `rg-`");
+        assert_eq!(
+            resource_group_problem("rg-Acfm"),
+            "upper case `A` is not allowed"
+        );
+        assert_eq!(resource_group_problem("rg-ac-fm"), "`-` is not allowed");
         assert_eq!(bucket_name_problem("a_bc"), "`_` is not allowed");
         assert_eq!(
             bucket_name_problem("abc-"),

@@ -247,6 +247,32 @@ fn origins_point_at_the_fields() {
 }
 
 #[test]
+fn a_resource_group_id_is_kept_with_its_origin() {
+    let text = VALID.replace(
+        "zone: ap-southeast-1a\n",
+        "zone: ap-southeast-1a\n  resourceGroup: rg-acfmxazb4ph6aiy\n",
+    );
+    let loaded = load_one("g.yaml", &text).unwrap();
+    let ws = loaded.stack.workspaces().next().unwrap();
+    assert_eq!(ws.resource_group.as_deref(), Some("rg-acfmxazb4ph6aiy"));
+    assert_eq!(
+        ws.origins
+            .get("spec.resourceGroup")
+            .map(ToString::to_string),
+        Some("g.yaml:9:18".to_owned())
+    );
+    for bad in ["rg-", "acfm1", "rg-Acfm1", "rg-ac_fm", "rg-ac-fm"] {
+        let text = VALID.replace(
+            "zone: ap-southeast-1a\n",
+            &format!("zone: ap-southeast-1a\n  resourceGroup: {bad}\n"),
+        );
+        let err = load_one("g.yaml", &text).unwrap_err();
+        assert_eq!(err.codes(), vec![Code::ResourceGroup], "{bad}");
+        assert_eq!(err.errors[0].origin().to_string(), "g.yaml:9:18", "{bad}");
+    }
+}
+
+#[test]
 fn the_model_holds_the_spec() {
     let text = fs::read_to_string(repo_dir().join("examples/subscription.yaml")).unwrap();
     let loaded = load_one("subscription.yaml", &text).unwrap();
@@ -296,6 +322,7 @@ fn the_model_holds_the_spec() {
     assert!(ws.protect);
     assert_eq!(ws.billing, Billing::PayAsYouGo);
     assert!(ws.projects.is_empty() && ws.labels.is_empty() && ws.upstream.is_empty());
+    assert_eq!(ws.resource_group, None);
     let sub = VALID.replace(
         "method: pay-as-you-go",
         "method: subscription\n    duration: { months: 3 }",

@@ -55,6 +55,8 @@ pub struct Cloud {
     pub intent_violations: Vec<String>,
     /// Available balance of every account.
     pub balance_cents: i64,
+    /// The currency the balance is in (`USD` unless a test changes it).
+    pub currency: String,
 }
 
 /// The fake cloud.
@@ -72,6 +74,7 @@ impl FakeProvider {
             cloud: Mutex::new(Cloud {
                 reads_until_ready: 3,
                 balance_cents: 50_000,
+                currency: "USD".to_owned(),
                 ..Cloud::default()
             }),
             in_flight: AtomicUsize::new(0),
@@ -210,7 +213,7 @@ impl Provider for FakeProvider {
                     AccountFacts {
                         balance: Some(Balance {
                             available_cents: c.balance_cents,
-                            currency: "USD".to_owned(),
+                            currency: c.currency.clone(),
                         }),
                         ..AccountFacts::default()
                     },

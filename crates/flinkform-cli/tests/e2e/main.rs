@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `flinkform` binary against the bundled emulator, each test in
 //! its own temporary working directory (its own state and emulator world).
 
+mod china;
 mod cli;
 mod conformance;
 mod crash;
@@ -10,3 +11,4 @@ mod marketplace;
 mod ownership;
 mod safety;
 mod secrets;
+mod tags;

@@ -23,6 +23,7 @@ pub fn workspace(name: &str) -> FlinkWorkspace {
         account: AccountName::new("main").unwrap(),
         region: Region::new("ap-southeast-1").unwrap(),
         zone: ZoneId::new("ap-southeast-1a").unwrap(),
+        resource_group: None,
         billing: Billing::PayAsYouGo,
         network: Network {
             vpc: VpcRef::Create {
@@ -96,7 +97,9 @@ pub fn fake_id(addr: &Address) -> CloudId {
     CloudId::new(id).unwrap()
 }
 
-/// Facts of an account that offers everything `desired` asks for, with USD 500.00.
+/// Facts of an account that offers everything `desired` asks for, with USD 500.00 and every
+/// resource group its workspaces name (`None` when they name none, as the provider reads
+/// them only then).
 pub fn generous_facts(desired: &Desired) -> BTreeMap<AccountName, AccountFacts> {
     desired
         .accounts
@@ -119,6 +122,12 @@ pub fn generous_facts(desired: &Desired) -> BTreeMap<AccountName, AccountFacts> 
                         .entry(region.clone())
                         .or_default()
                         .insert(ZoneId::new(zone).unwrap());
+                }
+                if let Some(group) = d.attrs.get("resource_group").and_then(Value::as_str) {
+                    facts
+                        .resource_groups
+                        .get_or_insert_with(BTreeSet::new)
+                        .insert(group.to_owned());
                 }
             }
             (a.clone(), facts)
