@@ -64,6 +64,8 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Delete everything the state records, except what is protected or cannot be undone
     Destroy(DestroyArgs),
+    /// Bring an existing cloud resource the specs declare under this stack (records it; changes nothing in the cloud)
+    Import(ImportArgs),
     /// Report what changed in the cloud outside flinkform (exit 2 when anything did)
     Drift(DriftArgs),
     /// Print the plan's dependency graph
@@ -159,6 +161,23 @@ pub(crate) struct DestroyArgs {
     pub(crate) safety: SafetyArgs,
     #[command(flatten)]
     pub(crate) run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// Import it even though another flinkform stack's ownership mark names it (remove it from
+    /// that stack's state first, or the two stacks will fight over it)
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// The address the specs declare for it, e.g. `vpc.analytics-prod`, `vswitch.analytics-prod[0]`,
+    /// `oss_bucket.analytics-prod-flink`, `flink_workspace.analytics-prod`,
+    /// `flink_project.analytics-prod/etl`
+    pub(crate) address: String,
+    /// Its id in the cloud: `vpc-…`, `vsw-…`, the bucket name, the workspace's instance id, or
+    /// `<instanceId>/<namespace>` for a project
+    pub(crate) id: String,
+    #[command(flatten)]
+    pub(crate) specs: SpecArgs,
 }
 
 #[derive(Debug, Args)]
