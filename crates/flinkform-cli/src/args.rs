@@ -65,6 +65,9 @@ pub(crate) enum Command {
     /// Delete everything the state records, except what is protected or cannot be undone
     Destroy(DestroyArgs),
     /// Bring an existing cloud resource the specs declare under this stack (records it; changes nothing in the cloud)
+    #[command(
+        after_help = "Reads the resource (never changes it), records it in the state under ADDRESS in one write, and prints the next plan: for a resource made outside flinkform, an in-place update of `tags` that puts this stack's ownership mark on it. `flinkform apply` then applies that plan.\n\nExample: flinkform import vpc.analytics-prod vpc-t4nq8w0hx2m3c5k1r9f6z specs/"
+    )]
     Import(ImportArgs),
     /// Report what changed in the cloud outside flinkform (exit 2 when anything did)
     Drift(DriftArgs),
@@ -165,8 +168,8 @@ pub(crate) struct DestroyArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
-    /// Import it even though another flinkform stack's ownership mark names it (remove it from
-    /// that stack's state first, or the two stacks will fight over it)
+    /// Import it even though another flinkform stack's ownership mark names it (that stack must
+    /// no longer apply it, or the two stacks will fight over it)
     #[arg(long)]
     pub(crate) force: bool,
     /// The address the specs declare for it, e.g. `vpc.analytics-prod`, `vswitch.analytics-prod[0]`,

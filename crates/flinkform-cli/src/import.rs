@@ -107,12 +107,12 @@ fn declared(desired: &Desired, addr: &Address) -> Result<(), CliError> {
                 .collect();
             let help = if same.is_empty() {
                 format!(
-                    "the specs declare no `{kind}` that flinkform creates; declare it in the specs first ({}), then import it",
+                    "the specs declare no `{kind}` that flinkform creates: declare it in the specs first, then import it; {}",
                     declared_as(kind)
                 )
             } else {
                 format!(
-                    "the specs declare {}: {} ({})",
+                    "the specs declare {}: {}; {}",
                     if same.len() == 1 {
                         format!("one `{kind}`")
                     } else {
@@ -130,19 +130,25 @@ fn declared(desired: &Desired, addr: &Address) -> Result<(), CliError> {
     }
 }
 
-/// Where the address of `kind` comes from in a spec.
+/// How the address of `kind` is made from a spec.
 fn declared_as(kind: ResourceKind) -> &'static str {
     match kind {
-        ResourceKind::Vpc => "`vpc.<workspace>`: `spec.network.vpc: { create: … }`",
+        ResourceKind::Vpc => {
+            "a VPC's address is `vpc.<workspace>`, from `spec.network.vpc: { create: … }`"
+        }
         ResourceKind::Vswitch => {
-            "`vswitch.<workspace>[<i>]`: `spec.network.vSwitches[i]: { create: … }`"
+            "a vSwitch's address is `vswitch.<workspace>[<i>]`, from `spec.network.vSwitches[i]: { create: … }`"
         }
-        ResourceKind::OssBucket => "`oss_bucket.<bucket>`: `spec.storage.ossBucket.name`",
-        ResourceKind::FlinkWorkspace => "`flink_workspace.<workspace>`: `metadata.name`",
+        ResourceKind::OssBucket => {
+            "a bucket's address is `oss_bucket.<bucket>`, from `spec.storage.ossBucket.name`"
+        }
+        ResourceKind::FlinkWorkspace => {
+            "a workspace's address is `flink_workspace.<workspace>`, from `metadata.name`"
+        }
         ResourceKind::FlinkProject => {
-            "`flink_project.<workspace>/<project>`: `spec.projects[i].name`, and `<workspace>-default`"
+            "a project's address is `flink_project.<workspace>/<project>`, from `spec.projects[i].name` (and `<workspace>-default`)"
         }
-        _ => "see `flinkform plan`",
+        _ => "`flinkform plan` lists every address",
     }
 }
 
