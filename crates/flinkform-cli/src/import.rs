@@ -49,8 +49,9 @@ pub(crate) async fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Exit
     .await;
     // The session is closed whatever happened, so that the emulator's world keeps the calls
     // this import made (reads only).
-    session.close().await?;
+    let closed = session.close().await;
     let (record, planned, immutable) = outcome?;
+    closed?;
     report(&args, &state, &record, planned, &immutable);
     Ok(Exit::Ok)
 }
@@ -636,5 +637,86 @@ fn tags_change(before: Option<&Value>, after: &After, lineage: &str) -> String {
         (true, false) => format!("`tags`: {mark}"),
         (true, true) => format!("`tags`: {mark}, and set the labels the specs declare"),
         (false, _) => "`tags`: set the labels the specs declare".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> Value {
+        Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::str(*v)))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn only_the_tags_the_specs_manage_are_recorded() {
+        let mut observed = Attrs::new();
+        observed.insert("name".into(), Value::str("legacy"));
+        observed.insert(
+            "tags".into(),
+            tags(&[
+                ("team", "data"),
+                ("cost-center", "42"),
+                (STACK_TAG, "other"),
+            ]),
+        );
+        let mut desired = Attrs::new();
+        desired.insert(
+            "tags".into(),
+            tags(&[("team", "ml"), (STACK_TAG, "mine"), (ADDRESS_TAG, "vpc.a")]),
+        );
+        let recorded = recorded_attrs(&observed, &desired);
+        assert_eq!(
+            recorded.get("tags"),
+            Some(&tags(&[("team", "data"), (STACK_TAG, "other")]))
+        );
+        assert_eq!(recorded.get("name"), Some(&Value::str("legacy")));
+    }
+
+    #[test]
+    fn ids_have_the_shape_of_their_kind() {
+        let addr = |s: &str| s.parse::<Address>().expect("address");
+        assert!(cloud_id(&addr("vpc.a"), "vpc-123").is_ok());
+        assert!(cloud_id(&addr("vpc.a"), "vsw-123").is_err());
+        assert!(cloud_id(&addr("vswitch.a[0]"), "vsw-123").is_ok());
+        assert!(cloud_id(&addr("flink_project.a/etl"), "f-1/etl").is_ok());
+        for bad in ["f-1", "f-1/", "/etl", "f-1/etl/x"] {
+            assert!(
+                cloud_id(&addr("flink_project.a/etl"), bad).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(cloud_id(&addr("oss_bucket.b"), "b").is_ok());
+    }
+
+    #[test]
+    fn a_tags_change_says_what_happens_to_the_mark() {
+        let after = After::Known(tags(&[(STACK_TAG, "mine"), (ADDRESS_TAG, "vpc.a")]));
+        assert_eq!(
+            tags_change(Some(&tags(&[])), &after, "mine"),
+            "`tags`: add this stack's ownership mark"
+        );
+        assert_eq!(
+            tags_change(
+                Some(&tags(&[(STACK_TAG, "other"), (ADDRESS_TAG, "vpc.b")])),
+                &after,
+                "mine"
+            ),
+            "`tags`: replace the ownership mark of stack other with this stack's"
+        );
+        let labelled = After::Known(tags(&[
+            ("team", "data"),
+            (STACK_TAG, "mine"),
+            (ADDRESS_TAG, "vpc.a"),
+        ]));
+        assert_eq!(
+            tags_change(Some(&tags(&[])), &labelled, "mine"),
+            "`tags`: add this stack's ownership mark, and set the labels the specs declare"
+        );
     }
 }

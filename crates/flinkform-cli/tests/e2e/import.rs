@@ -282,6 +282,68 @@ fn a_resource_marked_by_another_stack_is_refused_unless_forced_and_then_re_marke
 }
 
 #[test]
+fn a_console_bucket_is_imported_and_keeps_the_tags_others_set() {
+    let sb = Sandbox::new();
+    let vpc = console_vpc(&sb);
+    sb.run(&[
+        "sim",
+        "console",
+        "create-bucket",
+        "legacy-flink",
+        "--region",
+        "ap-southeast-1",
+    ])
+    .expect(0);
+    sb.run(&["sim", "console", "tag", "legacy-flink", "cost-center=42"])
+        .expect(0);
+    sb.run(&["import", "vpc.legacy", &vpc, "legacy.yaml"])
+        .expect(0);
+    let calls = sb.world().mutating_calls();
+    let import = sb
+        .run(&[
+            "import",
+            "oss_bucket.legacy-flink",
+            "legacy-flink",
+            "legacy.yaml",
+        ])
+        .expect(0);
+    assert_eq!(sb.world().mutating_calls(), calls);
+    assert!(
+        import.stdout.contains(
+            "The next apply updates it in place: `tags`: add this stack's ownership mark."
+        ),
+        "{}",
+        import.stdout
+    );
+    assert_eq!(sb.state()["serial"], 2, "one write per import");
+    let bucket = planned(&sb, "legacy.yaml", "oss_bucket.legacy-flink");
+    assert_eq!(bucket["op"], "update", "{bucket}");
+    let changed: Vec<&str> = bucket["diffs"]
+        .as_array()
+        .expect("diffs")
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    assert_eq!(changed, ["tags"], "{bucket}");
+    sb.run(&["apply", "--auto-approve", "legacy.yaml"])
+        .expect(0);
+    let lineage = lineage(&sb);
+    let tags = sb.world().tags("main", "legacy-flink").expect("the bucket");
+    assert_eq!(
+        tags.get("flinkform:stack").map(String::as_str),
+        Some(lineage.as_str())
+    );
+    assert_eq!(
+        tags.get("cost-center").map(String::as_str),
+        Some("42"),
+        "{tags:?}"
+    );
+    assert_eq!(sb.world().summary()["main"].buckets, 1);
+    sb.run(&["plan", "--detailed-exitcode", "legacy.yaml"])
+        .expect(0);
+}
+
+#[test]
 fn a_workspace_whose_state_entry_was_lost_is_imported_by_its_own_mark() {
     let sb = Sandbox::new();
     let spec = "examples/quickstart.yaml";
