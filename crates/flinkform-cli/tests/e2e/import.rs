@@ -176,7 +176,13 @@ fn a_console_vpc_is_imported_then_marked_by_the_next_apply_and_the_plan_is_empty
     assert_eq!(recorded["attrs"]["name"], "legacy");
     assert_eq!(recorded["attrs"]["tags"], serde_json::json!({}));
     assert_eq!(state["resources"].as_array().map(Vec::len), Some(1));
-    // The plan shown is the next plan: the VPC's only change is its mark.
+    // The plan shown is the next plan, word for word; the VPC's only change is its mark.
+    let next = sb.run(&["plan", "legacy.yaml"]).expect(0);
+    assert!(
+        out.starts_with(&next.stdout),
+        "import showed:\n{out}\nplan shows:\n{}",
+        next.stdout
+    );
     let lineage = lineage(&sb);
     let vpc = planned(&sb, "legacy.yaml", "vpc.legacy");
     assert_eq!(vpc["op"], "update", "{vpc}");
