@@ -69,7 +69,7 @@ fn validate(args: &SpecArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-pub(crate) fn plan_options(safety: &SafetyArgs) -> Result<PlanOptions> {
+fn plan_options(safety: &SafetyArgs) -> Result<PlanOptions> {
     let parse = |v: &[String]| -> Result<BTreeSet<Address>> {
         v.iter()
             .map(|s| {
