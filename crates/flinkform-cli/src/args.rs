@@ -64,6 +64,11 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// Delete everything the state records, except what is protected or cannot be undone
     Destroy(DestroyArgs),
+    /// Bring an existing cloud resource the specs declare under this stack (records it; changes nothing in the cloud)
+    #[command(
+        after_help = "Reads the resource (never changes it), records it in the state under ADDRESS in one write, and prints the next plan: for a resource made outside flinkform, an in-place update of `tags` that puts this stack's ownership mark on it. `flinkform apply` then applies that plan.\n\nExample: flinkform import vpc.analytics-prod vpc-t4nq8w0hx2m3c5k1r9f6z specs/"
+    )]
+    Import(ImportArgs),
     /// Report what changed in the cloud outside flinkform (exit 2 when anything did)
     Drift(DriftArgs),
     /// Print the plan's dependency graph
@@ -160,6 +165,23 @@ pub(crate) struct DestroyArgs {
     pub(crate) safety: SafetyArgs,
     #[command(flatten)]
     pub(crate) run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// Import it even though another flinkform stack's ownership mark names it (that stack must
+    /// no longer apply it, or the two stacks will fight over it)
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// The address the specs declare for it, e.g. `vpc.analytics-prod`, `vswitch.analytics-prod[0]`,
+    /// `oss_bucket.analytics-prod-flink`, `flink_workspace.analytics-prod`,
+    /// `flink_project.analytics-prod/etl`
+    pub(crate) address: String,
+    /// Its id in the cloud: `vpc-…`, `vsw-…`, the bucket name, the workspace's instance id, or
+    /// `<instanceId>/<namespace>` for a project
+    pub(crate) id: String,
+    #[command(flatten)]
+    pub(crate) specs: SpecArgs,
 }
 
 #[derive(Debug, Args)]

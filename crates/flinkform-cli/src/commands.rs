@@ -26,6 +26,7 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
         Command::Plan(args) => plan(&global, args).await,
         Command::Apply(args) => apply(&global, args).await,
         Command::Destroy(args) => destroy(&global, args).await,
+        Command::Import(args) => crate::import::import(&global, args).await,
         Command::Drift(args) => drift(&global, args).await,
         Command::Graph(args) => graph(&global, args).await,
         Command::Schema => {
@@ -52,7 +53,7 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
 }
 
 /// Loads and validates spec files, printing warnings; errors become one report.
-fn load_specs(args: &SpecArgs) -> Result<flinkform_spec::Stack> {
+pub(crate) fn load_specs(args: &SpecArgs) -> Result<flinkform_spec::Stack> {
     let sources = files::read_specs(&args.paths)?;
     let loaded = flinkform_spec::load(&sources)?;
     for w in &loaded.warnings {
@@ -122,6 +123,26 @@ async fn prepare(
     safety: &SafetyArgs,
     operation: &str,
 ) -> Result<Planned> {
+    let state = lock_state(global, operation)?;
+    let (session, _) = connect(global, &state, desired).await?;
+    // Everything this stack creates carries its mark (the state's lineage), and only what
+    // carries it (or what the journal names) is adopted from the cloud.
+    let desired = desired.map(|d| marked(d, state.state()));
+    let recorded: BTreeMap<Address, RecordedResource> = state.state().resources.clone();
+    let observed = refresh(&session, desired.as_ref(), &recorded).await?;
+    let opts = plan_options(safety)?;
+    let (plan, settled) =
+        plan_observed(state.state(), desired.as_ref(), &recorded, &observed, opts)?;
+    Ok(Planned {
+        plan,
+        state,
+        session,
+        settled,
+    })
+}
+
+/// Takes the state lock for `operation`, warning about a holder that died with it.
+pub(crate) fn lock_state(global: &GlobalArgs, operation: &str) -> Result<LockedState> {
     let backend = LocalBackend::open(state_path(global));
     let state = LockedState::new(backend.lock(operation)?)?;
     if let Some(dead) = state.lock().stale_predecessor() {
@@ -130,6 +151,16 @@ async fn prepare(
             dead.operation, dead.who, dead.pid, dead.created, dead.id
         ));
     }
+    Ok(state)
+}
+
+/// Opens the cloud with credentials for every account of the state and of `desired`, and
+/// checks that the state belongs to it; returns the session and the target it reaches.
+pub(crate) async fn connect(
+    global: &GlobalArgs,
+    state: &LockedState,
+    desired: Option<&Desired>,
+) -> Result<(CloudSession, flinkform_core::Target)> {
     let mut accounts: BTreeSet<AccountName> = state
         .state()
         .resources
@@ -142,38 +173,52 @@ async fn prepare(
     let session = CloudSession::open(global, &accounts).await?;
     let target = session.target(&accounts).await?;
     state.state().check_target(&target)?;
-    let recorded: BTreeMap<Address, RecordedResource> = state.state().resources.clone();
-    // Everything this stack creates carries its mark (the state's lineage), and only what
-    // carries it (or what the journal names) is adopted from the cloud.
-    let desired = desired.map(|d| {
-        let mut d = d.clone();
-        flinkform_plan::mark(&mut d, &state.state().lineage.to_string());
-        d
-    });
-    let desired = desired.as_ref();
+    Ok((session, target))
+}
+
+/// `desired` with the ownership mark of the stack `state` is (its lineage).
+pub(crate) fn marked(desired: &Desired, state: &flinkform_state::State) -> Desired {
+    let mut d = desired.clone();
+    flinkform_plan::mark(&mut d, &state.lineage.to_string());
+    d
+}
+
+/// Reads everything `desired` and `recorded` name from the cloud (no mutating call).
+pub(crate) async fn refresh(
+    session: &CloudSession,
+    desired: Option<&Desired>,
+    recorded: &BTreeMap<Address, RecordedResource>,
+) -> Result<Observed> {
     let empty = Desired::default();
-    let req = flinkform_plan::observe_request(desired.unwrap_or(&empty), &recorded);
+    let req = flinkform_plan::observe_request(desired.unwrap_or(&empty), recorded);
     let observed: Observed = session.provider.observe(&req).await?;
     view::note(&format!(
         "refreshed {} resource(s) with {} API call(s)",
         req.desired.len().max(recorded.len()),
         observed.api_calls
     ));
-    let mut opts = plan_options(safety)?;
-    opts.claimed = state
-        .state()
-        .journal
-        .iter()
-        .map(|i| i.addr.clone())
-        .collect();
+    Ok(observed)
+}
+
+/// Plans `desired` (`None`: destroy) against `recorded` and `observed` with the options and
+/// the intent journal of `state`, printing the plan's warnings and how each interrupted
+/// call is resolved; returns the plan and the intents the observation settled.
+pub(crate) fn plan_observed(
+    state: &flinkform_state::State,
+    desired: Option<&Desired>,
+    recorded: &BTreeMap<Address, RecordedResource>,
+    observed: &Observed,
+    mut opts: PlanOptions,
+) -> Result<(Plan, BTreeSet<u64>), flinkform_plan::PlanErrors> {
+    opts.claimed = state.journal.iter().map(|i| i.addr.clone()).collect();
     let mut plan = match desired {
-        Some(d) => flinkform_plan::plan(d, &recorded, &observed, &opts)?,
-        None => flinkform_plan::plan_destroy(&recorded, &observed, &opts)?,
+        Some(d) => flinkform_plan::plan(d, recorded, observed, &opts)?,
+        None => flinkform_plan::plan_destroy(recorded, observed, &opts)?,
     };
     for w in &plan.warnings {
         view::warn(w);
     }
-    let resolutions = flinkform_apply::resolve_intents(&mut plan, &state.state().journal);
+    let resolutions = flinkform_apply::resolve_intents(&mut plan, &state.journal);
     for r in &resolutions {
         view::warn(&r.message);
     }
@@ -182,12 +227,7 @@ async fn prepare(
         .filter(|r| r.settled)
         .map(|r| r.intent_id)
         .collect();
-    Ok(Planned {
-        plan,
-        state,
-        session,
-        settled,
-    })
+    Ok((plan, settled))
 }
 
 async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Exit> {
@@ -346,7 +386,7 @@ fn check_secret_references(plan: &Plan) -> Result<(), CliError> {
     Ok(())
 }
 
-fn merge_target(
+pub(crate) fn merge_target(
     old: Option<flinkform_core::Target>,
     new: flinkform_core::Target,
 ) -> flinkform_core::Target {

@@ -77,6 +77,128 @@ pub(crate) enum CliError {
         help("run `flinkform state list` to see what is recorded")
     )]
     NotInState { address: String },
+    /// `import` of a kind that cannot be imported.
+    #[error("`{address}` cannot be imported: {reason}")]
+    #[diagnostic(
+        code(cli::import_kind),
+        help(
+            "import works for `vpc`, `vswitch`, `oss_bucket`, `flink_workspace` and `flink_project`; nothing was read or recorded"
+        )
+    )]
+    ImportKind { address: String, reason: String },
+    /// `import` of an address the specs do not declare.
+    #[error("`{address}` is not declared by the specs")]
+    #[diagnostic(code(cli::import_not_declared), help("{help}"))]
+    ImportNotDeclared { address: String, help: String },
+    /// `import` of an address the specs reference by id.
+    #[error(
+        "`{address}` is referenced by id in the specs (`{id}`): flinkform only reads it, there is nothing to import"
+    )]
+    #[diagnostic(
+        code(cli::import_data_source),
+        help(
+            "to manage it with this stack, declare it with `create:` in the specs instead of `id:`, then import it"
+        )
+    )]
+    ImportDataSource { address: String, id: String },
+    /// `import` of an id that is not one for this kind.
+    #[error("`{id}` is not the id of a {what}: {expected}")]
+    #[diagnostic(
+        code(cli::import_bad_id),
+        help("pass the id the cloud gave it, e.g. `flinkform import {address} {example}`")
+    )]
+    ImportBadId {
+        address: String,
+        id: String,
+        what: String,
+        expected: String,
+        example: String,
+    },
+    /// `import` of an address the state already records.
+    #[error("`{address}` is already in the state, as {id}")]
+    #[diagnostic(
+        code(cli::import_in_state),
+        help(
+            "this stack manages it already; there is no `state rm` yet: leave it as it is, or remove it from the specs (the next apply then deletes {id}) and import the other one afterwards"
+        )
+    )]
+    ImportInState { address: String, id: String },
+    /// `import` of an id the state already records under another address.
+    #[error("{id} is already in the state, as `{other}`")]
+    #[diagnostic(
+        code(cli::import_duplicate),
+        help(
+            "one resource is managed under one address: use `{other}`, or remove `{other}` from the specs and apply first (that deletes {id})"
+        )
+    )]
+    ImportDuplicate {
+        address: String,
+        id: String,
+        other: String,
+    },
+    /// `import` while an interrupted apply's call on the address is unresolved.
+    #[error(
+        "an earlier apply was interrupted during {op} of `{address}` (intent {intent}, {started})"
+    )]
+    #[diagnostic(
+        code(cli::import_interrupted),
+        help(
+            "run `flinkform apply` first: it settles what the interrupted call did, and may adopt the resource by itself"
+        )
+    )]
+    ImportInterrupted {
+        address: String,
+        op: String,
+        intent: u64,
+        started: String,
+    },
+    /// `import` of something the cloud does not have.
+    #[error("no {what} in account {account}{region}")]
+    #[diagnostic(
+        code(cli::import_not_found),
+        help(
+            "check the id, and that the specs put `{address}` in the account and region where it lives; nothing was recorded"
+        )
+    )]
+    ImportNotFound {
+        address: String,
+        what: String,
+        account: String,
+        region: String,
+    },
+    /// `import` of a resource that is being deleted.
+    #[error("{what} is being deleted")]
+    #[diagnostic(
+        code(cli::import_deleting),
+        help("nothing was recorded; once it is gone, `flinkform apply` creates `{address}`")
+    )]
+    ImportDeleting { address: String, what: String },
+    /// `import` of a bucket another Alibaba Cloud account owns.
+    #[error("bucket `{id}` belongs to another Alibaba Cloud account")]
+    #[diagnostic(
+        code(cli::import_other_account),
+        help(
+            "a bucket of another account cannot be imported (bucket names are unique across all of Alibaba Cloud): choose another `spec.storage.ossBucket.name`"
+        )
+    )]
+    ImportOtherAccount { address: String, id: String },
+    /// `import` of a resource another flinkform stack's mark names.
+    #[error(
+        "{what} belongs to another flinkform stack: lineage {stack}, address `{owner_address}`"
+    )]
+    #[diagnostic(
+        code(cli::import_other_stack),
+        help(
+            "nothing was recorded; if this stack must manage it from now on, `flinkform import --force {address} {id} …` takes it over, but that stack still records it, and its next apply would take it back (or delete it, once its specs drop it): make sure that stack no longer applies"
+        )
+    )]
+    ImportOtherStack {
+        address: String,
+        what: String,
+        id: String,
+        stack: String,
+        owner_address: String,
+    },
 }
 
 impl CliError {

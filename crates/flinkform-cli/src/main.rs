@@ -7,6 +7,7 @@ mod commands;
 mod error;
 mod files;
 mod gates;
+mod import;
 mod view;
 
 use std::process::ExitCode;

@@ -850,12 +850,13 @@ impl<'a> Ctx<'a> {
                 format!("{rename}; a bucket of another account cannot be imported")
             }
             Owner::Marked(m) => format!(
-                "{rename}; or, if this stack must manage it from now on, `flinkform import {} {}` \
-                 with `--force` (it is `{}` of stack {}; remove it from that stack's state first)",
+                "{rename}; or, if this stack must manage it from now on, `flinkform import --force {} {} <specs>` \
+                 (it is `{}` of stack {}: make that stack forget it first, by removing it from that \
+                 stack's state; removing it from that stack's specs would delete it)",
                 d.addr, o.cloud_id, m.address, m.stack
             ),
             _ => format!(
-                "{rename}; or, to manage the existing one with this stack, `flinkform import {} {}`",
+                "{rename}; or, to manage the existing one with this stack, `flinkform import {} {} <specs>`",
                 d.addr, o.cloud_id
             ),
         };

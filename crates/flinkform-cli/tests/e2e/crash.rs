@@ -20,25 +20,35 @@ use flinkform_cloudsim::{
 use crate::harness::{Run, Sandbox};
 
 /// Cloud seconds per wall-clock second: a workspace is ready in 15-30 ms.
-const SCALE: f64 = 20_000.0;
+pub(crate) const SCALE: f64 = 20_000.0;
 
 /// An emulator on a loopback port of this process, serving a fresh world whose file the
 /// binary reads for the credentials.
-struct Emulator {
+pub(crate) struct Emulator {
     rt: tokio::runtime::Runtime,
     handle: Option<SimHandle>,
 }
 
 impl Emulator {
     fn start(sb: &Sandbox, seed: u64, faults: FaultPlan, hook: Option<CommitHook>) -> Self {
+        let mut world = World::new(seed);
+        world.set_time_scale(SCALE).expect("scale");
+        world.ensure_account("main");
+        Self::start_world(sb, world, faults, hook)
+    }
+
+    /// Serves `world` (its time scale and accounts as given).
+    pub(crate) fn start_world(
+        sb: &Sandbox,
+        world: World,
+        faults: FaultPlan,
+        hook: Option<CommitHook>,
+    ) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
-        let mut world = World::new(seed);
-        world.set_time_scale(SCALE).expect("scale");
-        world.ensure_account("main");
         let path = sb.path().join(".flinkform/sim-world.json");
         std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
         world.save(&path).expect("save world");
@@ -61,7 +71,7 @@ impl Emulator {
         self.handle.as_ref().expect("running").endpoint()
     }
 
-    fn world(&self) -> World {
+    pub(crate) fn world(&self) -> World {
         let h = self.handle.as_ref().expect("running");
         self.rt.block_on(async { h.world.lock().await.clone() })
     }
@@ -77,20 +87,20 @@ impl Drop for Emulator {
 
 /// Sends SIGKILL to `pid` and returns once it is sent (the shell's `kill` builtin: no
 /// `unsafe`, no extra dependency).
-fn sigkill(pid: u32) -> std::process::ExitStatus {
+pub(crate) fn sigkill(pid: u32) -> std::process::ExitStatus {
     Command::new("sh")
         .args(["-c", &format!("kill -9 {pid}")])
         .status()
         .expect("sh")
 }
 
-fn with_endpoint(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Command {
+pub(crate) fn with_endpoint(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Command {
     let mut cmd = sb.command(args);
     cmd.env("FLINKFORM_SIM_ENDPOINT", emu.endpoint());
     cmd
 }
 
-fn run_with(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Run {
+pub(crate) fn run_with(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Run {
     let out = with_endpoint(sb, emu, args)
         .output()
         .expect("run flinkform");
@@ -102,7 +112,7 @@ fn run_with(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Run {
 }
 
 /// The counts that must not grow through a crash: duplicates would show here.
-fn counts(s: &AccountSummary) -> [usize; 7] {
+pub(crate) fn counts(s: &AccountSummary) -> [usize; 7] {
     [
         s.instances,
         s.orders,
@@ -115,13 +125,19 @@ fn counts(s: &AccountSummary) -> [usize; 7] {
 }
 
 /// What a converged run leaves behind.
-struct Converged {
-    counts: [usize; 7],
+pub(crate) struct Converged {
+    pub(crate) counts: [usize; 7],
 }
 
 /// Asserts the invariants after the recovering apply: no duplicates (counts equal the
 /// clean run's), every cloud resource in state, the state parses, the plan is empty.
-fn assert_converged(sb: &Sandbox, emu: &Emulator, spec: &str, clean: &Converged, what: &str) {
+pub(crate) fn assert_converged(
+    sb: &Sandbox,
+    emu: &Emulator,
+    spec: &str,
+    clean: &Converged,
+    what: &str,
+) {
     let world = emu.world();
     let summary = world.summary().remove("main").expect("account main");
     assert_eq!(
@@ -178,7 +194,7 @@ fn clean_run(spec: &str) -> (Converged, Vec<String>) {
 }
 
 /// `1 CreateRole, 2 AttachPolicyToRole, …`
-fn numbered(calls: &[String]) -> String {
+pub(crate) fn numbered(calls: &[String]) -> String {
     calls
         .iter()
         .enumerate()

@@ -6,6 +6,7 @@ mod cli;
 mod conformance;
 mod crash;
 mod harness;
+mod import;
 mod lifecycle;
 mod marketplace;
 mod ownership;

@@ -216,6 +216,27 @@ fn emulator_secrets_appear_in_no_output_state_or_log() {
     ] {
         t.run(&sb, &["state", "show", addr], &[], 0);
     }
+    // Import into a second state: another stack's VPC is refused, then taken with --force
+    // (read only; the plan it shows fails on the workspace and bucket of the first stack).
+    let vpc = t.run(&sb, &["state", "show", "vpc.quickstart"], &[], 0);
+    let vpc: serde_json::Value = serde_json::from_str(&vpc.stdout).expect("resource JSON");
+    let vpc_id = vpc["cloud_id"].as_str().expect("cloud id").to_owned();
+    let import = ["--state", "imported.json", "import"];
+    t.run(
+        &sb,
+        &with(&import, &["vpc.quickstart", vpc_id.as_str(), quick]),
+        &[],
+        1,
+    );
+    t.run(
+        &sb,
+        &with(
+            &import,
+            &["--force", "vpc.quickstart", vpc_id.as_str(), quick],
+        ),
+        &[],
+        0,
+    );
 
     // Drift made in the console, reported in both formats, then repaired.
     t.run(
