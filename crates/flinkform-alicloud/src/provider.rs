@@ -476,6 +476,10 @@ async fn renew_statuses(
         .collect())
 }
 
+/// What refresh read of one bucket: its tags, and its object count where a deletion may
+/// be planned.
+type BucketSeen = (BTreeMap<String, String>, Option<i64>);
+
 /// One requested resource, merged from its desired and recorded forms.
 #[derive(Debug, Clone)]
 struct Item {
@@ -1320,10 +1324,7 @@ impl AliProvider {
                 Ok::<_, ApiError>((tags, objects))
             });
         }
-        let mut bucket_tags: BTreeMap<
-            (AccountName, String),
-            (BTreeMap<String, String>, Option<i64>),
-        > = BTreeMap::new();
+        let mut bucket_tags: BTreeMap<(AccountName, String), BucketSeen> = BTreeMap::new();
         for ((acct, name, _, _), res) in tag_keys
             .into_iter()
             .zip(bounded(futs, OBSERVE_CONCURRENCY).await?)
