@@ -349,7 +349,7 @@ async fn query_balance(
         )
     })?;
     let currency = wire::string_at(&resp, &["Data", "Currency"]).unwrap_or_default();
-    let cents = wire::parse_cents(&amount).ok_or_else(|| {
+    let cents = flinkform_core::money::parse_cents(&amount).ok_or_else(|| {
         ApiError::local(
             ProviderErrorKind::Fatal,
             "QueryAccountBalance",
@@ -432,7 +432,7 @@ async fn account_facts(
         flink_regions,
         flink_zones,
         balance: Some(Balance {
-            available_cents: cents,
+            cents: cents,
             currency,
         }),
         resource_groups: None,

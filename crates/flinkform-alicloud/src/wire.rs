@@ -267,35 +267,6 @@ pub(crate) fn oss_location_region(location: &str) -> String {
     location.strip_prefix("oss-").unwrap_or(location).to_owned()
 }
 
-/// A decimal amount (`"10000.00"`, `"-11.19"`, `"5"`) in hundredths.
-pub(crate) fn parse_cents(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let (neg, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.is_empty() && frac.is_empty() {
-        return None;
-    }
-    if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let whole: i64 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    let mut frac2: String = frac.chars().take(2).collect();
-    while frac2.len() < 2 {
-        frac2.push('0');
-    }
-    let cents = whole
-        .checked_mul(100)?
-        .checked_add(frac2.parse::<i64>().ok()?)?;
-    Some(if neg { -cents } else { cents })
-}
-
 /// `ListAllMyBucketsResult`.
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct BucketList {
@@ -424,17 +395,6 @@ pub(crate) struct BucketInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts_parse_to_cents() {
-        assert_eq!(parse_cents("10000.00"), Some(1_000_000));
-        assert_eq!(parse_cents("-11.19"), Some(-1119));
-        assert_eq!(parse_cents("5"), Some(500));
-        assert_eq!(parse_cents("3.5"), Some(350));
-        assert_eq!(parse_cents("0.129"), Some(12));
-        assert_eq!(parse_cents(""), None);
-        assert_eq!(parse_cents("1,000.00"), None);
-    }
 
     #[test]
     fn numbers_may_come_as_strings() {

@@ -1303,10 +1303,7 @@ async fn observe_reads_networks_buckets_roles_and_account_facts_in_batches() {
         facts.uid.as_ref().map(|u| u.as_str()),
         Some("5123456789012345")
     );
-    assert_eq!(
-        facts.balance.as_ref().map(|b| b.available_cents),
-        Some(9950)
-    );
+    assert_eq!(facts.balance.as_ref().map(|b| b.cents), Some(9950));
     assert!(facts.flink_regions.contains(&region("eu-central-1")));
     // Zones only for requested regions the site offers (us-east-1 is not offered here).
     assert_eq!(

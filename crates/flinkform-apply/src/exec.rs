@@ -1073,10 +1073,10 @@ impl Runner {
                 balance.currency
             ))
         })?;
-        if balance.available_cents < minimum {
+        if balance.cents < minimum {
             return Err(Error::BalanceTooLow {
                 account: desired.account.clone(),
-                available: money::format_cents(balance.available_cents),
+                available: money::format_cents(balance.cents),
                 minimum: money::format_cents(minimum),
                 currency: balance.currency,
             });

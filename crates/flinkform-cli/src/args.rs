@@ -432,25 +432,9 @@ fn parse_tag(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("`{s}` is not a tag like KEY=VALUE"))
 }
 
-/// Parses a money amount with at most two decimals (`12.3`, `-5`) into cents.
+/// Parses a money amount with at most two decimals (`12.3`, `-5`) into cents
+/// (`flinkform_core::money::parse_cents`, the one parser of amounts).
 fn parse_cents(s: &str) -> Result<i64, String> {
-    let bad = || format!("`{s}` is not an amount like 50 or 12.34");
-    let (negative, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.is_empty()
-        || frac.len() > 2
-        || !(whole.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    let cents = whole
-        .checked_mul(100)
-        .and_then(|c| c.checked_add(frac))
-        .ok_or_else(bad)?;
-    Ok(if negative { -cents } else { cents })
+    flinkform_core::money::parse_cents(s)
+        .ok_or_else(|| format!("`{s}` is not an amount like 50 or 12.34"))
 }

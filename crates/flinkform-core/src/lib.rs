@@ -9,6 +9,7 @@ mod catalog;
 mod error;
 mod ids;
 pub mod money;
+pub use money::Money;
 mod observe;
 mod owner;
 mod provider;

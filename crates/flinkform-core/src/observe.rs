@@ -74,14 +74,8 @@ pub enum Observation {
     Unknown,
 }
 
-/// Pay-as-you-go balance of an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Balance {
-    /// Available amount in hundredths (cents), as `QueryAccountBalance` reports it.
-    pub available_cents: i64,
-    /// `USD`, `CNY`, ….
-    pub currency: String,
-}
+/// The available pay-as-you-go balance of an account.
+pub type Balance = crate::money::Money;
 
 /// Facts about one account that preconditions are checked against.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -447,7 +447,7 @@ impl<'a> Ctx<'a> {
                 format!(
                     "available balance {cur} {avail}; a pay-as-you-go order needs at least {cur} {min}",
                     cur = b.currency,
-                    avail = cents(b.available_cents)
+                    avail = cents(b.cents)
                 )
             }
             None => "the balance is checked again right before the order".to_owned(),
@@ -1165,12 +1165,12 @@ impl<'a> Ctx<'a> {
                 continue;
             };
             let orders = ordering.iter().any(|w| w.depends_on.contains(addr));
-            if orders && balance.available_cents < min {
+            if orders && balance.cents < min {
                 errors.push(Error::InsufficientBalance {
                     at: at(desired.origin_of(addr, "minimum")),
                     account: b.account.to_string(),
                     currency: balance.currency.clone(),
-                    available: cents(balance.available_cents),
+                    available: cents(balance.cents),
                     minimum: cents(min),
                 });
             }

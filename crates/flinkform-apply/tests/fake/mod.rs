@@ -212,7 +212,7 @@ impl Provider for FakeProvider {
                     account.clone(),
                     AccountFacts {
                         balance: Some(Balance {
-                            available_cents: c.balance_cents,
+                            cents: c.balance_cents,
                             currency: c.currency.clone(),
                         }),
                         ..AccountFacts::default()

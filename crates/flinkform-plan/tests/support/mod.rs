@@ -107,7 +107,7 @@ pub fn generous_facts(desired: &Desired) -> BTreeMap<AccountName, AccountFacts> 
         .map(|a| {
             let mut facts = AccountFacts {
                 balance: Some(Balance {
-                    available_cents: 50_000,
+                    cents: 50_000,
                     currency: "USD".into(),
                 }),
                 ..AccountFacts::default()
