@@ -21,7 +21,7 @@
 //! `{ "changed": { ATTR: VALUE } }` (the resource as applied, with these attributes
 //! changed); `"network": { VPC_ID: [{ "cloud_id", "attrs" }] }` lists the vSwitches of an
 //! existing VPC; FACTS is `{ "uid", "flink_regions": [..], "flink_zones": { REGION: [..] },
-//! "balance": { "cents", "currency" }, "resource_groups": [..] }` and replaces the
+//! "balance": { "available_cents", "currency" }, "resource_groups": [..] }` and replaces the
 //! default facts (every region and zone the specs use is offered, USD 500.00 available, every
 //! resource group the specs name exists). Addresses the cloud
 //! did not get from `applied.yaml` are absent, except resources referenced by id, which
@@ -136,7 +136,7 @@ struct FactsFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BalanceFile {
-    cents: i64,
+    available_cents: i64,
     currency: String,
 }
 
@@ -263,7 +263,7 @@ fn plan_case(dir: &Path) -> Result<flinkform_plan::Plan, flinkform_plan::PlanErr
             flink_regions: f.flink_regions,
             flink_zones: f.flink_zones,
             balance: f.balance.map(|b| Balance {
-                cents: b.cents,
+                cents: b.available_cents,
                 currency: b.currency,
             }),
             resource_groups: f.resource_groups,
