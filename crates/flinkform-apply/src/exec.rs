@@ -632,7 +632,12 @@ impl Runner {
             client_token: String::new(),
         };
         let provider = Arc::clone(&self.shared.provider);
-        let outcome = self.call(|| provider.create(&req)).await?;
+        // Passing a gate (a verification code) is idempotent at the vendor: the code is
+        // accepted again, or the account is verified already.
+        let outcome = self
+            .mutate(|| provider.create(&req), || async { Ok(None) })
+            .await?
+            .ok_or_else(|| self.bad_plan("a gate cannot pass without its answer"))?;
         let cloud_id = outcome.cloud_id.clone();
         let rec = recorded(desired, outcome.cloud_id, resolved.clone());
         self.commit(move |s| {
@@ -727,34 +732,66 @@ impl Runner {
         .await
     }
 
-    /// One provider call with rate limiting, a concurrency slot, and retries.
-    async fn call<T, Fut>(&mut self, mut f: impl FnMut() -> Fut) -> Result<T, ProviderError>
+    /// One attempt of a provider call: a rate-limit token, a concurrency slot for the call
+    /// only, and the throttling bookkeeping.
+    async fn attempt<T, Fut>(&mut self, f: impl FnOnce() -> Fut) -> Result<T, ProviderError>
     where
         Fut: Future<Output = Result<T, ProviderError>>,
     {
         let shared = Arc::clone(&self.shared);
         let kind = self.addr.kind();
+        shared.limiter.acquire(kind).await;
+        let result = {
+            let _slot = shared.slots.acquire().await.ok();
+            self.api_calls += 1;
+            f().await
+        };
+        match &result {
+            Ok(_) => shared.limiter.succeeded(kind),
+            Err(e) if e.kind == ProviderErrorKind::Throttling => {
+                shared.throttled.fetch_add(1, Ordering::Relaxed);
+                shared.limiter.throttled(kind);
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// A read, attempted once: the client retries reads itself (its budget, honouring
+    /// `Retry-After`), so the executor adds no retry layer of its own.
+    async fn read_once<T, Fut>(&mut self, f: impl FnOnce() -> Fut) -> Result<T, ProviderError>
+    where
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.attempt(f).await
+    }
+
+    /// A mutating call: the one retry layer of mutations (the client never retries one).
+    /// On a retryable error it backs off (exponential, full jitter) and, before trying
+    /// again, asks `took_effect` whether the failed attempt changed the cloud after all (an
+    /// answer lost after the change was committed): then the call is not repeated and
+    /// `Ok(None)` is returned. Creates pass a check that says no (their client token or
+    /// ownership mark makes a repeat find the first result); deletes likewise (not found
+    /// is success).
+    async fn mutate<T, Fut, C, CFut>(
+        &mut self,
+        mut f: impl FnMut() -> Fut,
+        mut took_effect: C,
+    ) -> Result<Option<T>, ProviderError>
+    where
+        Fut: Future<Output = Result<T, ProviderError>>,
+        C: FnMut() -> CFut,
+        CFut: Future<Output = Result<Option<bool>, ProviderError>>,
+    {
+        let shared = Arc::clone(&self.shared);
         let max_attempts = shared.opts.retry.max_attempts.max(1);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            shared.limiter.acquire(kind).await;
-            let result = {
-                let _slot = shared.slots.acquire().await.ok();
-                self.api_calls += 1;
-                f().await
-            };
-            let error = match result {
-                Ok(v) => {
-                    shared.limiter.succeeded(kind);
-                    return Ok(v);
-                }
+            let error = match self.attempt(&mut f).await {
+                Ok(v) => return Ok(Some(v)),
                 Err(e) => e,
             };
-            if error.kind == ProviderErrorKind::Throttling {
-                shared.throttled.fetch_add(1, Ordering::Relaxed);
-                shared.limiter.throttled(kind);
-            }
             if !error.kind.is_retryable() || attempt >= max_attempts {
                 return Err(error);
             }
@@ -772,6 +809,19 @@ impl Runner {
                 rand::random_range(0..=ceiling)
             };
             sleep(Duration::from_nanos(pause)).await;
+            match took_effect().await {
+                // Nothing to check (no call was made).
+                Ok(None) => {}
+                Ok(Some(done)) => {
+                    self.api_calls += 1;
+                    if done {
+                        tracing::debug!(addr = %self.addr, "the change took effect although its answer was lost; not repeated");
+                        return Ok(None);
+                    }
+                }
+                // Cannot tell: the original error stands (never repeat blind).
+                Err(_) => return Err(error),
+            }
         }
     }
 
@@ -794,8 +844,8 @@ impl Runner {
         let mut delay = initial.max(floor);
         loop {
             sleep(delay).await;
-            let obs = self
-                .call(|| {
+            let read = self
+                .read_once(|| {
                     provider.read(
                         &rec.addr,
                         rec.mode,
@@ -804,23 +854,33 @@ impl Runner {
                         &rec.cloud_id,
                     )
                 })
-                .await?;
+                .await;
+            let obs = match read {
+                Ok(obs) => Some(obs),
+                // A poll that could not read (after the client's own retries) is not a
+                // failure of the action: the next poll asks again, within the timeout.
+                Err(e) if e.kind.is_retryable() => None,
+                Err(e) => return Err(e.into()),
+            };
             let status = match obs {
-                Observation::Unknown => return Ok(None),
-                Observation::Absent if want == Want::Absent => return Ok(None),
-                Observation::Absent => "not visible yet".to_owned(),
-                Observation::Found(r) => match &r.readiness {
-                    Readiness::Failed(message) => {
-                        return Err(Error::ResourceFailed {
-                            addr: self.addr.clone(),
-                            cloud_id: r.cloud_id.clone(),
-                            message: message.clone(),
-                        });
-                    }
-                    Readiness::Ready if want == Want::Ready => return Ok(Some(r)),
-                    Readiness::Ready => "still present".to_owned(),
-                    Readiness::Pending => "pending".to_owned(),
-                    Readiness::Deleting => "deleting".to_owned(),
+                None => "could not be read, polling again".to_owned(),
+                Some(obs) => match obs {
+                    Observation::Unknown => return Ok(None),
+                    Observation::Absent if want == Want::Absent => return Ok(None),
+                    Observation::Absent => "not visible yet".to_owned(),
+                    Observation::Found(r) => match &r.readiness {
+                        Readiness::Failed(message) => {
+                            return Err(Error::ResourceFailed {
+                                addr: self.addr.clone(),
+                                cloud_id: r.cloud_id.clone(),
+                                message: message.clone(),
+                            });
+                        }
+                        Readiness::Ready if want == Want::Ready => return Ok(Some(r)),
+                        Readiness::Ready => "still present".to_owned(),
+                        Readiness::Pending => "pending".to_owned(),
+                        Readiness::Deleting => "deleting".to_owned(),
+                    },
                 },
             };
             self.emit(Event::Waiting {
@@ -878,7 +938,19 @@ impl Runner {
             client_token: token,
         };
         let provider = Arc::clone(&self.shared.provider);
-        let outcome = match self.call(|| provider.create(&req)).await {
+        let created = self
+            .mutate(|| provider.create(&req), || async { Ok(None) })
+            .await
+            .and_then(|o| {
+                o.ok_or_else(|| ProviderError {
+                    kind: ProviderErrorKind::Fatal,
+                    action: "create".to_owned(),
+                    code: None,
+                    message: "a create cannot settle without its answer".to_owned(),
+                    request_id: None,
+                })
+            });
+        let outcome = match created {
             Ok(o) => o,
             Err(e) if e.kind == ProviderErrorKind::Conflict => {
                 match self.find_existing(desired, resolved).await {
@@ -922,7 +994,7 @@ impl Runner {
             }],
             ..ObserveRequest::default()
         };
-        let observed = self.call(|| provider.observe(&req)).await?;
+        let observed = self.read_once(|| provider.observe(&req)).await?;
         Ok(match observed.resources.get(&self.addr) {
             Some(Observation::Found(r)) => Some(Outcome {
                 cloud_id: r.cloud_id.clone(),
@@ -955,8 +1027,40 @@ impl Runner {
             client_token: token,
         };
         let provider = Arc::clone(&self.shared.provider);
-        let outcome = match self.call(|| provider.update(&req)).await {
-            Ok(o) => o,
+        let check = &req;
+        let read_back = || {
+            let provider = Arc::clone(&provider);
+            async move {
+                let Some(p) = &check.prior else {
+                    return Ok(None);
+                };
+                let obs = provider
+                    .read(&p.addr, p.mode, &p.account, p.region.as_ref(), &p.cloud_id)
+                    .await?;
+                let Observation::Found(o) = obs else {
+                    return Ok(Some(false));
+                };
+                Ok(Some(check.changed.iter().all(|name| {
+                    match (check.attrs.get(name), o.attrs.get(name)) {
+                        (Some(want), Some(have)) => {
+                            flinkform_plan::attr_settled(name, want, have, p.attrs.get(name))
+                        }
+                        _ => false,
+                    }
+                })))
+            }
+        };
+        let outcome = match self.mutate(|| provider.update(&req), read_back).await {
+            Ok(Some(o)) => o,
+            Ok(None) => Outcome {
+                cloud_id: req
+                    .prior
+                    .as_ref()
+                    .map(|p| p.cloud_id.clone())
+                    .ok_or_else(|| self.bad_plan("an update without its prior"))?,
+                attrs: resolved.clone(),
+                done: false,
+            },
             Err(e) => {
                 self.abandon_intent(intent, &e).await?;
                 return Err(e.into());
@@ -981,8 +1085,11 @@ impl Runner {
             prior: prior.clone(),
             objects,
         };
-        let gone = match self.call(|| provider.delete(&req)).await {
-            Ok(o) => o.done,
+        let gone = match self
+            .mutate(|| provider.delete(&req), || async { Ok(None) })
+            .await
+        {
+            Ok(o) => o.is_some_and(|o| o.done),
             Err(e) if e.kind == ProviderErrorKind::NotFound => true,
             Err(e) => {
                 self.abandon_intent(intent, &e).await?;
@@ -1017,7 +1124,7 @@ impl Runner {
         let provider = Arc::clone(&self.shared.provider);
         let addr = self.addr.clone();
         let obs = self
-            .call(|| {
+            .read_once(|| {
                 provider.read(
                     &addr,
                     Mode::Data,
@@ -1057,7 +1164,7 @@ impl Runner {
             accounts: BTreeMap::from([(desired.account.clone(), BTreeSet::new())]),
             ..ObserveRequest::default()
         };
-        let observed = self.call(|| provider.observe(&req)).await?;
+        let observed = self.read_once(|| provider.observe(&req)).await?;
         let unknown = |reason: String| Error::BalanceUnknown {
             account: desired.account.clone(),
             reason,

@@ -975,3 +975,40 @@ async fn adopting_a_passed_gate_clears_its_waiting_entry() {
         "verified-s"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_update_whose_answer_was_lost_is_read_back_not_repeated() {
+    let mut state = State::new();
+    let old = recorded("vpc.a", "vpc-1", attrs(&[("name", Value::str("a"))]));
+    state.record(old.clone());
+    let (fake, mut sink) = setup(state);
+    fake.seed("vpc.a", "vpc-1", old.attrs.clone());
+    fake.with(|c| c.lose_update_answers = 1);
+    let diff = AttrDiff {
+        name: "name".into(),
+        before: Some(Value::str("a")),
+        after: After::Known(Value::str("b")),
+        forces_replacement: false,
+    };
+    let mut desired = vpc("a");
+    desired.attrs.insert("name".into(), Value::str("b"));
+    let mut b = PlanBuilder::default();
+    b.add_full(
+        Op::Update,
+        Some(desired),
+        Some(old),
+        Some("vpc-1"),
+        vec![diff],
+    );
+    let r = run(&b.plan, &fake, &mut sink, &opts(1)).await;
+    assert!(r.report.succeeded(), "{:?}", r.report);
+    // One update call: the retry read the resource back, saw the change, and stopped.
+    let updates: Vec<String> = fake.with(|c| c.calls.clone());
+    assert_eq!(updates, [r#"update vpc.a ["name"]"#]);
+    assert_eq!(r.report.retries, 1);
+    assert_eq!(
+        r.state.resources[&addr("vpc.a")].attrs["name"],
+        Value::str("b")
+    );
+    assert!(r.state.journal.is_empty());
+}

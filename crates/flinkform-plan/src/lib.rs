@@ -17,5 +17,5 @@ pub mod render;
 pub use error::{Error, PlanError, PlanErrors};
 pub use expand::{Desired, expand, mark, observe_request};
 pub use model::{ActionId, After, AttrDiff, Drift, DriftKind, Op, Plan, PlannedAction, Summary};
-pub use planner::{PlanOptions, client_token, plan, plan_destroy};
+pub use planner::{PlanOptions, attr_settled, client_token, plan, plan_destroy};
 pub use render::{drift_json, plan_json, render_drift_text, render_text};

@@ -1626,6 +1626,20 @@ fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Whether the cloud already has attribute `name` as desired: the comparison the planner
+/// diffs with (lists as sets; of `tags`, only the keys the desired value sets). The
+/// executor asks it before repeating an in-place change whose answer was lost
+/// (compare before modify), so that a change is never made, and billed, twice.
+/// `prior` is what the state recorded before the change (a tag it had and the desired
+/// value drops must be gone).
+#[must_use]
+pub fn attr_settled(name: &str, desired: &Value, observed: &Value, prior: Option<&Value>) -> bool {
+    if name == "tags" {
+        return same_value(&managed_tags(observed, desired, prior), desired);
+    }
+    same_value(observed, desired)
+}
+
 /// The observed `tags` as far as flinkform manages them: the keys the specs set now or set
 /// before (recorded). Tags someone else added in the console are left alone, neither
 /// diffed nor removed.

@@ -41,6 +41,9 @@ pub struct Cloud {
     pub throttle_next: u32,
     /// The next N calls fail with a transient error.
     pub transient_next: u32,
+    /// The answers of the next N updates are lost after the change was made (a 503 after
+    /// commit).
+    pub lose_update_answers: u32,
     /// Creates of these addresses answer `Conflict` (the resource exists, found by name).
     pub conflict_create: BTreeSet<Address>,
     /// Created resources of these addresses end up `Failed`.
@@ -317,6 +320,14 @@ impl Provider for FakeProvider {
                 if let Some(v) = req.attrs.get(name) {
                     r.attrs.insert(name.clone(), v.clone());
                 }
+            }
+            if c.lose_update_answers > 0 {
+                c.lose_update_answers -= 1;
+                return Err(err(
+                    ProviderErrorKind::Transient,
+                    "Update",
+                    "ServiceUnavailable",
+                ));
             }
             Ok(Outcome {
                 cloud_id: prior.cloud_id.clone(),
