@@ -847,10 +847,12 @@ impl AliProvider {
         req: &ChangeRequest,
         client: &Client,
     ) -> Result<Outcome, ProviderError> {
+        // CreateRole only: the plan attaches its policies in actions of their own (one
+        // mutating call per action).
         let role_name = attr_str(&req.attrs, "role_name").unwrap_or(ROLE_NAME);
         let existing = read_role(client.clone(), role_name.to_owned()).await?;
-        let attached: BTreeSet<String> = match existing {
-            Some(p) => p.into_iter().collect(),
+        let attached: Vec<String> = match existing {
+            Some(p) => p,
             None => {
                 let p = params(&[
                     ("RoleName", role_name),
@@ -868,14 +870,20 @@ impl AliProvider {
                     Err(e) if e.kind == ProviderErrorKind::Conflict => {}
                     Err(e) => return Err(e.into()),
                 }
-                BTreeSet::new()
+                Vec::new()
             }
         };
-        attach_policies(client, role_name, &req.attrs, &attached).await?;
         let cloud_id = CloudId::new(role_name).map_err(|e| invalid("CreateRole", e.to_string()))?;
+        let mut attrs = req.attrs.clone();
+        let mut attached = attached;
+        attached.sort();
+        attrs.insert(
+            "policies".to_owned(),
+            Value::List(attached.into_iter().map(Value::Str).collect()),
+        );
         Ok(Outcome {
             cloud_id,
-            attrs: req.attrs.clone(),
+            attrs,
             done: true,
         })
     }

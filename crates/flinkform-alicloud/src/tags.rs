@@ -125,7 +125,11 @@ pub(crate) async fn set(
                 p.push(("ResourceType".to_owned(), resource_type.to_owned()));
                 p.push(("ResourceId.1".to_owned(), id.to_owned()));
             };
-            if !desired.is_empty() {
+            // One call per action: the planner splits a change that both sets and removes
+            // keys into a set (removed keys kept) and a removal. A set re-sends every
+            // desired tag (so drift is repaired); a removal only removes.
+            let sets = desired.iter().any(|(k, v)| prior.get(k) != Some(v));
+            if !desired.is_empty() && (removed.is_empty() || sets) {
                 let mut p = Params::new();
                 base(&mut p);
                 p.extend(repeat_params(desired));

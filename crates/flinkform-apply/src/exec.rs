@@ -255,8 +255,9 @@ struct Walk<'p> {
 }
 
 impl Walk<'_> {
-    /// Records the result of one action. An address with two actions (a replacement's
-    /// deletion and creation; turning auto-renewal off, then forgetting) gets one result:
+    /// Records the result of one action. An address with several actions (a replacement's
+    /// deletion and creation; turning auto-renewal off, then forgetting; a role's creation,
+    /// then its policies; an update's steps) gets one result:
     /// the plan's main operation, the first status that is not `Done`, the calls of both.
     fn record(&mut self, addr: Address, result: NodeResult) {
         use std::collections::btree_map::Entry;
@@ -268,7 +269,9 @@ impl Walk<'_> {
                 let r = o.get_mut();
                 r.api_calls += result.api_calls;
                 r.retries += result.retries;
-                if !matches!(r.op, Op::Replace | Op::Forget) {
+                // What happened to the resource: created (then its policies attached),
+                // replaced, forgotten (after its renewal was turned off), else the last op.
+                if !matches!(r.op, Op::Create | Op::Replace | Op::Forget) {
                     r.op = result.op;
                 }
                 if r.status == NodeStatus::Done {
@@ -1017,6 +1020,7 @@ impl Runner {
             .begin_intent(IntentOp::Update, token.clone(), resolved)
             .await?;
         let prior_attrs = prior.attrs.clone();
+        let changed_names = changed.clone();
         let req = ChangeRequest {
             addr: self.addr.clone(),
             account: desired.account.clone(),
@@ -1067,7 +1071,14 @@ impl Runner {
             }
         };
         let cloud_id = outcome.cloud_id.clone();
-        let attrs = merged(&merged(&prior_attrs, &outcome.attrs), resolved);
+        // Only what this action changed is recorded as changed: an update may be one step
+        // of several (one call each), and the next step's attribute is not applied yet.
+        let mut attrs = prior_attrs;
+        for name in &changed_names {
+            if let Some(v) = resolved.get(name) {
+                attrs.insert(name.clone(), v.clone());
+            }
+        }
         let rec = recorded(desired, outcome.cloud_id, attrs);
         self.record(rec.clone()).await?;
         if !outcome.done {

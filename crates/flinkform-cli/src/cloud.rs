@@ -288,7 +288,9 @@ impl CloudSession {
         flinkform_apply::ApplyOptions {
             poll_initial: shrink(base.poll_initial, 10),
             poll_max: shrink(base.poll_max, 50),
-            wait_timeout: shrink(base.wait_timeout, 10_000),
+            // Not below a minute: throttling (a fault plan's QPS) is wall-clock time, and a
+            // poll read the client retries through a throttling storm takes seconds.
+            wait_timeout: shrink(base.wait_timeout, 60_000),
             retry,
             ..base
         }

@@ -1444,6 +1444,17 @@ impl World {
             .sum()
     }
 
+    /// How many orders of `kind` (`CreateInstance`, `ModifyPrepayInstanceSpec`, …) account
+    /// `account` placed: what it is billed for.
+    #[must_use]
+    pub fn orders_of(&self, account: &str, kind: &str) -> usize {
+        self.accounts
+            .values()
+            .filter(|a| a.name == account)
+            .map(|a| a.orders.values().filter(|o| o.kind == kind).count())
+            .sum()
+    }
+
     /// Counts of every account's live resources, by profile name.
     #[must_use]
     pub fn summary(&self) -> BTreeMap<String, AccountSummary> {

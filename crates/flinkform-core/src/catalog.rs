@@ -309,6 +309,16 @@ pub fn kind_spec(kind: ResourceKind) -> &'static KindSpec {
     KINDS.iter().find(|k| k.kind == kind).unwrap_or(&KINDS[0])
 }
 
+/// Whether one API call changes every in-place attribute of `kind` at once (the vendor's
+/// `PATCH` of a SaaS workspace). For every other kind each in-place attribute has a call of
+/// its own (`ModifyPrepayInstanceSpec`, `SetRenewal`, `TagResources`, `MoveResources`, …),
+/// and the planner makes one action per changed attribute, so that every action makes at
+/// most one mutating call (the intent journal holds one intent per action).
+#[must_use]
+pub fn updates_together(kind: ResourceKind) -> bool {
+    matches!(kind, ResourceKind::SaasWorkspace)
+}
+
 /// The catalog entry of attribute `name` of `kind`, if it has one.
 #[must_use]
 pub fn attr(kind: ResourceKind, name: &str) -> Option<&'static AttrSpec> {

@@ -17,7 +17,7 @@ mod resource;
 mod value;
 
 pub use addr::{Address, ResourceKind};
-pub use catalog::{AttrSpec, Deletion, KindSpec, attr, kind_spec};
+pub use catalog::{AttrSpec, Deletion, KindSpec, attr, kind_spec, updates_together};
 pub use error::{Error, Result};
 pub use ids::{AccountName, AccountUid, CloudId, Region, Target, TargetCloud, ZoneId};
 pub use observe::{

@@ -231,15 +231,26 @@ impl Plan {
                 .any(|b| b.addr == action.addr && b.op == Op::Replace)
     }
 
-    /// Counts for `Plan: N to add, N to change, N to replace, N to destroy.` A replacement
-    /// counts once, though it is two actions.
+    /// Counts for `Plan: N to add, N to change, N to replace, N to destroy.` Each address
+    /// counts once, by its last action (a replacement is a deletion then a `replace`; an
+    /// update of several attributes is one step per attribute; turning auto-renewal off
+    /// comes before forgetting).
     #[must_use]
     pub fn summary(&self) -> Summary {
-        let mut s = Summary::default();
+        // Per address: a creation or replacement among its actions wins (a role is created,
+        // then its policies attached), else its last action.
+        let mut main: std::collections::BTreeMap<&Address, &PlannedAction> =
+            std::collections::BTreeMap::new();
         for a in &self.actions {
-            if self.replaced_first(a) {
-                continue;
+            let keep = main
+                .get(&a.addr)
+                .is_some_and(|m| matches!(m.op, Op::Create | Op::Replace));
+            if !keep {
+                main.insert(&a.addr, a);
             }
+        }
+        let mut s = Summary::default();
+        for a in main.into_values() {
             match a.op {
                 Op::Create => s.add += 1,
                 // Adopting a resource the state lacks adds it; adopting one the state has only

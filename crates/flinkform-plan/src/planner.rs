@@ -36,6 +36,7 @@ use flinkform_core::money::{format_cents as cents, payg_minimum_cents};
 use flinkform_core::{
     Address, Attrs, CloudId, Deletion, DesiredResource, Mode, Observation, Observed,
     ObservedResource, Owner, Readiness, RecordedResource, ResourceKind, Value, attr, kind_spec,
+    updates_together,
 };
 use petgraph::Direction;
 use petgraph::algo::tarjan_scc;
@@ -307,6 +308,24 @@ impl<'a> Ctx<'a> {
     }
 
     fn put(&mut self, addr: &Address, draft: Draft) {
+        let draft = if addr.kind() == ResourceKind::RamRole && draft.op == Op::Create {
+            self.role_then_policies(addr, draft)
+        } else {
+            draft
+        };
+        let draft = if draft.op == Op::Update {
+            let mut steps = split_update(addr, draft);
+            let last = steps.pop();
+            if !steps.is_empty() {
+                self.pre.entry(addr.clone()).or_default().extend(steps);
+            }
+            match last {
+                Some(d) => d,
+                None => return,
+            }
+        } else {
+            draft
+        };
         if matches!(draft.op, Op::Create | Op::Replace) {
             self.new.insert(addr.clone());
         }
@@ -351,6 +370,51 @@ impl<'a> Ctx<'a> {
             }
         }
         self.drafts.insert(addr.clone(), draft);
+    }
+
+    /// A role to create with policies: `CreateRole` first (a pre-step without them), then
+    /// the attachments as updates (one `AttachPolicyToRole` each).
+    fn role_then_policies(&mut self, addr: &Address, draft: Draft) -> Draft {
+        let Some(d) = &draft.desired else {
+            return draft;
+        };
+        let Some(Value::List(policies)) = d.attrs.get("policies") else {
+            return draft;
+        };
+        if policies.is_empty() {
+            return draft;
+        }
+        let policies = policies.clone();
+        let mut bare = d.clone();
+        bare.attrs
+            .insert("policies".to_owned(), Value::List(Vec::new()));
+        let create = Draft {
+            desired: Some(bare),
+            diffs: draft
+                .diffs
+                .iter()
+                .filter(|x| x.name != "policies")
+                .cloned()
+                .collect(),
+            ..draft
+        };
+        self.pre.entry(addr.clone()).or_default().push(create);
+        Draft {
+            op: Op::Update,
+            reasons: vec![
+                "attach its policies once it exists (one AttachPolicyToRole per policy)".to_owned(),
+            ],
+            diffs: vec![AttrDiff {
+                name: "policies".to_owned(),
+                before: Some(Value::List(Vec::new())),
+                after: After::Known(Value::List(policies)),
+                forces_replacement: false,
+            }],
+            desired: Some(d.clone()),
+            prior: None,
+            cloud_id: None,
+            objects: None,
+        }
     }
 
     /// How many objects the bucket at `addr` holds, as observed (0 for anything else).
@@ -1474,10 +1538,17 @@ impl<'a> Ctx<'a> {
             }
         }
         for (ws, (releases, claims)) in by_workspace {
+            // The workspace's quota change (an update may be several steps: the one with
+            // `cu`).
             let update = Address::new(ResourceKind::FlinkWorkspace, ws)
                 .ok()
-                .and_then(|a| pos.get(&a).copied())
-                .filter(|&u| drafts[u].op == Op::Update);
+                .and_then(|a| {
+                    (0..drafts.len()).find(|&u| {
+                        addrs[u] == &a
+                            && drafts[u].op == Op::Update
+                            && drafts[u].diffs.iter().any(|d| d.name == "cu")
+                    })
+                });
             match update {
                 Some(u) => {
                     edges.extend(releases.iter().map(|&r| (r, u)));
@@ -1545,6 +1616,122 @@ impl<'a> Ctx<'a> {
             warnings,
         })
     }
+}
+
+/// An in-place update as actions of one mutating call each, in order: one per changed
+/// attribute (unless the kind changes them together); a `tags` change that both sets and
+/// removes keys as a set (the removed keys kept) then a removal; a `policies` change as one
+/// attachment per added policy. Every step but the last is a pre-step of the address.
+fn split_update(addr: &Address, draft: Draft) -> Vec<Draft> {
+    let mut diffs: Vec<AttrDiff> = Vec::new();
+    for d in &draft.diffs {
+        match d.name.as_str() {
+            "tags" => diffs.extend(split_tags(d)),
+            "policies" => diffs.extend(split_policies(d)),
+            _ => diffs.push(d.clone()),
+        }
+    }
+    if updates_together(addr.kind()) || diffs.len() <= 1 {
+        return vec![Draft { diffs, ..draft }];
+    }
+    let n = diffs.len();
+    diffs
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mut step = Draft {
+                op: Op::Update,
+                reasons: draft.reasons.clone(),
+                diffs: vec![d.clone()],
+                desired: draft.desired.clone(),
+                prior: draft.prior.clone(),
+                cloud_id: draft.cloud_id.clone(),
+                objects: None,
+            };
+            // The step's desired value of its attribute is the step's own `after` (a tags
+            // set keeps the keys a later step removes).
+            if let (Some(desired), After::Known(v)) = (&mut step.desired, &d.after) {
+                desired.attrs.insert(d.name.clone(), v.clone());
+            }
+            // Each step says why it changes its attribute; the last one keeps the reasons
+            // about the resource as a whole.
+            let mine = format!("`{}`", d.name);
+            let mut reasons: Vec<String> = draft
+                .reasons
+                .iter()
+                .filter(|r| {
+                    if r.starts_with("update `") {
+                        r.contains(&mine)
+                    } else {
+                        i + 1 == n
+                    }
+                })
+                .cloned()
+                .collect();
+            reasons.push(format!("step {} of {} (one API call per step)", i + 1, n));
+            step.reasons = reasons;
+            step
+        })
+        .collect()
+}
+
+/// A `tags` change that sets some keys and removes others as two steps: set (with the
+/// removed keys still there), then remove.
+fn split_tags(d: &AttrDiff) -> Vec<AttrDiff> {
+    let (Some(before), After::Known(after)) = (d.before.as_ref().and_then(Value::as_map), &d.after)
+    else {
+        return vec![d.clone()];
+    };
+    let Some(want) = after.as_map() else {
+        return vec![d.clone()];
+    };
+    let removed: Vec<&String> = before.keys().filter(|k| !want.contains_key(*k)).collect();
+    let sets = want.iter().any(|(k, v)| before.get(k) != Some(v));
+    if removed.is_empty() || !sets {
+        return vec![d.clone()];
+    }
+    let mut kept = want.clone();
+    for k in removed {
+        if let Some(v) = before.get(k) {
+            kept.insert(k.clone(), v.clone());
+        }
+    }
+    let first = AttrDiff {
+        after: After::Known(Value::Map(kept.clone())),
+        ..d.clone()
+    };
+    let second = AttrDiff {
+        before: Some(Value::Map(kept)),
+        ..d.clone()
+    };
+    vec![first, second]
+}
+
+/// A `policies` change as one step per added policy (each `AttachPolicyToRole`).
+fn split_policies(d: &AttrDiff) -> Vec<AttrDiff> {
+    let (Some(before), After::Known(Value::List(after))) =
+        (d.before.as_ref().and_then(Value::as_list), &d.after)
+    else {
+        return vec![d.clone()];
+    };
+    let added: Vec<&Value> = after.iter().filter(|p| !before.contains(p)).collect();
+    if added.len() <= 1 {
+        return vec![d.clone()];
+    }
+    let mut have: Vec<Value> = before.to_vec();
+    added
+        .into_iter()
+        .map(|p| {
+            let was = Value::List(have.clone());
+            have.push(p.clone());
+            AttrDiff {
+                name: d.name.clone(),
+                before: Some(was),
+                after: After::Known(Value::List(have.clone())),
+                forces_replacement: false,
+            }
+        })
+        .collect()
 }
 
 /// Whether a project action claims CU (`Some(true)`), releases CU (`Some(false)`) or
