@@ -431,10 +431,7 @@ async fn account_facts(
         uid: Some(uid),
         flink_regions,
         flink_zones,
-        balance: Some(Balance {
-            cents: cents,
-            currency,
-        }),
+        balance: Some(Balance { cents, currency }),
         resource_groups: None,
     };
     Ok((facts, amount))

@@ -120,7 +120,7 @@ proptest! {
             // Every dependency of a created resource is ordered before it (its last action:
             // the earlier ones of the same address precede that one).
             for dep in &act.desired.as_ref().unwrap().depends_on {
-                let d = a.actions.iter().filter(|x| &x.addr == dep).last().unwrap();
+                let d = a.actions.iter().rfind(|x| &x.addr == dep).unwrap();
                 prop_assert!(a.edges.contains(&(d.id, act.id)), "{} before {}", dep, act.addr);
             }
         }
