@@ -70,5 +70,5 @@ pub use server::{
 };
 pub use world::{
     AccountKeys, AccountSummary, DEFAULT_REGION, DEFAULT_TIME_SCALE, EXISTING_VPC_ID,
-    EXISTING_VSWITCH_ID, Fault, FaultKind, InstanceInfo, World,
+    EXISTING_VSWITCH_ID, Fault, FaultKind, InstanceInfo, World, add_months,
 };

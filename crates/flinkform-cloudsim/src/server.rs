@@ -510,9 +510,16 @@ async fn handle(
             if let Some(ms) = e.retry_after_ms {
                 headers.push(("x-acs-retry-after".to_owned(), ms.to_string()));
             }
+            let recommend = api::recommend(&e.code, product, &request_id);
             (
                 e.status,
-                json!({ "RequestId": request_id, "HostId": host_id, "Code": e.code, "Message": e.message }),
+                json!({
+                    "RequestId": request_id,
+                    "HostId": host_id,
+                    "Code": e.code,
+                    "Message": e.message,
+                    "Recommend": recommend,
+                }),
             )
         }
     };
