@@ -47,12 +47,17 @@
 //!   workspaces, failed orders) comes with [`SimOptions::faults`] or the loopback admin
 //!   endpoint `POST /_sim/faults`, and [`SimOptions::on_commit`] observes every committed
 //!   mutating call before its response is written.
+//! - Console commands ([`ConsoleOp`]) apply to a world file, or through the admin endpoint
+//!   `POST /_sim/console` to the world a running emulator serves; [`WorldLock`] keeps two
+//!   processes from changing one world file at once.
 
 mod api;
 mod auth;
 mod connector;
+mod console;
 pub mod error;
 pub mod faults;
+mod lock;
 mod market;
 mod params;
 mod regions;
@@ -61,8 +66,10 @@ mod tags;
 mod vendor;
 mod world;
 
+pub use console::{ConsoleOp, ConsoleOutcome, send_console};
 pub use error::{Error, Result};
 pub use faults::FaultPlan;
+pub use lock::{Holder, ServeInfo, WorldLock};
 pub use market::{MarketInstanceInfo, OutboxMessage, VendorSummary};
 pub use regions::Site;
 pub use server::{

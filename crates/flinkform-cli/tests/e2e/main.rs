@@ -12,4 +12,5 @@ mod marketplace;
 mod ownership;
 mod safety;
 mod secrets;
+mod simworld;
 mod tags;
