@@ -8,7 +8,11 @@
 //! Choices where the contract leaves room (all deliberate, all tested):
 //! - Routing: a known version with an unknown action → 404 `InvalidAction.NotFound`; an
 //!   unknown version → 400 `NoSuchVersion`; a request with no signature at all → 400
-//!   `IncompleteSignature`. Authentication happens before routing.
+//!   `IncompleteSignature`. Authentication happens before routing. A request without a
+//!   parameter the action requires → 400 `MissingParameter` before the action runs (no
+//!   default region); every RPC error carries the gateway's `Recommend` link.
+//! - Subscriptions end after calendar months and years (day clamped at a month's end);
+//!   `Duration` is 1–9 months or 1–3 years.
 //! - Signatures: bad date format → 400 `InvalidTimeStamp.Format`, outside 15 minutes → 400
 //!   `InvalidTimeStamp.Expired`; a body that does not match `x-acs-content-sha256` → 400
 //!   `SignatureDoesNotMatch`. A nonce is only recorded once the signature is valid. Answers
