@@ -379,7 +379,13 @@ async fn vpc_and_vswitch_lifecycle() {
     assert_eq!(n(&described, "/TotalCount"), 1);
     assert_eq!(s(&described, "/Vpcs/Vpc/0/Status"), "Pending");
     e.advance(Duration::from_secs(3)).await;
-    let described = ok(c, Product::Vpc, "DescribeVpcs", &[("VpcId", &vpc_id)]).await;
+    let described = ok(
+        c,
+        Product::Vpc,
+        "DescribeVpcs",
+        &[("RegionId", REGION), ("VpcId", &vpc_id)],
+    )
+    .await;
     assert_eq!(s(&described, "/Vpcs/Vpc/0/Status"), "Available");
     assert_eq!(s(&described, "/Vpcs/Vpc/0/CidrBlock"), "172.16.0.0/16");
 
@@ -1013,17 +1019,23 @@ async fn throttling_server_errors_and_lost_responses_are_retryable() {
         c,
         Product::Vpc,
         "CreateVpc",
-        &[("ClientToken", "lost-1")],
+        &[("RegionId", REGION), ("ClientToken", "lost-1")],
         (K::Transient, "ServiceUnavailable", 503),
     )
     .await;
     // The lost CreateVpc was carried out: the same token returns the VPC it made.
-    let again = ok(c, Product::Vpc, "CreateVpc", &[("ClientToken", "lost-1")]).await;
+    let again = ok(
+        c,
+        Product::Vpc,
+        "CreateVpc",
+        &[("RegionId", REGION), ("ClientToken", "lost-1")],
+    )
+    .await;
     let listed = ok(
         c,
         Product::Vpc,
         "DescribeVpcs",
-        &[("VpcId", s(&again, "/VpcId"))],
+        &[("RegionId", REGION), ("VpcId", s(&again, "/VpcId"))],
     )
     .await;
     assert_eq!(n(&listed, "/TotalCount"), 1);
@@ -1049,7 +1061,7 @@ async fn throttling_server_errors_and_lost_responses_are_retryable() {
             Product::Vpc,
             Some(&r),
             "DescribeVpcs",
-            Vec::new(),
+            p(&[("RegionId", REGION)]),
             RpcMethod::Get,
         )
         .await

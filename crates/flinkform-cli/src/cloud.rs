@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use flinkform_alicloud::{AliProvider, ClientOptions, Credentials, Endpoints};
-use flinkform_cloudsim::{FaultPlan, SimHandle, SimOptions, World};
+use flinkform_cloudsim::{FaultPlan, Holder, ServeInfo, SimHandle, SimOptions, World, WorldLock};
 use flinkform_core::{AccountName, Provider, Target, TargetCloud};
 use miette::Result;
 
@@ -59,6 +59,60 @@ struct SimRuntime {
     handle: SimHandle,
     world: Arc<tokio::sync::Mutex<World>>,
     path: PathBuf,
+    /// Held from before the world is loaded until after it is saved: another process's
+    /// changes in between would be overwritten by the save.
+    _lock: WorldLock,
+}
+
+/// How this process may change a world file.
+pub(crate) enum WorldAccess {
+    /// Directly: this process holds the world's lock.
+    Locked(WorldLock),
+    /// Only through the emulator serving it (`flinkform sim serve`).
+    Served(ServeInfo),
+}
+
+/// Takes the lock of the world file at `path`, waiting while another flinkform process works
+/// on it; when an emulator serves the world, says so instead.
+pub(crate) async fn world_access(path: &Path) -> Result<WorldAccess> {
+    let mut told = false;
+    loop {
+        match WorldLock::try_acquire(path).map_err(|e| CliError::Sim(e.to_string()))? {
+            Ok(lock) => return Ok(WorldAccess::Locked(lock)),
+            Err(Holder::Server(info)) => return Ok(WorldAccess::Served(info)),
+            Err(Holder::Process(pid)) => {
+                if !told {
+                    let who = pid.map_or_else(String::new, |p| format!(" (pid {p})"));
+                    view::note(&format!(
+                        "waiting for the emulator world `{}`, which another flinkform process{who} is using",
+                        path.display()
+                    ));
+                    told = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// The world at `path` is served by the emulator `info`: an in-process emulator must not
+/// load it (the two would overwrite each other's changes).
+fn served_elsewhere(path: &Path, info: &ServeInfo) -> CliError {
+    CliError::Sim(format!(
+        "the emulator world `{}` is served by `flinkform sim serve` (pid {}) at {}: pass `--sim-endpoint {}` to work with that emulator, or stop it first",
+        path.display(),
+        info.pid,
+        info.endpoint,
+        info.endpoint
+    ))
+}
+
+/// The world lock for a process that loads the world at `path` and saves it back.
+async fn lock_world(path: &Path) -> Result<WorldLock> {
+    match world_access(path).await? {
+        WorldAccess::Locked(lock) => Ok(lock),
+        WorldAccess::Served(info) => Err(served_elsewhere(path, &info).into()),
+    }
 }
 
 fn load_world(path: &Path, scale: Option<f64>) -> Result<World> {
@@ -182,6 +236,7 @@ impl CloudSession {
             }
             CloudArg::Sim => {
                 let path = sim_world_path(global);
+                let lock = lock_world(&path).await?;
                 let mut world = load_world(&path, global.sim_time_scale)?;
                 let mut creds = BTreeMap::new();
                 for a in accounts {
@@ -223,6 +278,7 @@ impl CloudSession {
                         handle,
                         world,
                         path,
+                        _lock: lock,
                     }),
                 })
             }
@@ -323,28 +379,67 @@ impl CloudSession {
     }
 }
 
-/// Loads the world at `path`, applies `f` and saves it.
-pub(crate) fn with_world(
+/// Applies console command `op` to the world at `path`: through the emulator serving it
+/// when there is one (its next save would overwrite a change made to the file), else to
+/// the file under the world's lock (created first when `creates_world`).
+pub(crate) async fn console(
     path: &Path,
-    f: impl FnOnce(&mut World) -> Result<String, flinkform_cloudsim::Error>,
-) -> Result<String> {
-    if !path.exists() {
+    op: &flinkform_cloudsim::ConsoleOp,
+    creates_world: bool,
+) -> Result<flinkform_cloudsim::ConsoleOutcome> {
+    if !creates_world && !path.exists() {
         return Err(CliError::Sim(format!(
             "no emulator world at `{}`: run `flinkform apply --cloud sim ...` first",
             path.display()
         ))
         .into());
     }
-    let mut world = World::load(path).map_err(|e| CliError::Sim(e.to_string()))?;
-    let what = f(&mut world).map_err(|e| CliError::Sim(e.to_string()))?;
-    save_world(path, &world)?;
-    Ok(what)
+    match world_access(path).await? {
+        WorldAccess::Served(info) => {
+            let outcome = flinkform_cloudsim::send_console(&info.endpoint, op)
+                .await
+                .map_err(miette::Report::new)?;
+            view::note(&format!(
+                "console: applied by the emulator serving `{}` at {} (pid {})",
+                path.display(),
+                info.endpoint,
+                info.pid
+            ));
+            Ok(outcome)
+        }
+        WorldAccess::Locked(lock) => {
+            let mut world = if path.exists() {
+                World::load(path).map_err(|e| CliError::Sim(e.to_string()))?
+            } else {
+                World::with_random_seed()
+            };
+            let outcome = world
+                .console(op)
+                .map_err(|e| CliError::Sim(e.to_string()))?;
+            save_world(path, &world)?;
+            drop(lock);
+            Ok(outcome)
+        }
+    }
 }
 
 /// `flinkform sim serve`: runs the emulator until interrupted, saving the world after every
-/// change.
+/// change. It holds the world's lock meanwhile and names itself in `<world>.serve`, so that
+/// `sim console` sends its changes through it and in-process emulators leave the world alone.
 pub(crate) async fn serve(global: &GlobalArgs, port: u16, accounts: &[String]) -> Result<Exit> {
     let path = sim_world_path(global);
+    let mut lock = match world_access(&path).await? {
+        WorldAccess::Locked(lock) => lock,
+        WorldAccess::Served(info) => {
+            return Err(CliError::Sim(format!(
+                "the emulator world `{}` is already served by `flinkform sim serve` (pid {}) at {}",
+                path.display(),
+                info.pid,
+                info.endpoint
+            ))
+            .into());
+        }
+    };
     let mut world = load_world(&path, global.sim_time_scale)?;
     let mut lines = Vec::new();
     for a in accounts {
@@ -361,6 +456,8 @@ pub(crate) async fn serve(global: &GlobalArgs, port: u16, accounts: &[String]) -
     let addr = listener
         .local_addr()
         .map_err(|e| CliError::io(Path::new("127.0.0.1"), &e))?;
+    lock.announce_server(&format!("http://{addr}"))
+        .map_err(|e| CliError::Sim(e.to_string()))?;
     view::out(&format!("endpoint http://{addr}"));
     for l in lines {
         view::out(&l);
@@ -376,5 +473,6 @@ pub(crate) async fn serve(global: &GlobalArgs, port: u16, accounts: &[String]) -
     })
     .await
     .map_err(|e| CliError::Sim(e.to_string()))?;
+    drop(lock);
     Ok(Exit::Ok)
 }

@@ -47,7 +47,7 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
         Command::Sim(SimCommand::Serve { port, accounts }) => {
             crate::cloud::serve(&global, port, &accounts).await
         }
-        Command::Sim(SimCommand::Console(cmd)) => console(&global, cmd),
+        Command::Sim(SimCommand::Console(cmd)) => console(&global, cmd).await,
         Command::Sim(SimCommand::Outbox { json }) => crate::gates::outbox(&global, json),
     }
 }
@@ -513,171 +513,132 @@ fn state(global: &GlobalArgs, cmd: StateCommand) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn site_name(site: crate::args::SiteArg) -> &'static str {
-    match site {
-        crate::args::SiteArg::Intl => "international",
-        crate::args::SiteArg::China => "China",
-    }
-}
-
-fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
+/// `flinkform sim console`: one change as a person makes it in the web console, applied
+/// through the emulator serving the world if one does, else to the world file.
+async fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
+    use flinkform_cloudsim::ConsoleOp;
     let path = sim_world_path(global);
     let creates_world = matches!(
         cmd,
         ConsoleCommand::SetBalance { .. } | ConsoleCommand::CreateAccount { .. }
     );
-    if creates_world && !path.exists() {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| CliError::io(dir, &e))?;
+    let op = match cmd {
+        ConsoleCommand::ExpireMarketInstance { id } => ConsoleOp::ExpireMarketInstance { id },
+        ConsoleCommand::ReleaseMarketInstance { id } => ConsoleOp::ReleaseMarketInstance { id },
+        ConsoleCommand::RemoveSettlementBinding { instance } => {
+            ConsoleOp::RemoveSettlementBinding { instance }
         }
-        flinkform_cloudsim::World::with_random_seed()
-            .save(&path)
-            .map_err(|e| CliError::Sim(e.to_string()))?;
+        ConsoleCommand::RenameVendorWorkspace { name, to } => {
+            ConsoleOp::RenameVendorWorkspace { name, to }
+        }
+        ConsoleCommand::SetQuota {
+            workspace,
+            cu,
+            account,
+        } => ConsoleOp::SetQuota {
+            account,
+            workspace,
+            cu,
+        },
+        ConsoleCommand::SetAutoRenew {
+            workspace,
+            enabled,
+            account,
+        } => ConsoleOp::SetAutoRenew {
+            account,
+            workspace,
+            enabled,
+        },
+        ConsoleCommand::DeleteProject {
+            workspace,
+            project,
+            account,
+        } => ConsoleOp::DeleteProject {
+            account,
+            workspace,
+            project,
+        },
+        ConsoleCommand::DeleteVswitch { id, account } => ConsoleOp::DeleteVswitch { account, id },
+        ConsoleCommand::CreateAccount { name, site } => ConsoleOp::CreateAccount {
+            name,
+            site: site.site(),
+        },
+        ConsoleCommand::SetSite { name, site } => ConsoleOp::SetSite {
+            name,
+            site: site.site(),
+        },
+        ConsoleCommand::PutObject {
+            bucket,
+            key,
+            size,
+            account,
+        } => ConsoleOp::PutObject {
+            account,
+            bucket,
+            key,
+            size,
+        },
+        ConsoleCommand::CreateResourceGroup { name, account } => {
+            ConsoleOp::CreateResourceGroup { account, name }
+        }
+        ConsoleCommand::Tag {
+            resource,
+            tags,
+            account,
+        } => ConsoleOp::Tag {
+            account,
+            resource,
+            tags,
+        },
+        ConsoleCommand::Untag {
+            resource,
+            keys,
+            account,
+        } => ConsoleOp::Untag {
+            account,
+            resource,
+            keys,
+        },
+        ConsoleCommand::CreateBucket {
+            name,
+            region,
+            account,
+        } => ConsoleOp::CreateBucket {
+            account,
+            name,
+            region,
+        },
+        ConsoleCommand::CreateVpc {
+            region,
+            cidr,
+            name,
+            account,
+        } => ConsoleOp::CreateVpc {
+            account,
+            region,
+            cidr,
+            name,
+        },
+        ConsoleCommand::CreateVswitch {
+            vpc,
+            zone,
+            cidr,
+            account,
+        } => ConsoleOp::CreateVswitch {
+            account,
+            vpc,
+            zone,
+            cidr,
+        },
+        ConsoleCommand::SetBalance { amount, account } => ConsoleOp::SetBalance {
+            account,
+            cents: amount,
+        },
+    };
+    let outcome = crate::cloud::console(&path, &op, creates_world).await?;
+    view::note(&format!("console: {}", outcome.message));
+    if let Some(id) = outcome.printed {
+        view::out(&id);
     }
-    let mut printed: Option<String> = None;
-    crate::cloud::with_world(&path, |world| {
-        let what = match &cmd {
-            ConsoleCommand::ExpireMarketInstance { id } => {
-                world.console_expire_market_instance(id)?;
-                format!("Marketplace instance `{id}` expired")
-            }
-            ConsoleCommand::ReleaseMarketInstance { id } => {
-                world.console_release_market_instance(id)?;
-                format!("Marketplace instance `{id}` released")
-            }
-            ConsoleCommand::RemoveSettlementBinding { instance } => {
-                world.console_remove_settlement_binding(instance)?;
-                format!("settlement binding of instance `{instance}` removed at the vendor")
-            }
-            ConsoleCommand::RenameVendorWorkspace { name, to } => {
-                world.console_rename_vendor_workspace(name, to)?;
-                format!("vendor workspace `{name}` renamed to `{to}`")
-            }
-            ConsoleCommand::SetQuota {
-                workspace,
-                cu,
-                account,
-            } => {
-                world.console_set_quota(account, workspace, *cu)?;
-                format!("quota of workspace `{workspace}` set to {cu} CU")
-            }
-            ConsoleCommand::SetAutoRenew {
-                workspace,
-                enabled,
-                account,
-            } => {
-                world.console_set_auto_renew(account, workspace, *enabled)?;
-                format!("auto-renewal of workspace `{workspace}` set to {enabled}")
-            }
-            ConsoleCommand::DeleteProject {
-                workspace,
-                project,
-                account,
-            } => {
-                world.console_delete_namespace(account, workspace, project)?;
-                format!("project `{project}` of workspace `{workspace}` deleted")
-            }
-            ConsoleCommand::DeleteVswitch { id, account } => {
-                world.console_delete_vswitch(account, id)?;
-                format!("vSwitch `{id}` deleted")
-            }
-            ConsoleCommand::CreateAccount { name, site } => {
-                let keys = world.console_create_account(name, site.site())?;
-                format!(
-                    "account `{name}` created on the {} site: uid {} access key id {} secret {}",
-                    site_name(*site),
-                    keys.uid,
-                    keys.access_key_id,
-                    keys.access_key_secret
-                )
-            }
-            ConsoleCommand::SetSite { name, site } => {
-                world.set_site(name, site.site())?;
-                format!("account `{name}` moved to the {} site", site_name(*site))
-            }
-            ConsoleCommand::PutObject {
-                bucket,
-                key,
-                size,
-                account,
-            } => {
-                world.console_put_object(account, bucket, key, *size)?;
-                format!("object `{key}` ({size} bytes) written to bucket `{bucket}`")
-            }
-            ConsoleCommand::CreateResourceGroup { name, account } => {
-                let id = world.console_create_resource_group(account, name)?;
-                let what = format!("resource group `{name}` created: {id}");
-                printed = Some(id);
-                what
-            }
-            ConsoleCommand::Tag {
-                resource,
-                tags,
-                account,
-            } => {
-                world.console_tag(account, resource, tags)?;
-                let list: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                format!("tags {} set on `{resource}`", list.join(", "))
-            }
-            ConsoleCommand::Untag {
-                resource,
-                keys,
-                account,
-            } => {
-                world.console_untag(account, resource, keys)?;
-                format!("tags {} removed from `{resource}`", keys.join(", "))
-            }
-            ConsoleCommand::CreateBucket {
-                name,
-                region,
-                account,
-            } => {
-                // The OSS console activates OSS on the way to its first bucket.
-                world.console_open_oss(account)?;
-                world.console_create_bucket(account, name, region)?;
-                format!("bucket `{name}` created in {region}")
-            }
-            ConsoleCommand::CreateVpc {
-                region,
-                cidr,
-                name,
-                account,
-            } => {
-                let id = world.console_create_vpc(account, region, cidr, name.as_deref())?;
-                let what = format!("VPC {id} ({cidr}) created in {region}");
-                printed = Some(id);
-                what
-            }
-            ConsoleCommand::CreateVswitch {
-                vpc,
-                zone,
-                cidr,
-                account,
-            } => {
-                let id = world.console_create_vswitch(account, vpc, zone, cidr)?;
-                let what = format!("vSwitch {id} ({cidr}) created in {zone}");
-                printed = Some(id);
-                what
-            }
-            ConsoleCommand::SetBalance { amount, account } => {
-                world.ensure_account(account);
-                world.set_balance(account, *amount)?;
-                let sign = if *amount < 0 { "-" } else { "" };
-                let abs = amount.unsigned_abs();
-                format!(
-                    "balance of account `{account}` set to {sign}{}.{:02}",
-                    abs / 100,
-                    abs % 100
-                )
-            }
-        };
-        Ok(what)
-    })
-    .map(|what| {
-        view::note(&format!("console: {what}"));
-        if let Some(id) = printed {
-            view::out(&id);
-        }
-        Exit::Ok
-    })
+    Ok(Exit::Ok)
 }

@@ -63,6 +63,20 @@ pub enum Error {
         help("see the fault plan format in specs/cloud-api.md")
     )]
     FaultPlan(String),
+    /// The admin endpoint of a running emulator could not be reached or refused a command.
+    #[error("the emulator at {endpoint} did not apply the console command: {message}")]
+    #[diagnostic(
+        code(cloudsim::admin),
+        help(
+            "the emulator serving this world (`flinkform sim serve`) applies console commands; check that it still runs"
+        )
+    )]
+    Admin {
+        /// The emulator's endpoint.
+        endpoint: String,
+        /// Why.
+        message: String,
+    },
     /// Binding or running the HTTP listener failed.
     #[error("the emulator server failed")]
     #[diagnostic(code(cloudsim::server))]

@@ -8,7 +8,11 @@
 //! Choices where the contract leaves room (all deliberate, all tested):
 //! - Routing: a known version with an unknown action → 404 `InvalidAction.NotFound`; an
 //!   unknown version → 400 `NoSuchVersion`; a request with no signature at all → 400
-//!   `IncompleteSignature`. Authentication happens before routing.
+//!   `IncompleteSignature`. Authentication happens before routing. A request without a
+//!   parameter the action requires → 400 `MissingParameter` before the action runs (no
+//!   default region); every RPC error carries the gateway's `Recommend` link.
+//! - Subscriptions end after calendar months and years (day clamped at a month's end);
+//!   `Duration` is 1–9 months or 1–3 years.
 //! - Signatures: bad date format → 400 `InvalidTimeStamp.Format`, outside 15 minutes → 400
 //!   `InvalidTimeStamp.Expired`; a body that does not match `x-acs-content-sha256` → 400
 //!   `SignatureDoesNotMatch`. A nonce is only recorded once the signature is valid. Answers
@@ -47,12 +51,17 @@
 //!   workspaces, failed orders) comes with [`SimOptions::faults`] or the loopback admin
 //!   endpoint `POST /_sim/faults`, and [`SimOptions::on_commit`] observes every committed
 //!   mutating call before its response is written.
+//! - Console commands ([`ConsoleOp`]) apply to a world file, or through the admin endpoint
+//!   `POST /_sim/console` to the world a running emulator serves; [`WorldLock`] keeps two
+//!   processes from changing one world file at once.
 
 mod api;
 mod auth;
 mod connector;
+mod console;
 pub mod error;
 pub mod faults;
+mod lock;
 mod market;
 mod params;
 mod regions;
@@ -61,8 +70,10 @@ mod tags;
 mod vendor;
 mod world;
 
+pub use console::{ConsoleOp, ConsoleOutcome, send_console};
 pub use error::{Error, Result};
 pub use faults::FaultPlan;
+pub use lock::{Holder, ServeInfo, WorldLock};
 pub use market::{MarketInstanceInfo, OutboxMessage, VendorSummary};
 pub use regions::Site;
 pub use server::{
@@ -70,5 +81,5 @@ pub use server::{
 };
 pub use world::{
     AccountKeys, AccountSummary, DEFAULT_REGION, DEFAULT_TIME_SCALE, EXISTING_VPC_ID,
-    EXISTING_VSWITCH_ID, Fault, FaultKind, InstanceInfo, World,
+    EXISTING_VSWITCH_ID, Fault, FaultKind, InstanceInfo, World, add_months,
 };

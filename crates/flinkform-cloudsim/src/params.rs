@@ -34,6 +34,18 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
+    /// Whether parameter `name` is given, plain (not empty) or dot-flattened (`name.…`).
+    pub(crate) fn has(&self, name: &str) -> bool {
+        if self.get(name).is_some() {
+            return true;
+        }
+        let prefix = format!("{name}.");
+        self.map
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .any(|(_, v)| !v.is_empty())
+    }
+
     /// A required plain parameter.
     pub(crate) fn require(&self, name: &str) -> Result<&str, ApiError> {
         self.get(name).ok_or_else(|| ApiError::missing(name))

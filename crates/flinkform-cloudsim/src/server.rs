@@ -259,6 +259,52 @@ fn admin(app: &App, method: &Method, peer: SocketAddr, body: &Bytes) -> Response
     build(200, json, plan)
 }
 
+/// `POST /_sim/console` (JSON [`ConsoleOp`]) applies a console command to the world under
+/// its lock and persists it; answers the [`crate::ConsoleOutcome`], or 400
+/// `InvalidConsoleCommand` (not a command) / `ConsoleCommandFailed` (the command failed:
+/// nothing changed). Only from a loopback peer.
+async fn admin_console(app: &App, method: &Method, peer: SocketAddr, body: &Bytes) -> Response {
+    let json = vec![("content-type".to_owned(), "application/json".to_owned())];
+    let refuse = |status: u16, code: &str, message: String| {
+        build(
+            status,
+            json.clone(),
+            json!({"Code": code, "Message": message}).to_string(),
+        )
+    };
+    if !peer.ip().is_loopback() {
+        return refuse(
+            403,
+            "Forbidden",
+            "the admin endpoint only answers loopback peers".to_owned(),
+        );
+    }
+    if *method != Method::POST {
+        return refuse(405, "MethodNotAllowed", "use POST".to_owned());
+    }
+    let op: crate::ConsoleOp = match serde_json::from_slice(body) {
+        Ok(op) => op,
+        Err(e) => return refuse(400, "InvalidConsoleCommand", e.to_string()),
+    };
+    let mut world = app.world.lock().await;
+    // A failed command may have changed part of a copy only: apply to a copy, keep it on
+    // success.
+    let mut changed = world.clone();
+    match changed.console(&op) {
+        Ok(outcome) => {
+            *world = changed;
+            persist(app, &world);
+            drop(world);
+            build(
+                200,
+                json,
+                serde_json::to_string(&outcome).unwrap_or_default(),
+            )
+        }
+        Err(e) => refuse(400, "ConsoleCommandFailed", e.to_string()),
+    }
+}
+
 fn oss_error(status: u16, code: &str, message: &str) -> (u16, Vec<(String, String)>, String) {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>{code}</Code>\n  <Message>{message}</Message>\n  <RequestId>{}</RequestId>\n</Error>\n",
@@ -281,6 +327,9 @@ async fn handle(
 ) -> Response {
     if uri.path() == "/_sim/faults" {
         return admin(&app, &method, peer, &body);
+    }
+    if uri.path() == "/_sim/console" {
+        return admin_console(&app, &method, peer, &body).await;
     }
     let headers = header_map(&headers);
     let query = uri.query().map(pairs).unwrap_or_default();
@@ -510,9 +559,16 @@ async fn handle(
             if let Some(ms) = e.retry_after_ms {
                 headers.push(("x-acs-retry-after".to_owned(), ms.to_string()));
             }
+            let recommend = api::recommend(&e.code, product, &request_id);
             (
                 e.status,
-                json!({ "RequestId": request_id, "HostId": host_id, "Code": e.code, "Message": e.message }),
+                json!({
+                    "RequestId": request_id,
+                    "HostId": host_id,
+                    "Code": e.code,
+                    "Message": e.message,
+                    "Recommend": recommend,
+                }),
             )
         }
     };

@@ -52,6 +52,16 @@ pub(crate) fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// `ms` plus `months` calendar months (UTC): the same day of the month and time of day, the
+/// day clamped to the end of a shorter month (Jan 31 + 1 month = Feb 28 or 29; Feb 29 + 12
+/// months = Feb 28). This is how a subscription's term ends.
+#[must_use]
+pub fn add_months(ms: i64, months: u32) -> i64 {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .and_then(|t| t.checked_add_months(chrono::Months::new(months)))
+        .map_or(i64::MAX, |t| t.timestamp_millis())
+}
+
 fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -734,6 +744,17 @@ impl World {
             ..self.clock
         };
         Ok(())
+    }
+
+    /// Sets cloud time now to `cloud_ms` (Unix milliseconds); it runs on from there at the
+    /// current scale. Tests use it to start on a chosen calendar day.
+    pub fn set_now_ms(&mut self, cloud_ms: i64) {
+        self.clock = CloudClock {
+            scale: self.clock.scale,
+            anchor_wall_ms: wall_ms(),
+            anchor_cloud_ms: cloud_ms,
+            offset_ms: 0,
+        };
     }
 
     /// Moves cloud time forward by `by` (of cloud time).

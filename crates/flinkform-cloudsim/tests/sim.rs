@@ -1014,7 +1014,7 @@ async fn create_instance_preconditions_in_order() {
         .err(400, "InvalidParameter.InstanceName");
     create(set(base.clone(), "InstanceName", None))
         .await
-        .err(400, "InvalidParameter.InstanceName");
+        .err(400, "MissingParameter");
     create(set(base.clone(), "PricingCycle", None))
         .await
         .err(400, "MissingParameter");
@@ -2095,7 +2095,11 @@ async fn console_changes_made_outside_flinkform() {
         .call(
             VPC,
             "DescribeVpcs",
-            &[("Tag.1.Key", "team"), ("Tag.1.Value", "them")],
+            &[
+                ("RegionId", REGION),
+                ("Tag.1.Key", "team"),
+                ("Tag.1.Value", "them"),
+            ],
         )
         .await
         .ok();
@@ -2136,4 +2140,436 @@ async fn console_changes_made_outside_flinkform() {
             .any(|r| r["Region"] == "cn-hangzhou")
     );
     sim.stop().await.unwrap();
+}
+
+/// Every required parameter of every emulated action, as `specs/cloud-api.md` lists them.
+const REQUIRED: &[(&str, &str, &[&str])] = &[
+    (FOAS, "QueryCreateInstancePrice", &["ChargeType", "Region"]),
+    (
+        FOAS,
+        "CreateInstance",
+        &[
+            "InstanceName",
+            "ChargeType",
+            "Region",
+            "VpcId",
+            "VSwitchIds",
+            "Storage",
+        ],
+    ),
+    (FOAS, "DescribeInstances", &["Region"]),
+    (
+        FOAS,
+        "ModifyPrepayInstanceSpec",
+        &["Region", "InstanceId", "ResourceSpec"],
+    ),
+    (FOAS, "DeleteInstance", &["Region", "InstanceId"]),
+    (
+        FOAS,
+        "CreateNamespace",
+        &["Region", "InstanceId", "Namespace"],
+    ),
+    (FOAS, "DescribeNamespaces", &["Region", "InstanceId"]),
+    (
+        FOAS,
+        "ModifyPrepayNamespaceSpec",
+        &["Region", "InstanceId", "Namespace", "ResourceSpec"],
+    ),
+    (
+        FOAS,
+        "DeleteNamespace",
+        &["Region", "InstanceId", "Namespace"],
+    ),
+    (
+        FOAS,
+        "TagResources",
+        &["RegionId", "ResourceType", "ResourceId", "Tag"],
+    ),
+    (
+        FOAS,
+        "UntagResources",
+        &["RegionId", "ResourceType", "ResourceId"],
+    ),
+    (FOAS, "ListTagResources", &["RegionId", "ResourceType"]),
+    (VPC, "CreateVpc", &["RegionId"]),
+    (VPC, "DescribeVpcs", &["RegionId"]),
+    (VPC, "DeleteVpc", &["VpcId"]),
+    (VPC, "CreateVSwitch", &["VpcId", "ZoneId", "CidrBlock"]),
+    (VPC, "DeleteVSwitch", &["VSwitchId"]),
+    (
+        VPC,
+        "TagResources",
+        &["RegionId", "ResourceType", "ResourceId", "Tag"],
+    ),
+    (
+        VPC,
+        "UnTagResources",
+        &["RegionId", "ResourceType", "ResourceId"],
+    ),
+    (VPC, "ListTagResources", &["RegionId", "ResourceType"]),
+    (RAM, "GetRole", &["RoleName"]),
+    (RAM, "DeleteRole", &["RoleName"]),
+    (RAM, "ListPoliciesForRole", &["RoleName"]),
+    (RAM, "CreateRole", &["RoleName", "AssumeRolePolicyDocument"]),
+    (
+        RAM,
+        "AttachPolicyToRole",
+        &["PolicyType", "PolicyName", "RoleName"],
+    ),
+    (
+        RAM,
+        "DetachPolicyFromRole",
+        &["PolicyType", "PolicyName", "RoleName"],
+    ),
+    (
+        BSS,
+        "SetRenewal",
+        &["InstanceIDs", "ProductCode", "RenewalStatus"],
+    ),
+    (
+        MARKET,
+        "CreateOrder",
+        &["OrderType", "Commodity", "PaymentType", "ClientToken"],
+    ),
+    (MARKET, "DescribeOrder", &["OrderId"]),
+    (MARKET, "DescribeInstance", &["InstanceId"]),
+    (MARKET, "DescribeInstances", &["PageNumber", "PageSize"]),
+    (RM, "MoveResources", &["ResourceGroupId", "Resources"]),
+];
+const MARKET: &str = "2015-11-01";
+const RM: &str = "2020-03-31";
+
+/// The diagnosis link every RPC error carries.
+fn recommend(body: &Value, product: &str) -> String {
+    format!(
+        "https://api.aliyun.com/troubleshoot?q={}&product={product}&requestId={}",
+        body["Code"].as_str().unwrap(),
+        body["RequestId"].as_str().unwrap()
+    )
+}
+
+#[tokio::test]
+async fn every_required_parameter_is_required() {
+    let (sim, c) = start().await;
+    let before = sim.world.lock().await.clone();
+    for (version, action, required) in REQUIRED {
+        for missing in *required {
+            // Every other required parameter is given (any value: the gateway checks
+            // presence before the action looks at values); flattened forms count too.
+            let mut params: Vec<(String, String)> = Vec::new();
+            for p in required.iter().filter(|p| *p != missing) {
+                if matches!(*p, "Tag" | "Resources") {
+                    params.push((format!("{p}.1.Key"), "k".to_owned()));
+                } else {
+                    params.push(((*p).to_owned(), "x".to_owned()));
+                }
+            }
+            // An empty value is no value.
+            params.push(((*missing).to_owned(), String::new()));
+            let refs: Vec<(&str, &str)> = params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let r = c.call(version, action, &refs).await;
+            r.err(400, "MissingParameter");
+            assert!(
+                r.body["Message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("\"{missing}\"")),
+                "{action} without {missing}: {}",
+                r.body
+            );
+        }
+    }
+    // Only the checks ran: the world's resources are as they were.
+    assert_eq!(sim.world.lock().await.summary(), before.summary());
+}
+
+#[tokio::test]
+async fn foasconsole_reads_need_their_region() {
+    let (_sim, c) = start().await;
+    // No fallback to the endpoint's or the emulator's default region.
+    let r = c.call(FOAS, "DescribeInstances", &[]).await;
+    r.err(400, "MissingParameter");
+    assert_eq!(
+        r.body["Message"],
+        "The input parameter \"Region\" that is mandatory for processing this request is not supplied."
+    );
+    c.call(FOAS, "DescribeInstances", &[("Region", REGION)])
+        .await
+        .ok();
+    // DescribeSupportedZones' Region is optional (API metadata): the endpoint's region.
+    let zones = c.call(FOAS, "DescribeSupportedZones", &[]).await.ok();
+    assert_eq!(zones["ZoneIds"][0], "ap-southeast-1a");
+}
+
+#[tokio::test]
+async fn every_rpc_error_carries_its_diagnosis_link() {
+    let (_sim, c) = start().await;
+    /// `(version, action, params, status, code, product in the link)`.
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        u16,
+        &'static str,
+        &'static str,
+    );
+    let cases: [Case; 5] = [
+        (
+            FOAS,
+            "DescribeInstances",
+            &[],
+            400,
+            "MissingParameter",
+            "foasconsole",
+        ),
+        (
+            VPC,
+            "DeleteVpc",
+            &[("VpcId", "vpc-nope")],
+            404,
+            "InvalidVpcId.NotFound",
+            "Vpc",
+        ),
+        (
+            RAM,
+            "GetRole",
+            &[("RoleName", "nope")],
+            404,
+            "EntityNotExist.Role",
+            "Ram",
+        ),
+        (
+            BSS,
+            "NoSuchAction",
+            &[],
+            404,
+            "InvalidAction.NotFound",
+            "BssOpenApi",
+        ),
+        (
+            MARKET,
+            "DescribeOrder",
+            &[("OrderId", "1")],
+            500,
+            "UnknownError",
+            "Market",
+        ),
+    ];
+    for (version, action, params, status, code, product) in cases {
+        let r = c.call(version, action, params).await;
+        r.err(status, code);
+        assert_eq!(
+            r.body["Recommend"],
+            recommend(&r.body, product),
+            "{}",
+            r.body
+        );
+    }
+    // Authentication errors too; an unknown version names no product.
+    let bad = c
+        .call_with(
+            VPC,
+            "DescribeVpcs",
+            &[("RegionId", REGION)],
+            Tweak {
+                secret: Some("wrong".to_owned()),
+                ..Tweak::default()
+            },
+        )
+        .await;
+    bad.err(400, "SignatureDoesNotMatch");
+    assert_eq!(bad.body["Recommend"], recommend(&bad.body, "Vpc"));
+    let unknown = c.call("1999-01-01", "Nothing", &[]).await;
+    unknown.err(400, "NoSuchVersion");
+    assert_eq!(
+        unknown.body["Recommend"],
+        format!(
+            "https://api.aliyun.com/troubleshoot?q=NoSuchVersion&requestId={}",
+            unknown.body["RequestId"].as_str().unwrap()
+        )
+    );
+}
+
+/// Unix milliseconds of a UTC date and time.
+fn utc_ms(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// A frozen world whose cloud time is `now` (RFC 3339), ready for subscription workspaces.
+async fn start_at(now: &str) -> (SimHandle, Client, String, String) {
+    let mut world = World::new(7);
+    world.set_time_scale(0.0).unwrap();
+    world.set_now_ms(utc_ms(now));
+    let keys = world.ensure_account("main");
+    let sim = spawn(world).await.unwrap();
+    let c = Client::new(&sim, keys);
+    let (vpc, vsw) = prerequisites(&c, "calendar-bucket").await;
+    (sim, c, vpc, vsw)
+}
+
+#[tokio::test]
+async fn subscriptions_end_by_the_calendar() {
+    for (now, cycle, duration, end) in [
+        // The day of the month clamps at a shorter month's end.
+        ("2027-01-31T10:00:00Z", "Month", "1", "2027-02-28T10:00:00Z"),
+        ("2028-01-31T10:00:00Z", "Month", "1", "2028-02-29T10:00:00Z"),
+        ("2027-08-31T00:00:00Z", "Month", "9", "2028-05-31T00:00:00Z"),
+        ("2027-03-31T23:30:00Z", "Month", "3", "2027-06-30T23:30:00Z"),
+        // A year is twelve calendar months: 365 or 366 days, never 360.
+        ("2028-02-29T12:00:00Z", "Year", "1", "2029-02-28T12:00:00Z"),
+        ("2027-05-15T08:00:00Z", "Year", "3", "2030-05-15T08:00:00Z"),
+    ] {
+        let (_sim, c, vpc, vsw) = start_at(now).await;
+        let vsws = format!(r#"["{vsw}"]"#);
+        let storage = r#"{"Oss":{"Bucket":"calendar-bucket"}}"#;
+        let params = create_params("cal", &vpc, &vsws, storage);
+        let params = set(params, "PricingCycle", Some(cycle));
+        let params = set(params, "Duration", Some(duration));
+        let created = c.call(FOAS, "CreateInstance", &params).await.ok();
+        let id = created["OrderInfo"]["InstanceId"].as_str().unwrap();
+        let i = describe(&c, id).await;
+        assert_eq!(i["ResourceCreateTime"], utc_ms(now), "{now}");
+        assert_eq!(
+            i["ResourceExpiredTime"],
+            utc_ms(end),
+            "{now} + {duration} {cycle}"
+        );
+        let bss = c
+            .call(
+                BSS,
+                "QueryAvailableInstances",
+                &[("ProductCode", "sc"), ("InstanceIDs", id)],
+            )
+            .await
+            .ok();
+        assert_eq!(bss["Data"]["InstanceList"][0]["EndTime"], end, "{bss}");
+    }
+}
+
+#[tokio::test]
+async fn marketplace_subscriptions_end_by_the_calendar() {
+    for (now, cycle, duration, end) in [
+        ("2027-01-31T10:00:00Z", "Month", 1, "2027-02-28T10:00:00Z"),
+        ("2028-02-29T00:00:00Z", "Year", 1, "2029-02-28T00:00:00Z"),
+        ("2027-12-31T06:00:00Z", "Month", 2, "2028-02-29T06:00:00Z"),
+        ("2027-01-31T10:00:00Z", "Day", 30, "2027-03-02T10:00:00Z"),
+    ] {
+        let mut world = World::new(5);
+        world.set_time_scale(0.0).unwrap();
+        world.set_now_ms(utc_ms(now));
+        let keys = world.ensure_account("main");
+        let sim = spawn(world).await.unwrap();
+        let c = Client::new(&sim, keys);
+        let commodity = json!({
+            "components": {"package_version": "yuncode5336200001"},
+            "duration": duration,
+            "pricingCycle": cycle,
+            "productCode": "cmgj00053362",
+            "skuCode": "cmgj00053362-prepay",
+        })
+        .to_string();
+        let order = c
+            .call(
+                MARKET,
+                "CreateOrder",
+                &[
+                    ("OrderType", "INSTANCE_BUY"),
+                    ("PaymentType", "AUTO"),
+                    ("ClientToken", "calendar"),
+                    ("Commodity", &commodity),
+                ],
+            )
+            .await
+            .ok();
+        let id = order["InstanceIds"]["InstanceId"][0].as_str().unwrap();
+        let i = c
+            .call(MARKET, "DescribeInstance", &[("InstanceId", id)])
+            .await
+            .ok();
+        assert_eq!(i["BeganOn"], utc_ms(now), "{i}");
+        assert_eq!(i["EndOn"], utc_ms(end), "{now} + {duration} {cycle}: {i}");
+    }
+}
+
+#[tokio::test]
+async fn subscription_durations_stay_within_the_limits() {
+    let (_sim, c) = start().await;
+    let price = |cycle: &'static str, duration: &'static str| {
+        let c = &c;
+        async move {
+            c.call(
+                FOAS,
+                "QueryCreateInstancePrice",
+                &[
+                    ("Region", REGION),
+                    ("ChargeType", "PRE"),
+                    ("ResourceSpec", r#"{"Cpu":1,"MemoryGB":4}"#),
+                    ("PricingCycle", cycle),
+                    ("Duration", duration),
+                ],
+            )
+            .await
+        }
+    };
+    for (cycle, ok, bad) in [
+        ("Month", ["1", "9"], ["0", "10"]),
+        ("Year", ["1", "3"], ["0", "4"]),
+    ] {
+        for d in ok {
+            price(cycle, d).await.ok();
+        }
+        for d in bad {
+            price(cycle, d).await.err(400, "InvalidParameter.Duration");
+        }
+    }
+    // CreateInstance checks the term before anything the account lacks (OSS here).
+    let base = create_params(
+        "ws-long",
+        "vpc-sim-existing",
+        r#"["vsw-sim-existing"]"#,
+        r#"{"Oss":{"Bucket":"b"}}"#,
+    );
+    c.call(
+        FOAS,
+        "CreateInstance",
+        &set(base.clone(), "Duration", Some("10")),
+    )
+    .await
+    .err(400, "InvalidParameter.Duration");
+    let years = set(
+        set(base, "PricingCycle", Some("Year")),
+        "Duration",
+        Some("4"),
+    );
+    c.call(FOAS, "CreateInstance", &years)
+        .await
+        .err(400, "InvalidParameter.Duration");
+    // Marketplace: 1 to 256 cycles.
+    for (duration, token) in [(0, "d0"), (257, "d257")] {
+        let commodity = json!({
+            "components": {"package_version": "yuncode5336200001"},
+            "duration": duration,
+            "pricingCycle": "Month",
+            "productCode": "cmgj00053362",
+            "skuCode": "cmgj00053362-prepay",
+        })
+        .to_string();
+        c.call(
+            MARKET,
+            "CreateOrder",
+            &[
+                ("OrderType", "INSTANCE_BUY"),
+                ("PaymentType", "AUTO"),
+                ("ClientToken", token),
+                ("Commodity", &commodity),
+            ],
+        )
+        .await
+        .err(400, "InvalidParameter");
+    }
 }

@@ -3,6 +3,7 @@
 the SDK's exception carrying the right code, HTTP status and request id, and a poll helper for
 statuses that the emulator's clock moves on."""
 
+import re
 import time
 import typing
 
@@ -109,7 +110,23 @@ def sdk_error(code, status, fn, *args, exc=ClientException):
     assert e.data.get("RequestId") == e.request_id
     assert e.data.get("HostId"), e.data
     assert e.data.get("Message"), e.data
+    assert_recommend(e, code)
     return e
+
+
+def assert_recommend(e, code, product=None):
+    """The error body's `Recommend` is the real gateway's diagnosis link for this code and
+    request (`product`, when given, is the product code it names)."""
+    link = e.data.get("Recommend")
+    product_part = re.escape(f"&product={product}") if product else r"(&product=[A-Za-z]+)?"
+    pattern = (
+        r"https://api\.aliyun\.com/troubleshoot\?q="
+        + re.escape(code)
+        + product_part
+        + "&requestId="
+        + re.escape(e.request_id)
+    )
+    assert link and re.fullmatch(pattern, link), f"Recommend of {code}: {link!r}"
 
 
 def wait_for(what, fn, timeout=30.0):

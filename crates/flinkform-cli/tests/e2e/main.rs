@@ -13,4 +13,5 @@ mod marketplace;
 mod ownership;
 mod safety;
 mod secrets;
+mod simworld;
 mod tags;

@@ -65,8 +65,15 @@ fn charge_type(call: &Call<'_>) -> Result<ChargeType, ApiError> {
     }
 }
 
-/// The subscription term of a PRE request: `(PricingCycle, Duration, months)`.
-fn subscription_term(call: &Call<'_>) -> Result<(String, u32, u64), ApiError> {
+/// The longest subscription term per `PricingCycle`: 9 months or 3 years (an emulator
+/// choice: the API reference states no limit; the spec language limits
+/// `billing.duration` the same way).
+const MAX_MONTHS: u32 = 9;
+const MAX_YEARS: u32 = 3;
+
+/// The subscription term of a PRE request: `(PricingCycle, Duration, months)`. A `Duration`
+/// outside 1–9 (`Month`) or 1–3 (`Year`) → 400 `InvalidParameter.Duration`.
+fn subscription_term(call: &Call<'_>) -> Result<(String, u32, u32), ApiError> {
     let cycle = call
         .params
         .get("PricingCycle")
@@ -75,9 +82,9 @@ fn subscription_term(call: &Call<'_>) -> Result<(String, u32, u64), ApiError> {
         .params
         .get("Duration")
         .ok_or_else(|| ApiError::missing("Duration"))?;
-    let per = match cycle.to_ascii_lowercase().as_str() {
-        "month" => 1,
-        "year" => 12,
+    let (per, max) = match cycle.to_ascii_lowercase().as_str() {
+        "month" => (1, MAX_MONTHS),
+        "year" => (12, MAX_YEARS),
         _ => {
             return Err(ApiError::bad_request(
                 "InvalidParameter.PricingCycle",
@@ -89,14 +96,14 @@ fn subscription_term(call: &Call<'_>) -> Result<(String, u32, u64), ApiError> {
         .trim()
         .parse()
         .ok()
-        .filter(|d| *d >= 1)
+        .filter(|d| (1..=max).contains(d))
         .ok_or_else(|| {
             ApiError::bad_request(
                 "InvalidParameter.Duration",
-                format!("Duration must be a positive integer, not {duration:?}."),
+                format!("Duration for PricingCycle {cycle} must be 1 to {max}, not {duration:?}."),
             )
         })?;
-    Ok((cycle.to_owned(), duration, per * u64::from(duration)))
+    Ok((cycle.to_owned(), duration, per * duration))
 }
 
 pub(crate) fn query_create_instance_price(call: &mut Call<'_>) -> Result<Value, ApiError> {
@@ -114,7 +121,7 @@ pub(crate) fn query_create_instance_price(call: &mut Call<'_>) -> Result<Value, 
         } else {
             CU_MONTH_CNY
         };
-        let original = u64::from(spec.cpu) * months * unit;
+        let original = u64::from(spec.cpu) * u64::from(months) * unit;
         let discount = if cycle.eq_ignore_ascii_case("year") {
             original * 15 / 100
         } else {
@@ -163,7 +170,7 @@ struct Checked {
     name: String,
     charge: ChargeType,
     spec: Option<Spec>,
-    term: Option<(String, u32, u64)>,
+    term: Option<(String, u32, u32)>,
     default_ns_spec: Option<Spec>,
     vpc_id: String,
     vswitch_ids: Vec<String>,
@@ -360,14 +367,11 @@ pub(crate) fn create_instance(call: &mut Call<'_>) -> Result<Value, ApiError> {
         deleting_ms: None,
     };
     let (pricing_cycle, duration, expires_ms) = match &c.term {
-        Some((cycle, duration, months)) => {
-            let days = i64::try_from(*months).unwrap_or(1) * 30;
-            (
-                Some(cycle.clone()),
-                Some(*duration),
-                Some(now + days * 24 * 3600 * 1000),
-            )
-        }
+        Some((cycle, duration, months)) => (
+            Some(cycle.clone()),
+            Some(*duration),
+            Some(crate::world::add_months(now, *months)),
+        ),
         None => (None, None, None),
     };
     let unit = if pricing_cycle

@@ -13,7 +13,7 @@ const PRODUCT_NAME: &str = "Commercial Plan (emulated SaaS)";
 const SUPPLIER: &str = "Emulated SaaS Vendor Ltd.";
 /// Far future end of a pay-as-you-go instance (2099-12-31).
 const POSTPAY_END_MS: i64 = 4_102_358_400_000;
-const MONTH_MS: i64 = 30 * 24 * 3_600_000;
+const DAY_MS: i64 = 86_400_000;
 
 fn unknown() -> ApiError {
     ApiError::new(
@@ -131,17 +131,13 @@ pub(crate) fn create_order(call: &mut Call<'_>) -> Result<Value, ApiError> {
     let end_ms = if c.sku_code.ends_with("-postpay") {
         POSTPAY_END_MS
     } else {
-        let months = match c.pricing_cycle.as_str() {
-            "Year" => c.duration * 12,
-            "Day" => 0,
-            _ => c.duration,
-        };
-        now + months * MONTH_MS
-            + if c.pricing_cycle == "Day" {
-                c.duration * 86_400_000
-            } else {
-                0
-            }
+        // Calendar months and years (the day of the month clamped at a month's end).
+        let months = u32::try_from(c.duration).unwrap_or(u32::MAX);
+        match c.pricing_cycle.as_str() {
+            "Year" => crate::world::add_months(now, months.saturating_mul(12)),
+            "Day" => now + c.duration * DAY_MS,
+            _ => crate::world::add_months(now, months),
+        }
     };
     w.market.orders.insert(
         order_id.clone(),

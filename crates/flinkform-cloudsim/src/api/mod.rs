@@ -126,6 +126,95 @@ pub(crate) fn product_host(product: &str) -> &'static str {
     }
 }
 
+/// The product code the real gateway names in an error's `Recommend` link (the `product`
+/// of the API metadata: `Vpc`, `Ram`, `BssOpenApi`, ...); `Oss` for oss-admin is an
+/// emulator choice.
+pub(crate) fn product_code(product: &str) -> Option<&'static str> {
+    Some(match product {
+        "foasconsole" => "foasconsole",
+        "vpc" => "Vpc",
+        "ram" => "Ram",
+        "bssopenapi" => "BssOpenApi",
+        "sts" => "Sts",
+        "oss-admin" => "Oss",
+        "market" => "Market",
+        "resourcemanager" => "ResourceManager",
+        _ => return None,
+    })
+}
+
+/// The diagnosis link of an RPC error answer (`Recommend`):
+/// `https://api.aliyun.com/troubleshoot?q=<Code>&product=<Product>&requestId=<RequestId>`,
+/// without `product` when the request named no product the emulator serves.
+pub(crate) fn recommend(code: &str, product: Option<&str>, request_id: &str) -> String {
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string();
+    let product = product
+        .and_then(product_code)
+        .map(|p| format!("&product={p}"))
+        .unwrap_or_default();
+    format!(
+        "https://api.aliyun.com/troubleshoot?q={}{product}&requestId={}",
+        enc(code),
+        enc(request_id)
+    )
+}
+
+/// The parameters an action requires: those the official API metadata marks required
+/// (`dew-serverless/acs-metadata`, 2025-12), and for RAM, whose metadata marks none, those
+/// its API reference does. A request without one of them → 400 `MissingParameter`, before
+/// anything else of the action is checked (as the API gateway does). A structured or list
+/// parameter counts as given in either form (`Tag=[...]`, `Tag.1.Key=...`).
+pub(crate) fn required(product: &str, action: &str) -> &'static [&'static str] {
+    match (product, action) {
+        ("foasconsole", "QueryCreateInstancePrice") => &["ChargeType", "Region"],
+        ("foasconsole", "CreateInstance") => &[
+            "InstanceName",
+            "ChargeType",
+            "Region",
+            "VpcId",
+            "VSwitchIds",
+            "Storage",
+        ],
+        ("foasconsole", "DescribeInstances") => &["Region"],
+        ("foasconsole", "ModifyPrepayInstanceSpec") => &["Region", "InstanceId", "ResourceSpec"],
+        ("foasconsole", "DeleteInstance" | "DescribeNamespaces") => &["Region", "InstanceId"],
+        ("foasconsole", "CreateNamespace" | "DeleteNamespace") => {
+            &["Region", "InstanceId", "Namespace"]
+        }
+        ("foasconsole", "ModifyPrepayNamespaceSpec") => {
+            &["Region", "InstanceId", "Namespace", "ResourceSpec"]
+        }
+        ("foasconsole" | "vpc", "TagResources") => {
+            &["RegionId", "ResourceType", "ResourceId", "Tag"]
+        }
+        ("foasconsole", "UntagResources") | ("vpc", "UnTagResources") => {
+            &["RegionId", "ResourceType", "ResourceId"]
+        }
+        ("foasconsole" | "vpc", "ListTagResources") => &["RegionId", "ResourceType"],
+        ("vpc", "CreateVpc" | "DescribeVpcs") => &["RegionId"],
+        ("vpc", "DeleteVpc") => &["VpcId"],
+        ("vpc", "CreateVSwitch") => &["VpcId", "ZoneId", "CidrBlock"],
+        ("vpc", "DeleteVSwitch") => &["VSwitchId"],
+        ("ram", "GetRole" | "DeleteRole" | "ListPoliciesForRole") => &["RoleName"],
+        ("ram", "CreateRole") => &["RoleName", "AssumeRolePolicyDocument"],
+        ("ram", "AttachPolicyToRole" | "DetachPolicyFromRole") => {
+            &["PolicyType", "PolicyName", "RoleName"]
+        }
+        ("bssopenapi", "SetRenewal") => &["InstanceIDs", "ProductCode", "RenewalStatus"],
+        ("market", "CreateOrder") => &["OrderType", "Commodity", "PaymentType", "ClientToken"],
+        ("market", "DescribeOrder") => &["OrderId"],
+        ("market", "DescribeInstance") => &["InstanceId"],
+        ("market", "DescribeInstances") => &["PageNumber", "PageSize"],
+        ("resourcemanager", "MoveResources") => &["ResourceGroupId", "Resources"],
+        _ => &[],
+    }
+}
+
 /// Whether an action changes the world (the server persists after those).
 pub(crate) fn is_mutating(action: &str) -> bool {
     [
@@ -199,6 +288,11 @@ pub(crate) fn dispatch(
             ),
         ));
     };
+    for name in required(product, action) {
+        if !call.params.has(name) {
+            return Err(ApiError::missing(name));
+        }
+    }
     let mut body = match h(call)? {
         Value::Object(m) => m,
         _ => Map::new(),
