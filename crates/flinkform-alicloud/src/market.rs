@@ -167,14 +167,40 @@ fn open(status: &str) -> bool {
     )
 }
 
+/// Statuses of a product instance that no longer serves (expired, released, closed): the
+/// subscription is gone and a new order may be placed.
+fn ended(status: &str) -> bool {
+    matches!(status, "EXPIRED" | "CLOSED" | "UNUSED")
+}
+
 fn order_observation(item: &Json) -> Observation {
     let status = json_str(item, "Status").unwrap_or_default();
-    let Some(id) = json_str(item, "InstanceId").and_then(|i| CloudId::new(i).ok()) else {
-        return Observation::Absent;
+    let unknown = |why: String| {
+        let id = json_str(item, "OrderId")
+            .or_else(|| json_str(item, "InstanceId"))
+            .unwrap_or_else(|| "unknown".to_owned());
+        match CloudId::new(id).or_else(|_| CloudId::new("unknown")) {
+            Ok(id) => Observation::Found(ObservedResource::new(
+                ResourceKind::MarketOrder,
+                id,
+                Attrs::new(),
+                Readiness::Unknown(why),
+            )),
+            // Nothing to name it by: the planner refuses an unknown order too.
+            Err(_) => Observation::Unknown,
+        }
     };
-    if !open(&status) {
+    // Money fails closed: an instance whose status is not known, or that has no id, is
+    // never taken for "absent" (which would order again).
+    let Some(id) = json_str(item, "InstanceId").and_then(|i| CloudId::new(i).ok()) else {
+        return unknown("the Marketplace lists it without an InstanceId".to_owned());
+    };
+    if ended(&status) {
         // Expired or released: it no longer serves; reported as gone.
         return Observation::Absent;
+    }
+    if !open(&status) {
+        return unknown(format!("Marketplace instance status `{status}`"));
     }
     let mut attrs = Attrs::new();
     for (k, j) in [
@@ -937,5 +963,34 @@ impl AliProvider {
             Err(e) if e.kind == ProviderErrorKind::NotFound => Ok(gone),
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readiness(item: &Json) -> Option<Readiness> {
+        match order_observation(item) {
+            Observation::Found(o) => Some(o.readiness),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn money_fails_closed_on_an_order_it_cannot_read() {
+        let item =
+            |status: &str| json!({"InstanceId": "5604018", "OrderId": "2021", "Status": status});
+        assert_eq!(readiness(&item("OPENED")), Some(Readiness::Ready));
+        assert_eq!(readiness(&item("OPENING")), Some(Readiness::Pending));
+        // Ended: gone, so a new order may be placed.
+        assert_eq!(order_observation(&item("EXPIRED")), Observation::Absent);
+        // A status flinkform does not know, or no InstanceId: never "absent".
+        assert!(matches!(
+            readiness(&item("SUSPENDED_BY_RISK")),
+            Some(Readiness::Unknown(why)) if why.contains("SUSPENDED_BY_RISK")
+        ));
+        let no_id = json!({"OrderId": "2021", "Status": "OPENED"});
+        assert!(matches!(readiness(&no_id), Some(Readiness::Unknown(_))));
     }
 }

@@ -124,7 +124,9 @@ pub(crate) fn workspace(inst: &Json, renew: &BTreeMap<String, String>) -> Option
         "RUNNING" => Readiness::Ready,
         "CREATING" => Readiness::Pending,
         "DELETING" => Readiness::Deleting,
-        other => Readiness::Failed(format!("cluster status {other}")),
+        // `DISABLE` (overdue, stopped) and anything new: not a failure to replace, but a
+        // status to look at (money fails closed).
+        other => Readiness::Unknown(format!("cluster status `{other}`")),
     };
     put_tags(&mut attrs, inst, &["Tags"]);
     put(

@@ -997,6 +997,9 @@ async fn account_level_creates_treat_existing_as_success() {
         match r.action() {
             "OpenOssService" => err(400, "ORDER.OPEND"),
             "GetRole" => err(404, "EntityNotExist.Role"),
+            "ListPoliciesForRole" => {
+                json_ok(serde_json::json!({"RequestId": "L", "Policies": {"Policy": []}}))
+            }
             "CreateRole" => {
                 let p = r.params();
                 assert_eq!(p["RoleName"], "AliyunStreamAsiDefaultRole");
@@ -1033,11 +1036,25 @@ async fn account_level_creates_treat_existing_as_success() {
     ]);
     let mut req = change("ram_role.main", role);
     req.region = None;
+    // Creating makes one mutating call (CreateRole); the policy is attached by an update,
+    // an action of its own.
     let out = prov.create(&req).await.unwrap();
     assert_eq!(
         (out.cloud_id.as_str(), out.done),
         ("AliyunStreamAsiDefaultRole", true)
     );
+    req.changed = vec!["policies".to_owned()];
+    req.prior = Some(flinkform_core::RecordedResource {
+        addr: req.addr.clone(),
+        mode: Mode::Managed,
+        account: req.account.clone(),
+        region: None,
+        cloud_id: out.cloud_id.clone(),
+        attrs: out.attrs.clone(),
+        depends_on: BTreeSet::new(),
+        protect: false,
+    });
+    prov.update(&req).await.unwrap();
     let actions: Vec<String> = seen
         .lock()
         .unwrap()
@@ -1050,6 +1067,7 @@ async fn account_level_creates_treat_existing_as_success() {
             "OpenOssService",
             "GetRole",
             "CreateRole",
+            "ListPoliciesForRole",
             "AttachPolicyToRole"
         ]
     );

@@ -883,6 +883,7 @@ impl Runner {
                         Readiness::Ready => "still present".to_owned(),
                         Readiness::Pending => "pending".to_owned(),
                         Readiness::Deleting => "deleting".to_owned(),
+                        Readiness::Unknown(why) => format!("status unknown ({why})"),
                     },
                 },
             };

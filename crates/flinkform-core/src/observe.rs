@@ -33,6 +33,11 @@ pub enum Readiness {
     Deleting,
     /// The cloud says it failed; the text says how.
     Failed(String),
+    /// The cloud reports a status flinkform does not know (or leaves out what it needs, such
+    /// as a Marketplace instance's id): nothing is planned for it on a guess. Anything that
+    /// costs money fails closed: an unknown status is never taken for "absent" (which would
+    /// order again) or "failed" (which would replace it).
+    Unknown(String),
 }
 
 /// A resource the cloud has.

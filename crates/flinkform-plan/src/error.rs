@@ -163,6 +163,24 @@ pub enum Error {
         /// `; you confirmed N` when a different count was given.
         given: String,
     },
+    /// The cloud reports a status flinkform does not know for something that costs money.
+    #[error(
+        "{at}`{addr}`: {why}; flinkform plans nothing for it on a guess (an unknown status is never taken for absent, which would order again, or for failed, which would replace it)"
+    )]
+    #[diagnostic(
+        code(plan::status_unknown),
+        help(
+            "look at it in the Alibaba Cloud console (or ask support what the status means) and plan again once it reports a known status; if it is gone for good, remove it from the state"
+        )
+    )]
+    StatusUnknown {
+        /// Origin prefix.
+        at: String,
+        /// The resource.
+        addr: String,
+        /// What the cloud said.
+        why: String,
+    },
     /// An existing vSwitch is not in the workspace's zone.
     #[error(
         "{at}vSwitch `{vswitch}` is in zone {actual}, but the workspace is in zone {zone}; every vSwitch of a workspace is in its zone"

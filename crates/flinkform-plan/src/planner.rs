@@ -631,6 +631,15 @@ impl<'a> Ctx<'a> {
                 return self.create(d, prior, reason.into());
             }
             Some(Observation::Unknown) | None => {
+                if prior.is_none() && costs_money(d.addr.kind()) {
+                    // Never order on a guess.
+                    self.errors.push(Error::StatusUnknown {
+                        at: self.origin_at(&d.addr, "name"),
+                        addr: d.addr.to_string(),
+                        why: "the cloud cannot tell whether it exists".to_owned(),
+                    });
+                    return self.create(d, prior, String::new());
+                }
                 if prior.is_none() {
                     return self.create(
                         d,
@@ -641,6 +650,13 @@ impl<'a> Ctx<'a> {
                 None
             }
         };
+        if let Some(Readiness::Unknown(why)) = found.map(|o| &o.readiness) {
+            self.errors.push(Error::StatusUnknown {
+                at: self.origin_at(&d.addr, "name"),
+                addr: d.addr.to_string(),
+                why: why.clone(),
+            });
+        }
         if prior.is_none()
             && let Some(o) = found
             && !self.owns(d, o)
@@ -1732,6 +1748,15 @@ fn split_policies(d: &AttrDiff) -> Vec<AttrDiff> {
             }
         })
         .collect()
+}
+
+/// Kinds whose creation places an order (a workspace, a Marketplace subscription):
+/// anything unsure about them stops the plan.
+fn costs_money(kind: ResourceKind) -> bool {
+    matches!(
+        kind,
+        ResourceKind::FlinkWorkspace | ResourceKind::MarketOrder
+    )
 }
 
 /// Whether a project action claims CU (`Some(true)`), releases CU (`Some(false)`) or

@@ -16,7 +16,7 @@
 //!
 //! `observed.json`: `{ "resources": { ADDRESS: OBS }, "accounts": { NAME: FACTS } }` where
 //! OBS is `"absent"`, `"unknown"`, `{ "found": { "cloud_id", "attrs", "readiness", "owner" } }`
-//! (readiness `ready` | `pending` | `deleting` | `failed: why`; owner `other_account`, else
+//! (readiness `ready` | `pending` | `deleting` | `failed: why` | `unknown: why`; owner `other_account`, else
 //! read from `attrs.tags`) or
 //! `{ "changed": { ATTR: VALUE } }` (the resource as applied, with these attributes
 //! changed); `"network": { VPC_ID: [{ "cloud_id", "attrs" }] }` lists the vSwitches of an
@@ -145,6 +145,9 @@ fn readiness(s: &str) -> Readiness {
         "ready" => Readiness::Ready,
         "pending" => Readiness::Pending,
         "deleting" => Readiness::Deleting,
+        other if other.starts_with("unknown: ") => {
+            Readiness::Unknown(other.trim_start_matches("unknown: ").to_owned())
+        }
         other => Readiness::Failed(other.strip_prefix("failed: ").unwrap_or(other).to_owned()),
     }
 }
