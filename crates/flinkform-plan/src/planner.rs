@@ -631,7 +631,10 @@ impl<'a> Ctx<'a> {
                 return self.create(d, prior, reason.into());
             }
             Some(Observation::Unknown) | None => {
-                if prior.is_none() && costs_money(d.addr.kind()) {
+                if prior.is_none()
+                    && costs_money(d.addr.kind())
+                    && matches!(obs, Some(Observation::Unknown))
+                {
                     // Never order on a guess.
                     self.errors.push(Error::StatusUnknown {
                         at: self.origin_at(&d.addr, "name"),
