@@ -1,6 +1,6 @@
-//! Why one action of an apply failed. The executor never returns these directly: each ends up,
-//! rendered, in the [`crate::NodeStatus::Failed`] of its action and in a
-//! [`crate::Event::Failed`].
+//! Why one action of an apply failed (the executor never returns these directly: each ends
+//! up, rendered, in the [`crate::NodeStatus::Failed`] of its action and in a
+//! [`crate::Event::Failed`]), or why preparing a plan did ([`crate::refresh_and_plan`]).
 
 use flinkform_core::{AccountName, Address, CloudId, ProviderError};
 
@@ -15,19 +15,10 @@ pub enum Error {
     #[diagnostic(transparent)]
     Provider(#[from] ProviderError),
 
-    /// A gate waits for a person. Not a failure: the walker reports it as
-    /// [`crate::NodeStatus::Waiting`] and skips what depends on it.
-    #[error("`{addr}` waits for a person: {instructions}")]
-    #[diagnostic(
-        code(apply::gate_waiting),
-        help("do what it says, then run apply again with `--input NAME=VALUE`")
-    )]
-    GateWaiting {
-        /// The gate.
-        addr: Address,
-        /// What to do.
-        instructions: String,
-    },
+    /// The plan is refused (every planning error at once).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plan(flinkform_plan::PlanErrors),
 
     /// A desired attribute refers to a resource that has no cloud id in state.
     #[error("`{addr}` refers to the id of `{reference}`, which the state does not have")]

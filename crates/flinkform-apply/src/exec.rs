@@ -63,10 +63,18 @@ struct Job {
     prior: Option<RecordedResource>,
 }
 
+/// How an action ended when it did not fail.
+enum Step {
+    /// Done; the resource's cloud id, when it has one.
+    Done(Option<CloudId>),
+    /// A gate waits for a person (not a failure): what to do.
+    Waiting(String),
+}
+
 /// What a task reports back.
 struct NodeOutcome {
     idx: usize,
-    result: Result<Option<CloudId>, Error>,
+    result: Result<Step, Error>,
     api_calls: u64,
     retries: u64,
 }
@@ -288,7 +296,10 @@ impl Walk<'_> {
 
     fn finish(&mut self, out: NodeOutcome) {
         match out.result {
-            Ok(cloud_id) => {
+            Ok(Step::Waiting(instructions)) => {
+                self.wait(out.idx, instructions, out.api_calls);
+            }
+            Ok(Step::Done(cloud_id)) => {
                 let action = &self.plan.actions[out.idx];
                 self.slots[out.idx] = Slot::Done;
                 for &j in &self.dependents[out.idx] {
@@ -311,9 +322,6 @@ impl Walk<'_> {
                     op: action.op,
                     cloud_id,
                 });
-            }
-            Err(Error::GateWaiting { instructions, .. }) => {
-                self.wait(out.idx, instructions, out.api_calls);
             }
             Err(e) => self.fail(out.idx, &e, out.api_calls, out.retries),
         }
@@ -506,7 +514,7 @@ impl Runner {
         }
     }
 
-    async fn execute(&mut self, job: Job) -> Result<Option<CloudId>, Error> {
+    async fn execute(&mut self, job: Job) -> Result<Step, Error> {
         let Job {
             action,
             resolved,
@@ -514,7 +522,7 @@ impl Runner {
             ..
         } = job;
         let desired = action.desired.as_ref();
-        match action.op {
+        let done = match action.op {
             Op::NoOp => Ok(action
                 .cloud_id
                 .clone()
@@ -577,7 +585,7 @@ impl Runner {
             }
             Op::Gate => {
                 let d = desired.ok_or_else(|| self.bad_plan("gate without a desired resource"))?;
-                self.gate(d, &resolved).await.map(Some)
+                return self.gate(d, &resolved).await;
             }
             Op::Forget => {
                 let addr = self.addr.clone();
@@ -588,16 +596,13 @@ impl Runner {
                 .await?;
                 Ok(None)
             }
-        }
+        };
+        done.map(Step::Done)
     }
 
     /// A gate: passed with the person's input (the provider checks it, e.g. submits an
     /// e-mail verification code), else recorded as waiting in state.
-    async fn gate(
-        &mut self,
-        desired: &DesiredResource,
-        resolved: &Attrs,
-    ) -> Result<CloudId, Error> {
+    async fn gate(&mut self, desired: &DesiredResource, resolved: &Attrs) -> Result<Step, Error> {
         let name = self.addr.name().to_owned();
         let instructions = crate::gate::instructions(resolved);
         let Some(input) = self.shared.opts.inputs.get(&name).cloned() else {
@@ -618,10 +623,7 @@ impl Runner {
                 );
             })
             .await?;
-            return Err(Error::GateWaiting {
-                addr: self.addr.clone(),
-                instructions,
-            });
+            return Ok(Step::Waiting(instructions));
         };
         let mut attrs = resolved.clone();
         attrs.insert(crate::gate::INPUT_ATTR.to_owned(), Value::Str(input));
@@ -650,7 +652,7 @@ impl Runner {
             s.journal.retain(|i| i.addr != addr);
         })
         .await?;
-        Ok(cloud_id)
+        Ok(Step::Done(Some(cloud_id)))
     }
 
     /// Sends a state change to the walker and waits until it is durable.

@@ -19,6 +19,7 @@ mod exec;
 mod gate;
 mod limiter;
 mod options;
+mod prepare;
 mod recovery;
 mod report;
 
@@ -26,5 +27,6 @@ pub use error::{Error, Result};
 pub use event::Event;
 pub use exec::apply;
 pub use options::{ApplyOptions, RetryPolicy};
+pub use prepare::{Prepared, marked, refresh_and_plan};
 pub use recovery::{IntentResolution, resolve_intents};
 pub use report::{ApplyReport, NodeResult, NodeStatus};

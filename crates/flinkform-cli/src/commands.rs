@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use flinkform_apply::{ApplyReport, NodeStatus};
-use flinkform_core::{AccountName, Address, Observed, Provider, RecordedResource};
+use flinkform_core::{AccountName, Address, Provider};
 use flinkform_plan::{Desired, Op, Plan, PlanOptions};
 use flinkform_state::{LocalBackend, LockedState, StateSink as _};
 use miette::{IntoDiagnostic as _, Result};
@@ -116,7 +116,9 @@ struct Planned {
     settled: BTreeSet<u64>,
 }
 
-/// Reads state and cloud, and plans. `desired` is `None` for destroy.
+/// Reads state and cloud, and plans (`flinkform_apply::refresh_and_plan`, the sequence the
+/// tests share), printing the refresh's cost, the plan's warnings and how each interrupted
+/// call is resolved. `desired` is `None` for destroy.
 async fn prepare(
     global: &GlobalArgs,
     desired: Option<&Desired>,
@@ -127,17 +129,30 @@ async fn prepare(
     let (session, _) = connect(global, &state, desired).await?;
     // Everything this stack creates carries its mark (the state's lineage), and only what
     // carries it (or what the journal names) is adopted from the cloud.
-    let desired = desired.map(|d| marked(d, state.state()));
-    let recorded: BTreeMap<Address, RecordedResource> = state.state().resources.clone();
-    let observed = refresh(&session, desired.as_ref(), &recorded).await?;
+    let desired = desired.map(|d| flinkform_apply::marked(d, state.state()));
     let opts = plan_options(safety)?;
-    let (plan, settled) =
-        plan_observed(state.state(), desired.as_ref(), &recorded, &observed, opts)?;
+    let prepared = flinkform_apply::refresh_and_plan(
+        session.provider.as_ref(),
+        state.state(),
+        desired.as_ref(),
+        opts,
+    )
+    .await?;
+    view::note(&format!(
+        "refreshed {} resource(s) with {} API call(s)",
+        prepared.refreshed, prepared.observed.api_calls
+    ));
+    for w in &prepared.plan.warnings {
+        view::warn(w);
+    }
+    for r in &prepared.resolutions {
+        view::warn(&r.message);
+    }
     Ok(Planned {
-        plan,
+        plan: prepared.plan,
         state,
         session,
-        settled,
+        settled: prepared.settled,
     })
 }
 
@@ -174,60 +189,6 @@ pub(crate) async fn connect(
     let target = session.target(&accounts).await?;
     state.state().check_target(&target)?;
     Ok((session, target))
-}
-
-/// `desired` with the ownership mark of the stack `state` is (its lineage).
-pub(crate) fn marked(desired: &Desired, state: &flinkform_state::State) -> Desired {
-    let mut d = desired.clone();
-    flinkform_plan::mark(&mut d, &state.lineage.to_string());
-    d
-}
-
-/// Reads everything `desired` and `recorded` name from the cloud (no mutating call).
-pub(crate) async fn refresh(
-    session: &CloudSession,
-    desired: Option<&Desired>,
-    recorded: &BTreeMap<Address, RecordedResource>,
-) -> Result<Observed> {
-    let empty = Desired::default();
-    let req = flinkform_plan::observe_request(desired.unwrap_or(&empty), recorded);
-    let observed: Observed = session.provider.observe(&req).await?;
-    view::note(&format!(
-        "refreshed {} resource(s) with {} API call(s)",
-        req.desired.len().max(recorded.len()),
-        observed.api_calls
-    ));
-    Ok(observed)
-}
-
-/// Plans `desired` (`None`: destroy) against `recorded` and `observed` with the options and
-/// the intent journal of `state`, printing the plan's warnings and how each interrupted
-/// call is resolved; returns the plan and the intents the observation settled.
-pub(crate) fn plan_observed(
-    state: &flinkform_state::State,
-    desired: Option<&Desired>,
-    recorded: &BTreeMap<Address, RecordedResource>,
-    observed: &Observed,
-    mut opts: PlanOptions,
-) -> Result<(Plan, BTreeSet<u64>), flinkform_plan::PlanErrors> {
-    opts.claimed = state.journal.iter().map(|i| i.addr.clone()).collect();
-    let mut plan = match desired {
-        Some(d) => flinkform_plan::plan(d, recorded, observed, &opts)?,
-        None => flinkform_plan::plan_destroy(recorded, observed, &opts)?,
-    };
-    for w in &plan.warnings {
-        view::warn(w);
-    }
-    let resolutions = flinkform_apply::resolve_intents(&mut plan, &state.journal);
-    for r in &resolutions {
-        view::warn(&r.message);
-    }
-    let settled = resolutions
-        .iter()
-        .filter(|r| r.settled)
-        .map(|r| r.intent_id)
-        .collect();
-    Ok((plan, settled))
 }
 
 async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Exit> {

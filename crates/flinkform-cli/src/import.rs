@@ -25,9 +25,7 @@ use miette::Result;
 
 use crate::args::{GlobalArgs, ImportArgs};
 use crate::cloud::CloudSession;
-use crate::commands::{
-    connect, load_specs, lock_state, marked, merge_target, plan_observed, refresh,
-};
+use crate::commands::{connect, load_specs, lock_state, merge_target};
 use crate::error::CliError;
 use crate::{Exit, view};
 
@@ -42,7 +40,7 @@ pub(crate) async fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Exit
     let mut state = lock_state(global, "import")?;
     recordable(&state, &addr, &id)?;
     let (session, target) = connect(global, &state, Some(&desired)).await?;
-    let desired = marked(&desired, state.state());
+    let desired = flinkform_apply::marked(&desired, state.state());
     let outcome = run(
         &session, &mut state, &desired, &addr, &id, args.force, target,
     )
@@ -274,18 +272,21 @@ async fn run(
     // The plan shown is the next plan: the same refresh and planning as `plan`, against the
     // state as it is about to be written. It is computed before the write, so that a cloud
     // that cannot be read leaves nothing recorded.
-    let mut recorded: BTreeMap<Address, RecordedResource> = state.state().resources.clone();
-    recorded.insert(addr.clone(), record.clone());
-    let observed = refresh(session, Some(desired), &recorded).await?;
-    let planned = plan_observed(
-        state.state(),
+    let mut next = state.state().clone();
+    next.record(record.clone());
+    let planned = match flinkform_apply::refresh_and_plan(
+        session.provider.as_ref(),
+        &next,
         Some(desired),
-        &recorded,
-        &observed,
         PlanOptions::default(),
     )
-    .map(|(plan, _settled)| plan);
-    let immutable = immutable_differences(d, &found.attrs, &recorded);
+    .await
+    {
+        Ok(p) => Ok(p.plan),
+        Err(flinkform_apply::Error::Plan(e)) => Err(e),
+        Err(e) => return Err(miette::Report::new(e)),
+    };
+    let immutable = immutable_differences(d, &found.attrs, &next.resources);
     let merged = merge_target(state.state().target.clone(), target);
     state.commit(&mut |s| {
         s.record(record.clone());
