@@ -1,6 +1,12 @@
-//! Request signatures of Alibaba Cloud, shared by the client (which signs) and the emulator
-//! (which verifies): V3 `ACS3-HMAC-SHA256`, the legacy RPC `HMAC-SHA1` signature and OSS's
-//! V1 `HMAC-SHA1` signature. Pure functions; the test vectors are the official ones.
+//! Request signatures of Alibaba Cloud, shared by the client (`flinkform-alicloud`, which
+//! signs) and the emulator (`flinkform-cloudsim`, which verifies): V3 `ACS3-HMAC-SHA256`, the
+//! legacy RPC `HMAC-SHA1` signature and OSS's V1 `HMAC-SHA1` signature, with the hashing and
+//! percent-encoding rules they rest on.
+//!
+//! Pure functions over strings: no IO, no HTTP, no async runtime. What to feed them (which
+//! headers a request carries, which query parameters OSS signs as sub-resources) is each
+//! side's own business, so that a wrong client cannot be hidden by an equally wrong emulator.
+//! The test vectors are the official documentation's worked examples.
 
 use std::collections::BTreeMap;
 
