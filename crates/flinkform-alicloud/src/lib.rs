@@ -1,6 +1,7 @@
 //! Alibaba Cloud OpenAPI client and the flinkform resource provider.
 //!
-//! - [`sign`]: V3, legacy RPC and OSS V1 request signatures (shared with the emulator).
+//! - [`sign`]: V3, legacy RPC and OSS V1 request signatures, the `flinkform-sign` crate
+//!   (shared with the emulator), re-exported.
 //! - [`credentials`]: AccessKey credentials from the environment or aliyun CLI profiles.
 //! - [`endpoint`]: real hosts per product and region, or one override URL (the emulator).
 //! - [`client`]: signed RPC and OSS calls, typed errors, a call counter.
@@ -16,9 +17,11 @@ mod market;
 mod objects;
 pub mod provider;
 mod rm;
-pub mod sign;
 mod tags;
 mod wire;
+
+/// Request signatures: the `flinkform-sign` crate, which the emulator shares.
+pub use flinkform_sign as sign;
 
 pub use client::{ApiError, Client, ClientOptions, OssMethod, RpcMethod, classify};
 pub use connector::{Connector, ConnectorMethod};

@@ -1,11 +1,11 @@
 //! Verification of RPC request signatures: V3 `ACS3-HMAC-SHA256` (recomputed over the
 //! client's own `SignedHeaders`, body hash, 15-minute date window, single-use nonce) and the
 //! legacy `HMAC-SHA1` query signature (`Timestamp` window, `SignatureNonce`). The signing
-//! primitives are `flinkform_alicloud::sign`'s; this module only decides what to feed them.
+//! primitives are `flinkform_sign`'s; this module only decides what to feed them.
 
 use std::collections::BTreeMap;
 
-use flinkform_alicloud::sign::{
+use flinkform_sign::{
     V3Authorization, V3Request, canonical_query, percent_encode, rpc_v1_signature, sha256_hex,
 };
 
@@ -69,7 +69,7 @@ fn nonce_used() -> ApiError {
 /// Authenticates the request; returns the caller's account UID.
 pub(crate) fn authenticate(world: &mut World, req: &RpcRequest<'_>) -> Result<String, ApiError> {
     if let Some(auth) = req.headers.get("authorization")
-        && auth.starts_with(flinkform_alicloud::sign::ACS3_HMAC_SHA256)
+        && auth.starts_with(flinkform_sign::ACS3_HMAC_SHA256)
     {
         return verify_v3(world, req, auth);
     }

@@ -1,5 +1,5 @@
 //! End-to-end tests of the emulator over loopback HTTP: a minimal test-only signing client
-//! (V3, legacy HMAC-SHA1 and OSS V1, built on `flinkform_alicloud::sign`) exercises the
+//! (V3, legacy HMAC-SHA1 and OSS V1, built on `flinkform_sign`) exercises the
 //! signature checks, the Flink lifecycle with its prerequisites, every CreateInstance
 //! precondition, idempotency, console mutations, persistence, and the official Python SDKs.
 
@@ -8,10 +8,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use flinkform_alicloud::sign::{
-    OssV1Request, V3Request, percent_encode, rpc_v1_signature, sha256_hex,
-};
 use flinkform_cloudsim::{AccountKeys, FaultKind, SimHandle, Site, World, spawn};
+use flinkform_sign::{OssV1Request, V3Request, percent_encode, rpc_v1_signature, sha256_hex};
 use serde_json::{Value, json};
 
 const FOAS: &str = "2021-10-28";

@@ -8,7 +8,7 @@ mod objects;
 
 use std::collections::BTreeMap;
 
-use flinkform_alicloud::sign::OssV1Request;
+use flinkform_sign::OssV1Request;
 use quick_xml::escape::escape;
 
 use crate::world::{Bucket, InstancePhase, REPLAY_WINDOW_MS, World, iso, wall_ms};
