@@ -6,10 +6,11 @@
 //! help vary per instance; `SpecErrors` is the crate's error type (what [`crate::load`] returns).
 
 use std::fmt;
-use std::sync::Arc;
 
 use flinkform_core::Origin;
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
+use miette::{Diagnostic, LabeledSpan, Severity, SourceCode, SourceSpan};
+
+use crate::snippet::Snippet;
 
 /// The stable code of each rule. Rendered as `spec::<name>` (see [`Code::as_str`]); these
 /// strings are part of the CLI contract and never change meaning.
@@ -278,8 +279,12 @@ pub struct SpecDiagnostic {
     pub(crate) label: String,
     pub(crate) help: String,
     pub(crate) origin: Origin,
-    pub(crate) src: NamedSource<Arc<str>>,
+    /// The lines of the file shown (see [`Snippet`]).
+    pub(crate) src: Snippet,
+    /// The offending value in `src`'s offsets.
     pub(crate) span: SourceSpan,
+    /// The offending value in the file: byte offset and length.
+    pub(crate) range: (usize, usize),
 }
 
 impl SpecDiagnostic {
@@ -291,26 +296,14 @@ impl SpecDiagnostic {
 
     /// The byte range of the offending value in its file.
     pub(crate) fn range(&self) -> (usize, usize) {
-        (self.span.offset(), self.span.len())
+        self.range
     }
 
-    /// Replaces every character of the file that starts inside one of `ranges` with `*`
-    /// (as many as its UTF-8 bytes, so offsets stay valid): the source a diagnostic shows
+    /// Replaces every shown character of the file that starts inside one of `ranges` with
+    /// `*` (as many as its UTF-8 bytes, so offsets stay valid): the source a diagnostic shows
     /// never repeats a secret written as a literal.
     pub(crate) fn redact(&mut self, ranges: &[(usize, usize)]) {
-        let text: &str = self.src.inner();
-        let redacted: String = text
-            .char_indices()
-            .map(|(i, c)| {
-                if ranges.iter().any(|(o, l)| i >= *o && i < o + l) {
-                    "*".repeat(c.len_utf8())
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect();
-        let name = self.src.name().to_owned();
-        self.src = NamedSource::new(name, Arc::from(redacted));
+        self.src.redact(ranges);
     }
 
     /// `true` for a recommendation, `false` for an error.
@@ -345,7 +338,7 @@ impl SpecDiagnostic {
 
     /// Byte offset of the offending value in its file (for ordering).
     pub(crate) fn offset(&self) -> usize {
-        self.span.offset()
+        self.range.0
     }
 }
 

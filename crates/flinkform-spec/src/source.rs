@@ -5,17 +5,17 @@
 use std::sync::Arc;
 
 use flinkform_core::Origin;
-use miette::{NamedSource, Severity, SourceSpan};
+use miette::Severity;
 use serde_saphyr::Location;
 
 use crate::error::{Code, SpecDiagnostic};
+use crate::snippet::{Snippet, clip_text};
 
 /// One spec file, shared by every diagnostic raised in it.
 #[derive(Debug)]
 pub(crate) struct FileSrc {
     pub(crate) name: String,
     pub(crate) text: Arc<str>,
-    named: NamedSource<Arc<str>>,
     /// Byte offset of the start of each line.
     line_starts: Vec<usize>,
 }
@@ -27,7 +27,6 @@ impl FileSrc {
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Self {
             name: name.to_owned(),
-            named: NamedSource::new(name, Arc::clone(&text)).with_language("yaml"),
             text,
             line_starts,
         }
@@ -76,15 +75,18 @@ impl FileSrc {
         at: Site,
         text: Text,
     ) -> SpecDiagnostic {
+        let (src, span) =
+            Snippet::new(&self.name, &self.text, &self.line_starts, at.offset, at.len);
         SpecDiagnostic {
             code,
             severity,
-            message: text.message,
-            label: text.label,
-            help: text.help,
+            message: clip_text(text.message),
+            label: clip_text(text.label),
+            help: clip_text(text.help),
             origin: self.origin_at(at.offset),
-            src: self.named.clone(),
-            span: SourceSpan::new(at.offset.into(), at.len),
+            src,
+            span,
+            range: (at.offset, at.len),
         }
     }
 
