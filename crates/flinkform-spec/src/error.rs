@@ -19,7 +19,10 @@ use crate::snippet::Snippet;
 pub enum Code {
     /// The text is not well-formed YAML.
     YamlSyntax,
-    /// A value has the wrong type (a list where a number belongs, `cu: -1`, ...).
+    /// A YAML tag (`!!binary`, `!!str`, `!custom`): the spec language has none.
+    YamlTag,
+    /// A value has the wrong type (a list where a number belongs, `cu: -1`, a quoted
+    /// `"16"` where a number belongs, ...).
     InvalidType,
     /// A key that this kind of document does not have.
     UnknownField,
@@ -135,6 +138,7 @@ impl Code {
     /// Every code, in declaration order.
     pub const ALL: &'static [Self] = &[
         Self::YamlSyntax,
+        Self::YamlTag,
         Self::InvalidType,
         Self::UnknownField,
         Self::MissingField,
@@ -197,6 +201,7 @@ impl Code {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::YamlSyntax => "spec::yaml_syntax",
+            Self::YamlTag => "spec::yaml_tag",
             Self::InvalidType => "spec::invalid_type",
             Self::UnknownField => "spec::unknown_field",
             Self::MissingField => "spec::missing_field",

@@ -273,6 +273,28 @@ fn tags_merge_keys_and_complex_keys_are_errors_or_harmless() {
         // Either outcome is fine; a panic, a hang or a rendering failure is not.
         let _ = load_within(name, &text, Duration::from_secs(10));
     }
+    // Tags, standard or not, are refused where they are.
+    for (name, tagged, tag) in [
+        ("binary", "name: !!binary ZGVtbw==\n", "!!binary"),
+        ("str", "name: !!str demo\n", "!!str"),
+        ("custom", "name: !evil demo\n", "!evil"),
+        (
+            "verbatim",
+            "name: !<tag:x.example,2000:y> demo\n",
+            "!<tag:x.example,2000:y>",
+        ),
+        ("non-specific", "name: ! demo\n", "!"),
+    ] {
+        let text = VALID.replace("name: demo\n", tagged);
+        let err = load(&[SourceFile::new(name, text)]).expect_err(name);
+        assert_eq!(err.codes(), [flinkform_spec::Code::YamlTag], "{name}");
+        assert_eq!(
+            err.errors[0].message(),
+            format!("YAML tags are not supported: remove `{tag}`"),
+            "{name}"
+        );
+        assert_eq!(err.errors[0].origin().line, 4, "{name}");
+    }
 }
 
 #[test]
