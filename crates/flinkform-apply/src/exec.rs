@@ -931,8 +931,15 @@ impl Runner {
         resolved: &Attrs,
     ) -> Result<CloudId, Error> {
         let token = client_token(&self.addr, resolved);
+        // The intent records the token only where the create call takes one: a recovery
+        // that names a token must be one the cloud deduplicates by.
+        let recorded_token = if flinkform_core::kind_spec(self.addr.kind()).client_token {
+            token.clone()
+        } else {
+            String::new()
+        };
         let intent = self
-            .begin_intent(IntentOp::Create, token.clone(), resolved)
+            .begin_intent(IntentOp::Create, recorded_token, resolved)
             .await?;
         let req = ChangeRequest {
             addr: self.addr.clone(),
@@ -1019,8 +1026,9 @@ impl Runner {
         changed: Vec<String>,
     ) -> Result<CloudId, Error> {
         let token = client_token(&self.addr, resolved);
+        // No update call takes a client token: the intent records none.
         let intent = self
-            .begin_intent(IntentOp::Update, token.clone(), resolved)
+            .begin_intent(IntentOp::Update, String::new(), resolved)
             .await?;
         let prior_attrs = prior.attrs.clone();
         let changed_names = changed.clone();

@@ -6,6 +6,7 @@
 //! observation alone has settled, so that apply can clear them before it starts. Intents of
 //! resources the plan still acts on are cleared by the executor when it records the outcome.
 
+use flinkform_core::{ResourceKind, kind_spec, markable};
 use flinkform_plan::{Op, Plan};
 use flinkform_state::{Intent, IntentOp};
 
@@ -30,6 +31,39 @@ fn identity(intent: &Intent) -> String {
         "its identity".to_owned()
     } else {
         parts.join(", ")
+    }
+}
+
+/// What creating the resource of `intent` again does to stay idempotent, per kind: a
+/// `ClientToken` only where the create call takes one (the catalog's `client_token`), else
+/// the lookup by name that runs before and after the call. An intent that records a token
+/// for a kind whose API takes none (older state files have one for every create) is
+/// explained by what the API does, not by the token.
+fn create_again(intent: &Intent) -> String {
+    let kind = intent.addr.kind();
+    let token = &intent.client_token;
+    if !kind_spec(kind).client_token {
+        let mark = if markable(kind) {
+            " and its ownership mark"
+        } else {
+            ""
+        };
+        return format!(
+            "create it again; its create call takes no ClientToken, so it is looked up by name{mark} \
+             first, and again after a conflict or a lost answer, and adopted if found"
+        );
+    }
+    match (kind, token.is_empty()) {
+        (ResourceKind::MarketOrder, false) => format!(
+            "order it again, unless the account has an open instance of the product by then; \
+             CreateOrder sends a ClientToken derived from {token}, which Marketplace deduplicates"
+        ),
+        (_, false) => format!(
+            "create it again with the same ClientToken {token}, which the cloud deduplicates"
+        ),
+        (_, true) => "create it again with the ClientToken of its attributes, which the cloud \
+             deduplicates"
+            .to_owned(),
     }
 }
 
@@ -64,18 +98,11 @@ pub fn resolve_intents(plan: &mut Plan, journal: &[Intent]) -> Vec<IntentResolut
                 false,
             ),
             (Some(Op::Create | Op::Replace), IntentOp::Create) => (
-                if intent.client_token.is_empty() {
-                    format!(
-                        "not found in the cloud by {} → create it again (looked up by name first)",
-                        identity(intent)
-                    )
-                } else {
-                    format!(
-                        "not found in the cloud by {} → create it again with the same ClientToken {}",
-                        identity(intent),
-                        intent.client_token
-                    )
-                },
+                format!(
+                    "not found in the cloud by {} → {}",
+                    identity(intent),
+                    create_again(intent)
+                ),
                 false,
             ),
             (Some(op), _) if op.mutates() => (

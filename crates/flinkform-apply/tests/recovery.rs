@@ -208,3 +208,89 @@ async fn an_interrupted_create_not_in_the_cloud_is_made_once_with_the_same_token
         "the same client token as the interrupted call"
     );
 }
+
+fn named(address: &str, name: &str) -> DesiredResource {
+    let mut d = vpc(name);
+    d.addr = addr(address);
+    d
+}
+
+#[test]
+fn a_create_without_a_client_token_is_explained_by_its_lookup_not_by_a_token() {
+    // A workspace: CreateInstance takes no ClientToken. The journal of an older flinkform
+    // recorded a token for it anyway; the explanation follows the API, not the record.
+    let ws = named("flink_workspace.w", "w");
+    let project = named("flink_project.w/etl", "etl");
+    let (vpc_a, order) = (vpc("a"), named("market_order.obs", "obs"));
+    let mut state = State::new();
+    for d in [&ws, &project, &vpc_a, &order] {
+        state.begin_intent(
+            d.addr.clone(),
+            IntentOp::Create,
+            client_token(&d.addr, &d.attrs),
+            Attrs::from([("name".to_owned(), d.attrs["name"].clone())]),
+        );
+    }
+    let mut plan = plan_of(vec![
+        action(0, Op::Create, ws.clone(), None),
+        action(1, Op::Create, project.clone(), None),
+        action(2, Op::Create, vpc_a.clone(), None),
+        action(3, Op::Create, order.clone(), None),
+    ]);
+    let r = resolve_intents(&mut plan, &state.journal);
+    let ws_token = client_token(&ws.addr, &ws.attrs);
+    assert!(
+        r[0].message.ends_with(
+            "not found in the cloud by name \"w\" → create it again; its create call takes no \
+             ClientToken, so it is looked up by name and its ownership mark first, and again \
+             after a conflict or a lost answer, and adopted if found"
+        ),
+        "{}",
+        r[0].message
+    );
+    assert!(!r[0].message.contains(&ws_token), "{}", r[0].message);
+    assert!(
+        r[1].message
+            .contains("takes no ClientToken, so it is looked up by name first"),
+        "projects carry no ownership mark: {}",
+        r[1].message
+    );
+    let vpc_token = client_token(&vpc_a.addr, &vpc_a.attrs);
+    assert!(
+        r[2].message.ends_with(&format!(
+            "create it again with the same ClientToken {vpc_token}, which the cloud deduplicates"
+        )),
+        "{}",
+        r[2].message
+    );
+    let order_token = client_token(&order.addr, &order.attrs);
+    assert!(
+        r[3].message.contains(&format!(
+            "CreateOrder sends a ClientToken derived from {order_token}"
+        )),
+        "{}",
+        r[3].message
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn intents_record_a_client_token_only_for_creates_that_send_one() {
+    let (ws, vpc_b) = (named("flink_workspace.w", "w"), vpc("b"));
+    let mut sink = SharedSink::new(State::new());
+    let fake = Arc::new(FakeProvider::new(sink.view.clone()));
+    let plan = plan_of(vec![
+        action(0, Op::Create, ws.clone(), None),
+        action(1, Op::Create, vpc_b.clone(), None),
+    ]);
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let report = apply(&plan, fake.clone(), &mut sink, &opts(), tx).await;
+    assert_eq!(report.results[&ws.addr].status, NodeStatus::Done);
+    assert_eq!(report.results[&vpc_b.addr].status, NodeStatus::Done);
+    // The fake checks every create against the intent on disk at that moment: the VPC's
+    // records the token the call sends, the workspace's records none.
+    assert!(
+        fake.with(|c| c.intent_violations.clone()).is_empty(),
+        "{:?}",
+        fake.with(|c| c.intent_violations.clone())
+    );
+}

@@ -19,10 +19,19 @@ pub(crate) enum CliError {
         )
     )]
     SecretUnavailable { address: String, reference: String },
-    /// A spec file is not UTF-8 text.
-    #[error("`{path}` is not UTF-8 text (invalid byte at offset {offset})")]
-    #[diagnostic(code(cli::not_utf8), help("save the spec file as UTF-8"))]
-    NotUtf8 { path: String, offset: usize },
+    /// A spec file is not UTF-8 text: where its first invalid byte is (line and column in
+    /// characters, counted over the valid text before it).
+    #[error("`{path}` is not UTF-8 text: invalid byte 0x{byte:02X} at {path}:{line}:{column}")]
+    #[diagnostic(
+        code(cli::not_utf8),
+        help("save the spec file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")
+    )]
+    NotUtf8 {
+        path: String,
+        byte: u8,
+        line: usize,
+        column: usize,
+    },
     /// A directory given as a spec path holds no spec files.
     #[error("`{path}` holds no *.yaml or *.yml files")]
     #[diagnostic(

@@ -36,14 +36,31 @@ pub(crate) fn read_specs(paths: &[PathBuf]) -> Result<Vec<SourceFile>, CliError>
 
 fn read_one(path: &Path) -> Result<SourceFile, CliError> {
     let bytes = std::fs::read(path).map_err(|e| CliError::io(path, &e))?;
-    let text = String::from_utf8(bytes).map_err(|e| CliError::NotUtf8 {
-        path: display(path),
-        offset: e.utf8_error().valid_up_to(),
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let (line, column) = position(bytes.get(..at).unwrap_or_default());
+        CliError::NotUtf8 {
+            path: display(path),
+            byte: bytes.get(at).copied().unwrap_or_default(),
+            line,
+            column,
+        }
     })?;
     Ok(SourceFile {
         name: display(path),
         text,
     })
+}
+
+/// The 1-based line and column (in characters) just after `valid`, the valid UTF-8 prefix
+/// of a file.
+fn position(valid: &[u8]) -> (usize, usize) {
+    let text = std::str::from_utf8(valid).unwrap_or_default();
+    let line_start = text.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.bytes().filter(|b| *b == b'\n').count() + 1;
+    let column = text.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
 }
 
 pub(crate) fn display(path: &Path) -> String {

@@ -62,6 +62,12 @@ pub struct KindSpec {
     pub deletion: Deletion,
     /// Creation returns before the resource is ready; the executor polls it.
     pub async_create: bool,
+    /// The create call takes an idempotency token (`ClientToken`), which the executor
+    /// records in its intent: `CreateVpc`, `CreateVSwitch`, and Marketplace `CreateOrder`
+    /// (which sends a token derived from it). Every other create is made idempotent by
+    /// looking the resource up by name (and ownership mark) before the call and after a
+    /// conflict or a lost answer; its intent records no token.
+    pub client_token: bool,
     /// One line for humans.
     pub doc: &'static str,
 }
@@ -97,6 +103,7 @@ static KINDS: [KindSpec; 13] = [
         attrs: &[],
         deletion: Deletion::Check,
         async_create: false,
+        client_token: false,
         doc: "pay-as-you-go balance precondition (bssopenapi QueryAccountBalance): at least `money::payg_minimum_cents` of the account's currency",
     },
     KindSpec {
@@ -104,6 +111,7 @@ static KINDS: [KindSpec; 13] = [
         attrs: &[],
         deletion: Deletion::Never,
         async_create: false,
+        client_token: false,
         doc: "OSS activation of the account (OpenOssService); cannot be undone",
     },
     KindSpec {
@@ -117,6 +125,7 @@ static KINDS: [KindSpec; 13] = [
         ],
         deletion: Deletion::Shared,
         async_create: false,
+        client_token: false,
         doc: "the service role Flink assumes (ram CreateRole, AttachPolicyToRole)",
     },
     KindSpec {
@@ -132,6 +141,7 @@ static KINDS: [KindSpec; 13] = [
         ],
         deletion: Deletion::Api,
         async_create: true,
+        client_token: true,
         doc: "a VPC (vpc CreateVpc)",
     },
     KindSpec {
@@ -149,6 +159,7 @@ static KINDS: [KindSpec; 13] = [
         ],
         deletion: Deletion::Api,
         async_create: true,
+        client_token: true,
         doc: "a vSwitch (vpc CreateVSwitch)",
     },
     KindSpec {
@@ -163,6 +174,7 @@ static KINDS: [KindSpec; 13] = [
         ],
         deletion: Deletion::Api,
         async_create: false,
+        client_token: false,
         doc: "an OSS bucket (oss PutBucket)",
     },
     KindSpec {
@@ -197,6 +209,7 @@ static KINDS: [KindSpec; 13] = [
         ],
         deletion: Deletion::Api,
         async_create: true,
+        client_token: false,
         doc: "a fully managed Flink workspace (foasconsole CreateInstance)",
     },
     KindSpec {
@@ -213,6 +226,7 @@ static KINDS: [KindSpec; 13] = [
         ],
         deletion: Deletion::Api,
         async_create: true,
+        client_token: false,
         doc: "a project of a workspace (foasconsole CreateNamespace)",
     },
     KindSpec {
@@ -232,6 +246,7 @@ static KINDS: [KindSpec; 13] = [
         ],
         deletion: Deletion::Never,
         async_create: true,
+        client_token: true,
         doc: "a Marketplace order and its product instance (market CreateOrder); an order cannot be undone",
     },
     KindSpec {
@@ -253,6 +268,7 @@ static KINDS: [KindSpec; 13] = [
         ],
         deletion: Deletion::Never,
         async_create: false,
+        client_token: false,
         doc: "a Billing Center account at the SaaS vendor (connector register or bind)",
     },
     KindSpec {
@@ -274,6 +290,7 @@ static KINDS: [KindSpec; 13] = [
         ],
         deletion: Deletion::Check,
         async_create: false,
+        client_token: false,
         doc: "a step only a person can complete; `apply --input NAME=VALUE` passes it",
     },
     KindSpec {
@@ -284,6 +301,7 @@ static KINDS: [KindSpec; 13] = [
         ],
         deletion: Deletion::Api,
         async_create: false,
+        client_token: false,
         doc: "Alibaba Cloud account ID + product Instance ID bound to a Billing Center account (connector)",
     },
     KindSpec {
@@ -297,6 +315,7 @@ static KINDS: [KindSpec; 13] = [
         ],
         deletion: Deletion::Api,
         async_create: false,
+        client_token: false,
         doc: "a workspace at the SaaS vendor, created or bound (connector)",
     },
 ];

@@ -6,10 +6,11 @@
 //! help vary per instance; `SpecErrors` is the crate's error type (what [`crate::load`] returns).
 
 use std::fmt;
-use std::sync::Arc;
 
 use flinkform_core::Origin;
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
+use miette::{Diagnostic, LabeledSpan, Severity, SourceCode, SourceSpan};
+
+use crate::snippet::Snippet;
 
 /// The stable code of each rule. Rendered as `spec::<name>` (see [`Code::as_str`]); these
 /// strings are part of the CLI contract and never change meaning.
@@ -18,7 +19,10 @@ use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceS
 pub enum Code {
     /// The text is not well-formed YAML.
     YamlSyntax,
-    /// A value has the wrong type (a list where a number belongs, `cu: -1`, ...).
+    /// A YAML tag (`!!binary`, `!!str`, `!custom`): the spec language has none.
+    YamlTag,
+    /// A value has the wrong type (a list where a number belongs, `cu: -1`, a quoted
+    /// `"16"` where a number belongs, ...).
     InvalidType,
     /// A key that this kind of document does not have.
     UnknownField,
@@ -134,6 +138,7 @@ impl Code {
     /// Every code, in declaration order.
     pub const ALL: &'static [Self] = &[
         Self::YamlSyntax,
+        Self::YamlTag,
         Self::InvalidType,
         Self::UnknownField,
         Self::MissingField,
@@ -196,6 +201,7 @@ impl Code {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::YamlSyntax => "spec::yaml_syntax",
+            Self::YamlTag => "spec::yaml_tag",
             Self::InvalidType => "spec::invalid_type",
             Self::UnknownField => "spec::unknown_field",
             Self::MissingField => "spec::missing_field",
@@ -278,8 +284,12 @@ pub struct SpecDiagnostic {
     pub(crate) label: String,
     pub(crate) help: String,
     pub(crate) origin: Origin,
-    pub(crate) src: NamedSource<Arc<str>>,
+    /// The lines of the file shown (see [`Snippet`]).
+    pub(crate) src: Snippet,
+    /// The offending value in `src`'s offsets.
     pub(crate) span: SourceSpan,
+    /// The offending value in the file: byte offset and length.
+    pub(crate) range: (usize, usize),
 }
 
 impl SpecDiagnostic {
@@ -291,26 +301,14 @@ impl SpecDiagnostic {
 
     /// The byte range of the offending value in its file.
     pub(crate) fn range(&self) -> (usize, usize) {
-        (self.span.offset(), self.span.len())
+        self.range
     }
 
-    /// Replaces every character of the file that starts inside one of `ranges` with `*`
-    /// (as many as its UTF-8 bytes, so offsets stay valid): the source a diagnostic shows
+    /// Replaces every shown character of the file that starts inside one of `ranges` with
+    /// `*` (as many as its UTF-8 bytes, so offsets stay valid): the source a diagnostic shows
     /// never repeats a secret written as a literal.
     pub(crate) fn redact(&mut self, ranges: &[(usize, usize)]) {
-        let text: &str = self.src.inner();
-        let redacted: String = text
-            .char_indices()
-            .map(|(i, c)| {
-                if ranges.iter().any(|(o, l)| i >= *o && i < o + l) {
-                    "*".repeat(c.len_utf8())
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect();
-        let name = self.src.name().to_owned();
-        self.src = NamedSource::new(name, Arc::from(redacted));
+        self.src.redact(ranges);
     }
 
     /// `true` for a recommendation, `false` for an error.
@@ -345,7 +343,7 @@ impl SpecDiagnostic {
 
     /// Byte offset of the offending value in its file (for ordering).
     pub(crate) fn offset(&self) -> usize {
-        self.span.offset()
+        self.range.0
     }
 }
 

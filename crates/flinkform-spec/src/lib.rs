@@ -14,6 +14,7 @@ mod market_validate;
 pub mod model;
 mod parse;
 mod rules;
+mod snippet;
 mod source;
 mod validate;
 

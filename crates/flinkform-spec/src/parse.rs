@@ -3,6 +3,7 @@
 //! duplicate keys, wrong types) become diagnostics with a location.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use flinkform_core::Origin;
 use serde::de::DeserializeOwned;
@@ -10,7 +11,7 @@ use serde_saphyr::{Error as YamlError, MessageFormatter, Spanned, UserMessageFor
 
 use crate::dto::{DocumentDto, HeaderDto};
 use crate::error::Code;
-use crate::source::{DocCtx, text};
+use crate::source::{DocCtx, Scalar, text};
 use crate::validate::{self, Checked};
 
 /// The only `apiVersion`.
@@ -43,7 +44,119 @@ pub(crate) enum Parsed {
 }
 
 fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
-    serde_saphyr::from_str_with_options(text, serde_saphyr::options! { with_snippet: false })
+    // YAML 1.2 booleans only: `yes`, `on`, `y` are not `true`.
+    serde_saphyr::from_str_with_options(
+        text,
+        serde_saphyr::options! { with_snippet: false, strict_booleans: true },
+    )
+}
+
+/// What the YAML events of a document tell that serde does not: its tags, and which scalars
+/// were written as strings (quoted or as blocks).
+#[derive(Debug, Default)]
+struct Scan {
+    /// Document-relative byte offset and length of each tag, and the tag as written.
+    tags: Vec<(usize, usize, String)>,
+    /// Document-relative byte offset of each string scalar → its value (clipped), and
+    /// whether it was quoted (else a block scalar).
+    strings: BTreeMap<usize, (String, bool)>,
+}
+
+/// Longest value kept in [`Scan::strings`] (they are only quoted in messages).
+const KEPT_CHARS: usize = 32;
+
+/// Reads the events of `text` (linear in its length; syntax errors are serde's to report,
+/// so the scan just stops at one).
+fn scan(text: &str) -> Scan {
+    use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+    let mut out = Scan::default();
+    let mut parser = Parser::new_from_str(text);
+    while let Some(Ok((event, span))) = parser.next_event() {
+        let tag = match &event {
+            Event::Scalar(value, style, _, tag) => {
+                if *style != ScalarStyle::Plain
+                    && let Some(at) = span.start.byte_offset()
+                {
+                    let kept: String = value.chars().take(KEPT_CHARS).collect();
+                    let quoted =
+                        matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
+                    out.strings.insert(at, (kept, quoted));
+                }
+                tag.as_ref()
+            }
+            Event::SequenceStart(_, _, tag) | Event::MappingStart(_, _, tag) => tag.as_ref(),
+            _ => None,
+        };
+        if let Some(tag) = tag {
+            let range = span.tag_span().and_then(|t| {
+                let start = t.start.byte_offset()?;
+                Some((start, t.end.byte_offset()?.saturating_sub(start)))
+            });
+            let (at, len) = range.unwrap_or((span.start.byte_offset().unwrap_or(0), 0));
+            out.tags.push((at, len, tag.original()));
+        }
+    }
+    out
+}
+
+/// Refuses every tag of the document; `true` when it has none.
+fn no_tags(ctx: &mut DocCtx<'_>, tags: &[(usize, usize, String)]) -> bool {
+    for (at, len, tag) in tags {
+        let site = ctx.site_at(*at, *len);
+        ctx.error_at(
+            Code::YamlTag,
+            site,
+            text(
+                format!("YAML tags are not supported: remove `{tag}`"),
+                "a YAML tag",
+                "write the value without a tag: numbers and `true`/`false` plain, strings plain or quoted; \
+                 see specs/spec-language.md (\"Values\")",
+            ),
+        );
+    }
+    tags.is_empty()
+}
+
+/// Refuses the numbers and booleans of a workspace that were written as strings.
+fn strict_workspace(ctx: &mut DocCtx<'_>, doc: &DocumentDto) {
+    let spec = &doc.spec;
+    let billing = &spec.billing.value;
+    if let Some(v) = &billing.auto_renew {
+        ctx.not_quoted("autoRenew", v, Scalar::Bool);
+    }
+    if let Some(d) = &billing.duration {
+        strict_duration(ctx, &d.value);
+    }
+    if let Some(q) = &spec.quota {
+        ctx.not_quoted("cu", &q.value.cu, Scalar::Number);
+    }
+    for p in spec.projects.iter().flatten() {
+        if let Some(cu) = &p.value.cu {
+            ctx.not_quoted("cu", cu, Scalar::Number);
+        }
+    }
+    if let Some(v) = &spec.protect {
+        ctx.not_quoted("protect", v, Scalar::Bool);
+    }
+}
+
+fn strict_duration(ctx: &mut DocCtx<'_>, d: &crate::dto::DurationDto) {
+    if let Some(m) = &d.months {
+        ctx.not_quoted("months", m, Scalar::Number);
+    }
+    if let Some(y) = &d.years {
+        ctx.not_quoted("years", y, Scalar::Number);
+    }
+}
+
+/// Refuses the numbers and booleans of a subscription that were written as strings.
+fn strict_subscription(ctx: &mut DocCtx<'_>, doc: &crate::market_dto::SubscriptionDocumentDto) {
+    if let Some(d) = &doc.spec.product.billing.value.duration {
+        strict_duration(ctx, &d.value);
+    }
+    if let Some(v) = &doc.spec.protect {
+        ctx.not_quoted("protect", v, Scalar::Bool);
+    }
 }
 
 /// Parses and checks one document.
@@ -58,6 +171,11 @@ pub(crate) fn document(ctx: &mut DocCtx<'_>, text: &str) -> Parsed {
     let Some(header) = header else {
         return Parsed::Empty;
     };
+    let Scan { tags, strings } = scan(text);
+    if !no_tags(ctx, &tags) {
+        return Parsed::Failed;
+    }
+    ctx.strings = strings;
     let origin = ctx.origin(&header.referenced);
     if let Some(v) = &header.value.api_version
         && v.value != API_VERSION
@@ -93,10 +211,13 @@ pub(crate) fn document(ctx: &mut DocCtx<'_>, text: &str) -> Parsed {
         .is_some_and(|k| k.value == "MarketplaceSubscription")
     {
         return match from_yaml::<crate::market_dto::SubscriptionDocumentDto>(text) {
-            Ok(doc) => Parsed::Subscription {
-                origin,
-                checked: Box::new(crate::market_validate::check_subscription(ctx, doc)),
-            },
+            Ok(doc) => {
+                strict_subscription(ctx, &doc);
+                Parsed::Subscription {
+                    origin,
+                    checked: Box::new(crate::market_validate::check_subscription(ctx, doc)),
+                }
+            }
             Err(e) => {
                 yaml_error(ctx, &e);
                 Parsed::Failed
@@ -104,10 +225,13 @@ pub(crate) fn document(ctx: &mut DocCtx<'_>, text: &str) -> Parsed {
         };
     }
     match from_yaml::<DocumentDto>(text) {
-        Ok(doc) => Parsed::Workspace {
-            origin,
-            checked: Box::new(validate::check_workspace(ctx, doc)),
-        },
+        Ok(doc) => {
+            strict_workspace(ctx, &doc);
+            Parsed::Workspace {
+                origin,
+                checked: Box::new(validate::check_workspace(ctx, doc)),
+            }
+        }
         Err(e) => {
             yaml_error(ctx, &e);
             Parsed::Failed
@@ -191,13 +315,21 @@ fn yaml_error(ctx: &mut DocCtx<'_>, err: &YamlError) {
                 ),
             )
         }
+        YamlError::InvalidBooleanStrict { .. } => (
+            Code::InvalidType,
+            text(
+                "expected `true` or `false`",
+                "not a boolean",
+                "write `true` or `false`: `yes`, `no`, `on`, `off` and `y` are not booleans in a spec \
+                 (YAML 1.2)",
+            ),
+        ),
         other => {
             let message = printable(&UserMessageFormatter.format_message(other));
             let is_type = matches!(
                 other,
                 YamlError::SerdeInvalidLength { .. }
                     | YamlError::SerdeUnknownVariant { .. }
-                    | YamlError::InvalidBooleanStrict { .. }
                     | YamlError::NullIntoString { .. }
             );
             if is_type {

@@ -2,20 +2,21 @@
 //! document does not hide the others), turning parser locations (relative to a document)
 //! into file positions, and building diagnostics that point at them.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use flinkform_core::Origin;
-use miette::{NamedSource, Severity, SourceSpan};
-use serde_saphyr::Location;
+use miette::Severity;
+use serde_saphyr::{Location, Spanned};
 
 use crate::error::{Code, SpecDiagnostic};
+use crate::snippet::{Snippet, clip_text};
 
 /// One spec file, shared by every diagnostic raised in it.
 #[derive(Debug)]
 pub(crate) struct FileSrc {
     pub(crate) name: String,
     pub(crate) text: Arc<str>,
-    named: NamedSource<Arc<str>>,
     /// Byte offset of the start of each line.
     line_starts: Vec<usize>,
 }
@@ -27,7 +28,6 @@ impl FileSrc {
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         Self {
             name: name.to_owned(),
-            named: NamedSource::new(name, Arc::clone(&text)).with_language("yaml"),
             text,
             line_starts,
         }
@@ -76,15 +76,18 @@ impl FileSrc {
         at: Site,
         text: Text,
     ) -> SpecDiagnostic {
+        let (src, span) =
+            Snippet::new(&self.name, &self.text, &self.line_starts, at.offset, at.len);
         SpecDiagnostic {
             code,
             severity,
-            message: text.message,
-            label: text.label,
-            help: text.help,
+            message: clip_text(text.message),
+            label: clip_text(text.label),
+            help: clip_text(text.help),
             origin: self.origin_at(at.offset),
-            src: self.named.clone(),
-            span: SourceSpan::new(at.offset.into(), at.len),
+            src,
+            span,
+            range: (at.offset, at.len),
         }
     }
 
@@ -212,6 +215,18 @@ pub(crate) struct DocCtx<'f> {
     chunk_start: usize,
     lines_before: u64,
     pub(crate) diags: Vec<SpecDiagnostic>,
+    /// The scalars written quoted or as blocks (strings whatever they hold): document-relative
+    /// byte offset → the value (clipped) and whether it was quoted (else a block scalar).
+    pub(crate) strings: BTreeMap<usize, (String, bool)>,
+}
+
+/// What a value that must not be a string is instead.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scalar {
+    /// A whole number (`cu`, `months`).
+    Number,
+    /// `true` or `false`.
+    Bool,
 }
 
 impl<'f> DocCtx<'f> {
@@ -221,7 +236,60 @@ impl<'f> DocCtx<'f> {
             chunk_start: chunk.start,
             lines_before: chunk.lines_before,
             diags: Vec::new(),
+            strings: BTreeMap::new(),
         }
+    }
+
+    /// The file span of a document-relative byte range.
+    pub(crate) fn site_at(&self, offset: usize, len: usize) -> Site {
+        let offset = (self.chunk_start + offset).min(self.file.text.len());
+        Site {
+            offset,
+            len: len.min(self.file.text.len() - offset),
+        }
+    }
+
+    /// Refuses `value` of field `key` when it was written as a string (quoted, or a block
+    /// scalar) although serde read it as a number or boolean: a quoted value is a string.
+    pub(crate) fn not_quoted<T>(&mut self, key: &str, value: &Spanned<T>, want: Scalar) {
+        let offset = |loc: &Location| {
+            loc.span()
+                .byte_offset()
+                .and_then(|b| usize::try_from(b).ok())
+        };
+        let Some((written, quoted)) = [&value.referenced, &value.defined]
+            .into_iter()
+            .find_map(|loc| offset(loc).and_then(|o| self.strings.get(&o)))
+            .cloned()
+        else {
+            return;
+        };
+        let (what, example) = match want {
+            Scalar::Number => ("a number", "16"),
+            Scalar::Bool => ("`true` or `false`", "true"),
+        };
+        let plain = written.trim();
+        let fix = if plain.is_empty() { example } else { plain };
+        let (label, help) = if quoted {
+            (
+                "a quoted value is a string",
+                format!("remove the quotes: `{key}: {fix}`"),
+            )
+        } else {
+            (
+                "a block scalar is a string",
+                format!("write the value plain on the key's line: `{key}: {fix}`"),
+            )
+        };
+        self.error(
+            Code::InvalidType,
+            &value.referenced,
+            text(
+                format!("expected {what}, found the string {written:?}"),
+                label,
+                help,
+            ),
+        );
     }
 
     /// The file span of a parser location.

@@ -273,6 +273,28 @@ fn tags_merge_keys_and_complex_keys_are_errors_or_harmless() {
         // Either outcome is fine; a panic, a hang or a rendering failure is not.
         let _ = load_within(name, &text, Duration::from_secs(10));
     }
+    // Tags, standard or not, are refused where they are.
+    for (name, tagged, tag) in [
+        ("binary", "name: !!binary ZGVtbw==\n", "!!binary"),
+        ("str", "name: !!str demo\n", "!!str"),
+        ("custom", "name: !evil demo\n", "!evil"),
+        (
+            "verbatim",
+            "name: !<tag:x.example,2000:y> demo\n",
+            "!<tag:x.example,2000:y>",
+        ),
+        ("non-specific", "name: ! demo\n", "!"),
+    ] {
+        let text = VALID.replace("name: demo\n", tagged);
+        let err = load(&[SourceFile::new(name, text)]).expect_err(name);
+        assert_eq!(err.codes(), [flinkform_spec::Code::YamlTag], "{name}");
+        assert_eq!(
+            err.errors[0].message(),
+            format!("YAML tags are not supported: remove `{tag}`"),
+            "{name}"
+        );
+        assert_eq!(err.errors[0].origin().line, 4, "{name}");
+    }
 }
 
 #[test]
@@ -336,4 +358,68 @@ fn fuzz_regressions_load_without_panicking() {
             path.display()
         );
     }
+}
+
+/// Every diagnostic of `text` rendered as the CLI renders it (or an empty string if valid).
+fn rendered(name: &str, text: &str) -> String {
+    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor());
+    let mut out = String::new();
+    if let Err(e) = load(&[SourceFile::new(name, text)]) {
+        handler.render_report(&mut out, &e).expect("render");
+    }
+    out
+}
+
+#[test]
+fn a_ten_megabyte_value_gives_a_small_diagnostic_that_does_not_grow_with_it() {
+    // Each case puts a value of `n` characters somewhere a rule refuses it.
+    type Spec = fn(&str) -> String;
+    let cases: [(&str, Spec); 5] = [
+        ("name", |v| {
+            VALID.replace("name: demo\n", &format!("name: {v}\n"))
+        }),
+        ("label", |v| {
+            VALID.replace(
+                "name: demo\n",
+                &format!("name: demo\n  labels: {{ team: {v} }}\n"),
+            )
+        }),
+        ("key", |v| {
+            VALID.replace("account: main", &format!("{v}: main"))
+        }),
+        // The refused value at the far end of a long line.
+        ("far", |v| {
+            format!("{VALID}  upstream: [{{ name: {v}, region: Nowhere }}]\n")
+        }),
+        ("quoted", |v| {
+            VALID.replace("account: main", &format!("account: \"main {v}\""))
+        }),
+    ];
+    for (case, spec) in cases {
+        let small = rendered("long.yaml", &spec(&"a".repeat(1 << 20)));
+        let big = rendered("long.yaml", &spec(&"a".repeat(10 << 20)));
+        assert!(big.contains("long.yaml:"), "{case}: {big}");
+        assert!(
+            big.contains('…'),
+            "{case}: the long value is clipped: {big}"
+        );
+        assert!(big.len() < 10_000, "{case}: {} bytes\n{big}", big.len());
+        // Numbers aside (a label may name the value's length), the output is the same.
+        let digitless = |s: &str| s.replace(|c: char| c.is_ascii_digit(), "");
+        assert_eq!(
+            digitless(&big),
+            digitless(&small),
+            "{case}: ten times the value, the same output"
+        );
+    }
+}
+
+#[test]
+fn a_clipped_line_keeps_the_line_and_column_of_the_value() {
+    let long = "a".repeat(5_000);
+    let text = format!("{VALID}  upstream: [{{ name: {long}, region: Nowhere }}]\n");
+    let out = rendered("far.yaml", &text);
+    let column = "  upstream: [{ name: ".len() + long.len() + ", region: ".len() + 1;
+    assert!(out.contains(&format!("[far.yaml:17:{column}]")), "{out}");
+    assert!(out.contains("Nowhere"), "the refused value is shown: {out}");
 }

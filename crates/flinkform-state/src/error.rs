@@ -77,19 +77,20 @@ pub enum Error {
         created: String,
     },
 
-    /// `force-unlock` was given an id that is not the recorded lock's.
-    #[error("lock id `{given}` does not match the lock of `{path}`, whose id is `{actual}`")]
+    /// `force-unlock` was given an id that is not the recorded lock's. The recorded id is not
+    /// named: knowing it is what shows the caller means this lock.
+    #[error("lock id `{given}` does not match the current lock of `{path}`")]
     #[diagnostic(
         code(state::lock_id_mismatch),
-        help("copy the id from the `state is locked` message")
+        help(
+            "use the lock id named by the command that found the lock: its `state is locked` error, or its warning about a lock left behind by a process that died; run that command again to see it"
+        )
     )]
     LockIdMismatch {
         /// The state file.
         path: PathBuf,
         /// The id given.
         given: String,
-        /// The id recorded in the lock file.
-        actual: String,
     },
 
     /// `force-unlock` found no lock information.

@@ -7,6 +7,13 @@
 //! never deleted (deleting a locked file lets two processes lock two different inodes); an
 //! empty lock file means free, and owner information left behind by a process that died is
 //! reported as stale, not as held.
+//!
+//! The owner record and the lock change together: every step that takes or releases the lock,
+//! or reads who holds it, runs under a second, short-lived lock on `state.json.lock.guard`
+//! (a blocking `flock`, held only for those few file operations). A holder writes its record
+//! before it lets go of the guard, and clears it before it unlocks, so whoever finds the lock
+//! held reads the complete record of the process holding it, never a half-written one or the
+//! record of the previous holder.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -85,6 +92,22 @@ impl LocalBackend {
         sibling(&self.path, ".backup")
     }
 
+    /// The guard that makes taking the lock and writing its owner record one step,
+    /// `<state>.lock.guard` (always empty).
+    #[must_use]
+    pub fn guard_path(&self) -> PathBuf {
+        sibling(&self.path, ".lock.guard")
+    }
+
+    /// Takes the guard: blocks until no other process is taking, releasing or reading the
+    /// lock. Released when the returned file is dropped.
+    fn guard(&self) -> Result<File> {
+        let path = self.guard_path();
+        let guard = open_lock_file(&path)?;
+        guard.lock().map_err(io_err("lock", &path))?;
+        Ok(guard)
+    }
+
     /// The temporary file a write goes through, `<state>.tmp`.
     #[must_use]
     pub fn temp_path(&self) -> PathBuf {
@@ -110,16 +133,13 @@ impl LocalBackend {
         }
         let lock_path = self.lock_path();
         let mut file = open_lock_file(&lock_path)?;
+        let _guard = self.guard()?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                let holder = read_info(&mut file).unwrap_or_else(|| LockInfo {
-                    id: "(unknown)".to_owned(),
-                    operation: "(unknown)".to_owned(),
-                    who: "(unknown)".to_owned(),
-                    pid: 0,
-                    created: "(unknown)".to_owned(),
-                });
+                // Under the guard the holder's record is complete (a holder writes it before
+                // releasing the guard); a missing one comes from a flinkform without the guard.
+                let holder = read_info(&mut file).unwrap_or_else(unknown_holder);
                 return Err(Error::StateLocked {
                     path: self.path.clone(),
                     id: holder.id,
@@ -139,7 +159,10 @@ impl LocalBackend {
             pid: std::process::id(),
             created: now_rfc3339(),
         };
-        write_info(&mut file, Some(&info)).map_err(io_err("write", &lock_path))?;
+        if let Err(e) = write_info(&mut file, Some(&info)) {
+            let _ = file.unlock();
+            return Err(io_err("write", &lock_path)(e));
+        }
         Ok(StateLock {
             file,
             info,
@@ -160,17 +183,15 @@ impl LocalBackend {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(LockStatus::Free),
             Err(e) => return Err(io_err("open", &lock_path)(e)),
         };
+        let _guard = self.guard()?;
         let info = read_info(&mut file);
         match file.try_lock() {
-            Ok(()) => Ok(info.map_or(LockStatus::Free, LockStatus::Stale)),
+            Ok(()) => {
+                let _ = file.unlock();
+                Ok(info.map_or(LockStatus::Free, LockStatus::Stale))
+            }
             Err(TryLockError::WouldBlock) => {
-                Ok(LockStatus::Held(info.unwrap_or_else(|| LockInfo {
-                    id: "(unknown)".to_owned(),
-                    operation: "(unknown)".to_owned(),
-                    who: "(unknown)".to_owned(),
-                    pid: 0,
-                    created: "(unknown)".to_owned(),
-                })))
+                Ok(LockStatus::Held(info.unwrap_or_else(unknown_holder)))
             }
             Err(TryLockError::Error(e)) => Err(io_err("lock", &lock_path)(e)),
         }
@@ -193,14 +214,16 @@ impl LocalBackend {
             }
             Err(e) => return Err(io_err("open", &lock_path)(e)),
         };
+        let _guard = self.guard()?;
         let info = read_info(&mut file).ok_or_else(|| Error::NotLocked {
             path: self.path.clone(),
         })?;
         if info.id != id {
+            // The recorded id is not repeated: it is what proves the caller read it from the
+            // message of the command that found this lock.
             return Err(Error::LockIdMismatch {
                 path: self.path.clone(),
                 given: id.to_owned(),
-                actual: info.id,
             });
         }
         match file.try_lock() {
@@ -215,7 +238,9 @@ impl LocalBackend {
             }
             Err(TryLockError::Error(e)) => return Err(io_err("lock", &lock_path)(e)),
         }
-        write_info(&mut file, None).map_err(io_err("write", &lock_path))?;
+        let cleared = write_info(&mut file, None).map_err(io_err("write", &lock_path));
+        let _ = file.unlock();
+        cleared?;
         Ok(info)
     }
 }
@@ -307,7 +332,10 @@ impl StateLock {
 impl Drop for StateLock {
     fn drop(&mut self) {
         // Clearing the owner information is best effort: if it fails, the next holder
-        // reports it as stale. The OS lock goes away with the file handle either way.
+        // reports it as stale. The OS lock goes away with the file handle either way. The
+        // guard keeps a process that finds the lock held from reading the cleared record
+        // (without the guard, should it fail, the record is still cleared before the unlock).
+        let _guard = self.backend.guard();
         let _ = write_info(&mut self.file, None);
         let _ = self.file.unlock();
     }
@@ -375,6 +403,17 @@ fn open_lock_file(path: &Path) -> Result<File> {
         .map_err(io_err("open", path))
 }
 
+/// The record shown for a held lock without one (a holder that does not use the guard).
+fn unknown_holder() -> LockInfo {
+    LockInfo {
+        id: "(unknown)".to_owned(),
+        operation: "(unknown)".to_owned(),
+        who: "(unknown)".to_owned(),
+        pid: 0,
+        created: "(unknown)".to_owned(),
+    }
+}
+
 fn read_info(file: &mut File) -> Option<LockInfo> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0)).ok()?;
@@ -385,14 +424,20 @@ fn read_info(file: &mut File) -> Option<LockInfo> {
     serde_json::from_str(&text).ok()
 }
 
+/// Replaces the owner record (under the guard): the complete record is encoded first and
+/// written with one call.
 fn write_info(file: &mut File, info: Option<&LockInfo>) -> io::Result<()> {
+    let text = match info {
+        Some(info) => {
+            let mut text = serde_json::to_string_pretty(info).map_err(io::Error::other)?;
+            text.push('\n');
+            text
+        }
+        None => String::new(),
+    };
     file.set_len(0)?;
     file.seek(SeekFrom::Start(0))?;
-    if let Some(info) = info {
-        let mut text = serde_json::to_string_pretty(info).map_err(io::Error::other)?;
-        text.push('\n');
-        file.write_all(text.as_bytes())?;
-    }
+    file.write_all(text.as_bytes())?;
     file.sync_data()
 }
 

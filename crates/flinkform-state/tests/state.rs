@@ -231,10 +231,13 @@ fn stale_lock_info_is_reported_and_force_unlock_clears_it() {
         "{status:?}"
     );
 
-    assert!(matches!(
-        backend.force_unlock("other"),
-        Err(Error::LockIdMismatch { .. })
-    ));
+    let wrong = backend.force_unlock("other").unwrap_err();
+    assert!(matches!(wrong, Error::LockIdMismatch { .. }), "{wrong}");
+    // The message says the id is wrong without giving away the right one.
+    let help = miette::Diagnostic::help(&wrong).unwrap().to_string();
+    let said = format!("{wrong} {help} {wrong:?}");
+    assert!(said.contains("does not match the current lock"), "{said}");
+    assert!(!said.contains("dead-1"), "{said}");
     let cleared = backend.force_unlock("dead-1").unwrap();
     assert_eq!(cleared.who, "ci@runner");
     assert_eq!(backend.lock_status().unwrap(), LockStatus::Free);
@@ -408,4 +411,118 @@ fn waiting_gates_round_trip_and_are_omitted_when_empty() {
             .len(),
         0
     );
+}
+
+/// What one attempt of a racing locker saw: its own lock, or the holder the refusal named.
+enum Attempt {
+    Won(flinkform_state::LockInfo),
+    Lost(flinkform_state::LockInfo),
+}
+
+fn attempt(
+    backend: &LocalBackend,
+    operation: &str,
+) -> (Attempt, Option<flinkform_state::StateLock>) {
+    match backend.lock(operation) {
+        Ok(lock) => (Attempt::Won(lock.info().clone()), Some(lock)),
+        Err(Error::StateLocked {
+            id,
+            operation,
+            who,
+            pid,
+            created,
+            ..
+        }) => (
+            Attempt::Lost(flinkform_state::LockInfo {
+                id,
+                operation,
+                who,
+                pid,
+                created,
+            }),
+            None,
+        ),
+        Err(other) => panic!("{operation}: {other}"),
+    }
+}
+
+/// The owner record of a real holder: none of the placeholders a half-written one gives.
+#[track_caller]
+fn assert_real_owner(holder: &flinkform_state::LockInfo) {
+    assert!(holder.operation.starts_with("op-"), "{holder:?}");
+    assert!(
+        holder.who.contains('@') && holder.who != "(unknown)",
+        "{holder:?}"
+    );
+    assert_eq!(holder.pid, std::process::id(), "{holder:?}");
+    assert!(uuid::Uuid::parse_str(&holder.id).is_ok(), "{holder:?}");
+    assert!(holder.created.ends_with('Z'), "{holder:?}");
+}
+
+#[test]
+fn racing_lockers_always_name_the_real_holder() {
+    use std::sync::{Arc, Barrier};
+    const THREADS: usize = 8;
+    const ROUNDS: usize = 150;
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::open(dir.path().join("state.json"));
+
+    // Rounds: every thread tries at once; the winner holds the lock until all have tried.
+    // Exactly one wins, and every loser names that winner, never a half-written record.
+    let start = Arc::new(Barrier::new(THREADS));
+    let tried = Arc::new(Barrier::new(THREADS));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (backend, start, tried) = (backend.clone(), Arc::clone(&start), Arc::clone(&tried));
+            std::thread::spawn(move || {
+                (0..ROUNDS)
+                    .map(|r| {
+                        start.wait();
+                        let (seen, held) = attempt(&backend, &format!("op-{t}-{r}"));
+                        tried.wait();
+                        drop(held);
+                        seen
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let seen: Vec<Vec<Attempt>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for r in 0..ROUNDS {
+        let winners: Vec<&flinkform_state::LockInfo> = seen
+            .iter()
+            .filter_map(|s| match &s[r] {
+                Attempt::Won(i) => Some(i),
+                Attempt::Lost(_) => None,
+            })
+            .collect();
+        assert_eq!(winners.len(), 1, "round {r}: one winner");
+        for s in &seen {
+            if let Attempt::Lost(holder) = &s[r] {
+                assert_real_owner(holder);
+                assert_eq!(holder, winners[0], "round {r}: the loser names the winner");
+            }
+        }
+    }
+
+    // Free-for-all: lockers take and release the lock as fast as they can, so refusals also
+    // meet a holder that is releasing it. Every refusal still names a real holder.
+    let start = Arc::new(Barrier::new(THREADS));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (backend, start) = (backend.clone(), Arc::clone(&start));
+            std::thread::spawn(move || {
+                start.wait();
+                for r in 0..ROUNDS {
+                    if let (Attempt::Lost(holder), _) = attempt(&backend, &format!("op-{t}-{r}")) {
+                        assert_real_owner(&holder);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(backend.lock_status().unwrap(), LockStatus::Free);
 }

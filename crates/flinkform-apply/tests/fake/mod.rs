@@ -138,7 +138,11 @@ impl FakeProvider {
         Ok(guard)
     }
 
+    /// Checks that the call was announced, and that its intent records the token the call
+    /// sends where the API takes one, and no token where it does not.
     fn check_intent(&self, addr: &Address, op: IntentOp, token: Option<&str>) {
+        let takes_token = op == IntentOp::Create && kind_spec(addr.kind()).client_token;
+        let token = token.map(|t| if takes_token { t } else { "" });
         let state = self.state_view.lock().unwrap();
         let ok = state
             .journal

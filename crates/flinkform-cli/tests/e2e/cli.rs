@@ -207,7 +207,20 @@ fn a_spec_that_is_not_utf8_is_named_as_such() {
     let run = sb.run(&["validate", "latin1.yaml"]).expect(1);
     assert!(
         run.stderr
-            .contains("is not UTF-8 text (invalid byte at offset 34)"),
+            .contains("`latin1.yaml` is not UTF-8 text: invalid byte 0xE9 at latin1.yaml:2:10\n"),
+        "{}",
+        run.stderr
+    );
+    // The column counts characters, not bytes, of the valid text before the byte.
+    let mut mixed = "apiVersion: flinkform/v1\n\nmetadata:\n  name: café-ü"
+        .as_bytes()
+        .to_vec();
+    mixed.extend_from_slice(b"\xff tail\n");
+    std::fs::write(sb.path().join("mixed.yaml"), mixed).expect("write");
+    let run = sb.run(&["validate", "mixed.yaml"]).expect(1);
+    assert!(
+        run.stderr
+            .contains("`mixed.yaml` is not UTF-8 text: invalid byte 0xFF at mixed.yaml:4:15\n"),
         "{}",
         run.stderr
     );

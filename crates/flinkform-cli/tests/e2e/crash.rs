@@ -492,6 +492,13 @@ fn a_killed_apply_leaves_a_stale_lock_that_force_unlock_clears() {
 
     let wrong = run_with(&sb, &emu, &["force-unlock", "not-the-id"]);
     assert_eq!(wrong.code, 1, "{}", wrong.stderr);
+    // A wrong id is refused without giving away the right one.
+    assert!(
+        wrong.stderr.contains("does not match the current lock"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(!wrong.stderr.contains(&id), "{}", wrong.stderr);
     let unlock = run_with(&sb, &emu, &["force-unlock", &id]).expect(0);
     assert!(unlock.stderr.contains(&id), "{}", unlock.stderr);
     assert!(
