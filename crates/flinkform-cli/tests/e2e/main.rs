@@ -10,6 +10,7 @@ mod harness;
 mod import;
 mod lifecycle;
 mod marketplace;
+mod matrix;
 mod ownership;
 mod safety;
 mod secrets;
