@@ -5,6 +5,7 @@ mod china;
 mod cli;
 mod conformance;
 mod crash;
+mod crash_paths;
 mod exactly_once;
 mod harness;
 mod import;
