@@ -1448,6 +1448,10 @@ impl<'a> Ctx<'a> {
                 let generated = user.attrs.get("generated") == Some(&Value::Bool(true));
                 let goes = match self.drafts.get(&user.addr).map(|d| d.op) {
                     Some(Op::Delete | Op::Replace) => true,
+                    // Gone from the cloud already (deleted outside flinkform, or by an apply
+                    // that died before recording it): it uses nothing, and is created again
+                    // after what it depends on.
+                    Some(Op::Create) => true,
                     // Goes away with its workspace, which is deleted or replaced.
                     Some(Op::Forget) => generated,
                     _ => false,

@@ -7,17 +7,14 @@
 //! an empty plan.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::process::ExitStatusExt as _;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
-use flinkform_cloudsim::{
-    AccountSummary, CommitHook, FaultPlan, SimHandle, SimOptions, VendorSummary, World,
-};
+use flinkform_cloudsim::{CommitHook, FaultPlan, SimHandle, SimOptions, VendorSummary, World};
 
 use crate::harness::{Run, Sandbox};
+use crate::matrix::{CallLog, Killer, Scenario, no_check, numbered, settled_state};
 
 /// Cloud seconds per wall-clock second: a workspace is ready in 15-30 ms.
 pub(crate) const SCALE: f64 = 20_000.0;
@@ -111,239 +108,24 @@ pub(crate) fn run_with(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> Run {
     }
 }
 
-/// The counts that must not grow through a crash: duplicates would show here.
-pub(crate) fn counts(s: &AccountSummary) -> [usize; 7] {
-    [
-        s.instances,
-        s.orders,
-        s.vpcs,
-        s.vswitches,
-        s.buckets,
-        s.roles,
-        s.namespaces,
-    ]
-}
-
-/// What a converged run leaves behind.
-pub(crate) struct Converged {
-    pub(crate) counts: [usize; 7],
-}
-
-/// Asserts the invariants after the recovering apply: no duplicates (counts equal the
-/// clean run's), every cloud resource in state, the state parses, the plan is empty.
-pub(crate) fn assert_converged(
-    sb: &Sandbox,
-    emu: &Emulator,
-    spec: &str,
-    clean: &Converged,
-    what: &str,
-) {
-    let world = emu.world();
-    let summary = world.summary().remove("main").expect("account main");
-    assert_eq!(
-        counts(&summary),
-        clean.counts,
-        "{what}: [instances, orders, vpcs, vswitches, buckets, roles, namespaces] differ from the clean run"
-    );
-    let state = flinkform_state::LocalBackend::open(sb.path().join(".flinkform/state.json"))
-        .read()
-        .expect("state parses");
-    assert!(
-        state.journal.is_empty(),
-        "{what}: intents left: {:?}",
-        state.journal
-    );
-    let recorded: BTreeSet<String> = state
-        .resources
-        .values()
-        .map(|r| r.cloud_id.to_string())
-        .collect();
-    let in_cloud = world.resource_ids("main").expect("ids");
-    let orphans: Vec<&String> = in_cloud.difference(&recorded).collect();
-    assert!(orphans.is_empty(), "{what}: not in state: {orphans:?}");
-    let plan = run_with(sb, emu, &["plan", "--detailed-exitcode", spec]);
-    assert_eq!(
-        plan.code, 0,
-        "{what}: the plan is not empty\n{}\n{}",
-        plan.stdout, plan.stderr
-    );
-}
-
-/// A clean apply of `spec`: the invariants and its committed mutating calls, in order.
-fn clean_run(spec: &str) -> (Converged, Vec<String>) {
-    let sb = Sandbox::new();
-    let committed: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = Arc::clone(&committed);
-    let hook = CommitHook::new(move |_, action| {
-        seen.lock().expect("log").push(action.to_owned());
-    });
-    let emu = Emulator::start(&sb, 11, FaultPlan::default(), Some(hook));
-    run_with(&sb, &emu, &["apply", "--auto-approve", spec]).expect(0);
-    let calls = committed.lock().expect("log").clone();
-    let summary = emu.world().summary().remove("main").expect("main");
-    let clean = Converged {
-        counts: counts(&summary),
-    };
-    assert_converged(&sb, &emu, spec, &clean, "clean run");
-    assert_eq!(
-        committed.lock().expect("log").len(),
-        calls.len(),
-        "a converged plan makes no mutating call"
-    );
-    (clean, calls)
-}
-
-/// `1 CreateRole, 2 AttachPolicyToRole, …`
-pub(crate) fn numbered(calls: &[String]) -> String {
-    calls
-        .iter()
-        .enumerate()
-        .map(|(i, a)| format!("{} {a}", i + 1))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Kills the apply with SIGKILL right after the emulator committed call `k`, then applies
-/// again. Returns whether the kill happened at `k`.
-fn crash_at(spec: &str, k: u64, clean: &Converged) -> bool {
-    let sb = Sandbox::new();
-    let pid = Arc::new(AtomicU32::new(0));
-    let killed = Arc::new(AtomicBool::new(false));
-    let gate = Arc::new(Mutex::new(()));
-    let hook = {
-        let (pid, killed, gate) = (Arc::clone(&pid), Arc::clone(&killed), Arc::clone(&gate));
-        CommitHook::new(move |n, _| {
-            if n != k {
-                return;
-            }
-            // The child is registered before it can make any call.
-            let _registered = gate.lock().expect("gate");
-            let target = pid.load(Ordering::SeqCst);
-            // Marked first: the test thread may see the child die before `kill` returns.
-            killed.store(true, Ordering::SeqCst);
-            let status = sigkill(target);
-            assert!(status.success(), "kill -9 {target}");
-        })
-    };
-    let emu = Emulator::start(&sb, 11, FaultPlan::default(), Some(hook));
-    let mut child = {
-        let _registering = gate.lock().expect("gate");
-        let child = with_endpoint(&sb, &emu, &["apply", "--auto-approve", spec])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        pid.store(child.id(), Ordering::SeqCst);
-        child
-    };
-    let status = child.wait().expect("wait");
-    let hit = killed.load(Ordering::SeqCst) && status.signal() == Some(9);
-    if !hit {
-        println!(
-            "crash at {k} missed: killed {}, exit {status:?}",
-            killed.load(Ordering::SeqCst)
-        );
-    }
-    let again = run_with(&sb, &emu, &["apply", "--auto-approve", spec]);
-    assert_eq!(
-        again.code, 0,
-        "crash at {k}: the second apply failed\n{}\n{}",
-        again.stdout, again.stderr
-    );
-    if hit {
-        assert!(
-            again.stderr.contains("exited without releasing"),
-            "crash at {k}: the stale lock is reported\n{}",
-            again.stderr
-        );
-    }
-    assert_converged(&sb, &emu, spec, clean, &format!("crash at call {k}"));
-    hit
-}
-
-fn crash_matrix(spec: &str) {
-    let (clean, calls) = clean_run(spec);
-    let m = calls.len() as u64;
-    assert!(m > 0, "the clean run made no mutating call");
-    println!(
-        "crash matrix {spec}: mutating calls of a clean run: {}",
-        numbered(&calls)
-    );
-    let start = Instant::now();
-    let covered = (1..=m).filter(|k| crash_at(spec, *k, &clean)).count() as u64;
-    println!(
-        "crash matrix {spec}: covered {covered} of {m} mutating calls in {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
-    assert_eq!(covered, m, "every mutating call is a crash point");
-}
-
 #[test]
 fn crash_matrix_quickstart() {
-    crash_matrix("examples/quickstart.yaml");
+    Scenario::create("examples/quickstart.yaml").crash_matrix(&no_check);
 }
 
 #[test]
 fn crash_matrix_subscription() {
-    crash_matrix("examples/subscription.yaml");
-}
-
-/// Loses the response of committed call `k` (the change is made; the binary sees 503),
-/// then applies again if the first apply gave up.
-fn lose_at(spec: &str, k: u64, clean: &Converged) -> bool {
-    let sb = Sandbox::new();
-    let faults = FaultPlan::from_json(&format!(
-        r#"{{"lose_response": [{{"mutating_call": {k}}}]}}"#
-    ))
-    .expect("plan");
-    let emu = Emulator::start(&sb, 11, faults, None);
-    let first = run_with(&sb, &emu, &["apply", "--auto-approve", spec]);
-    assert!(
-        first.code == 0 || first.code == 1,
-        "lost response at {k}: {}\n{}",
-        first.stdout,
-        first.stderr
-    );
-    let again = run_with(&sb, &emu, &["apply", "--auto-approve", spec]);
-    assert_eq!(
-        again.code, 0,
-        "lost response at {k}: the second apply failed\n{}\n{}",
-        again.stdout, again.stderr
-    );
-    assert_converged(
-        &sb,
-        &emu,
-        spec,
-        clean,
-        &format!("lost response at call {k}"),
-    );
-    first.code == 0
-}
-
-fn lost_response_matrix(spec: &str) {
-    let (clean, calls) = clean_run(spec);
-    let m = calls.len() as u64;
-    let start = Instant::now();
-    let mut recovered_in_run = 0;
-    for k in 1..=m {
-        if lose_at(spec, k, &clean) {
-            recovered_in_run += 1;
-        }
-    }
-    println!(
-        "lost-response matrix {spec}: {m} of {m} mutating calls, {recovered_in_run} recovered within the same apply, in {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
+    Scenario::create("examples/subscription.yaml").crash_matrix(&no_check);
 }
 
 #[test]
 fn lost_response_matrix_quickstart() {
-    lost_response_matrix("examples/quickstart.yaml");
+    Scenario::create("examples/quickstart.yaml").lost_response_matrix(&no_check);
 }
 
 #[test]
 fn lost_response_matrix_subscription() {
-    lost_response_matrix("examples/subscription.yaml");
+    Scenario::create("examples/subscription.yaml").lost_response_matrix(&no_check);
 }
 
 /// 20 pay-as-you-go workspaces in one account, each with its own VPC, vSwitch, bucket and
@@ -455,39 +237,17 @@ fn admin_post(emu: &Emulator, path: &str, body: &str) -> String {
 #[test]
 fn a_killed_apply_leaves_a_stale_lock_that_force_unlock_clears() {
     let sb = Sandbox::new();
-    let pid = Arc::new(AtomicU32::new(0));
-    let gate = Arc::new(Mutex::new(()));
-    let hook = {
-        let (pid, gate) = (Arc::clone(&pid), Arc::clone(&gate));
-        CommitHook::new(move |n, _| {
-            if n == 1 {
-                let _registered = gate.lock().expect("gate");
-                sigkill(pid.load(Ordering::SeqCst));
-            }
-        })
-    };
-    let emu = Emulator::start(&sb, 3, FaultPlan::default(), Some(hook));
+    let killer = Killer::at(1);
+    let emu = Emulator::start(&sb, 3, FaultPlan::default(), Some(killer.hook()));
     let spec = "examples/quickstart.yaml";
-    let mut child = {
-        let _registering = gate.lock().expect("gate");
-        let child = with_endpoint(&sb, &emu, &["apply", "--auto-approve", spec])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        pid.store(child.id(), Ordering::SeqCst);
-        child
-    };
-    let status = child.wait().expect("wait");
-    assert_eq!(status.signal(), Some(9));
+    let status = killer.run(with_endpoint(&sb, &emu, &["apply", "--auto-approve", spec]));
+    assert!(killer.hit(status), "{status:?}");
+    let pid = killer.last_pid();
     let lock = sb.path().join(".flinkform/state.json.lock");
     let info: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&lock).expect("lock file")).expect("json");
     assert_eq!(info["operation"], "apply");
-    assert_eq!(
-        info["pid"].as_u64(),
-        Some(u64::from(pid.load(Ordering::SeqCst)))
-    );
+    assert_eq!(info["pid"].as_u64(), Some(u64::from(pid)));
     let id = info["id"].as_str().expect("id").to_owned();
 
     let wrong = run_with(&sb, &emu, &["force-unlock", "not-the-id"]);
@@ -519,30 +279,11 @@ fn a_killed_apply_leaves_a_stale_lock_that_force_unlock_clears() {
 #[test]
 fn a_dangling_intent_is_shown_in_the_plan_and_cleared_by_apply() {
     let sb = Sandbox::new();
-    let pid = Arc::new(AtomicU32::new(0));
-    let gate = Arc::new(Mutex::new(()));
-    let hook = {
-        let (pid, gate) = (Arc::clone(&pid), Arc::clone(&gate));
-        CommitHook::new(move |_, action| {
-            if action == "CreateVpc" {
-                let _registered = gate.lock().expect("gate");
-                sigkill(pid.load(Ordering::SeqCst));
-            }
-        })
-    };
-    let emu = Emulator::start(&sb, 4, FaultPlan::default(), Some(hook));
+    let killer = Killer::new(|_, action| action == "CreateVpc");
+    let emu = Emulator::start(&sb, 4, FaultPlan::default(), Some(killer.hook()));
     let spec = "examples/quickstart.yaml";
-    let mut child = {
-        let _registering = gate.lock().expect("gate");
-        let child = with_endpoint(&sb, &emu, &["apply", "--auto-approve", spec])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        pid.store(child.id(), Ordering::SeqCst);
-        child
-    };
-    assert_eq!(child.wait().expect("wait").signal(), Some(9));
+    let status = killer.run(with_endpoint(&sb, &emu, &["apply", "--auto-approve", spec]));
+    assert!(killer.hit(status), "{status:?}");
     let state = flinkform_state::LocalBackend::open(sb.path().join(".flinkform/state.json"))
         .read()
         .expect("state");
@@ -716,14 +457,7 @@ fn assert_market_converged(sb: &Sandbox, emu: &Emulator, clean: &VendorSummary, 
     );
     let ids = market_ids(&world);
     assert_eq!(ids.len(), 4, "{what}: one of each, no orphan: {ids:?}");
-    let state = flinkform_state::LocalBackend::open(sb.path().join(".flinkform/state.json"))
-        .read()
-        .expect("state parses");
-    assert!(
-        state.journal.is_empty(),
-        "{what}: intents left: {:?}",
-        state.journal
-    );
+    let state = settled_state(sb, what);
     let recorded: BTreeMap<String, String> = state
         .resources
         .values()
@@ -768,21 +502,17 @@ fn assert_market_converged(sb: &Sandbox, emu: &Emulator, clean: &VendorSummary, 
 /// the committed mutating calls, in order.
 fn market_clean_run() -> (VendorSummary, Vec<String>) {
     let sb = Sandbox::new();
-    let committed: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = Arc::clone(&committed);
-    let hook = CommitHook::new(move |_, action| {
-        seen.lock().expect("log").push(action.to_owned());
-    });
-    let emu = Emulator::start(&sb, 11, FaultPlan::default(), Some(hook));
+    let log = CallLog::default();
+    let emu = Emulator::start(&sb, 11, FaultPlan::default(), Some(log.hook()));
     let runs = market_apply_through_gate(&sb, &emu);
     assert_eq!(runs.len(), 2, "apply stops at the gate once: {runs:?}");
     assert_eq!(runs[0].code, 3, "{:?}", runs[0]);
     assert_eq!(runs[1].code, 0, "{:?}", runs[1]);
-    let calls = committed.lock().expect("log").clone();
+    let calls = log.calls();
     let clean = emu.world().vendor_summary();
     assert_market_converged(&sb, &emu, &clean, "clean run");
     assert_eq!(
-        committed.lock().expect("log").len(),
+        log.calls().len(),
         calls.len(),
         "a converged plan makes no mutating call"
     );
@@ -794,23 +524,8 @@ fn market_clean_run() -> (VendorSummary, Vec<String>) {
 /// kill happened at `k`.
 fn market_crash_at(k: u64, clean: &VendorSummary) -> bool {
     let sb = Sandbox::new();
-    let pid = Arc::new(AtomicU32::new(0));
-    let killed = Arc::new(AtomicBool::new(false));
-    let gate = Arc::new(Mutex::new(()));
-    let hook = {
-        let (pid, killed, gate) = (Arc::clone(&pid), Arc::clone(&killed), Arc::clone(&gate));
-        CommitHook::new(move |n, _| {
-            if n != k {
-                return;
-            }
-            let _registered = gate.lock().expect("gate");
-            let target = pid.load(Ordering::SeqCst);
-            killed.store(true, Ordering::SeqCst);
-            let status = sigkill(target);
-            assert!(status.success(), "kill -9 {target}");
-        })
-    };
-    let emu = Emulator::start(&sb, 11, FaultPlan::default(), Some(hook));
+    let killer = Killer::at(k);
+    let emu = Emulator::start(&sb, 11, FaultPlan::default(), Some(killer.hook()));
     // The clean run's two applies (the second resumes through the gate), each spawned so
     // that the hook can kill it; the first one killed ends this phase.
     let mut hit = false;
@@ -833,20 +548,10 @@ fn market_crash_at(k: u64, clean: &VendorSummary) -> bool {
         let mut args = vec!["apply", "--auto-approve"];
         args.extend(input.iter().map(String::as_str));
         args.push(MARKETPLACE);
-        let mut child = {
-            let _registering = gate.lock().expect("gate");
-            let child = market_command(&sb, &emu, &args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn");
-            pid.store(child.id(), Ordering::SeqCst);
-            child
-        };
-        let status = child.wait().expect("wait");
+        let status = killer.run(market_command(&sb, &emu, &args));
         exits.push(status);
-        if killed.load(Ordering::SeqCst) {
-            hit = status.signal() == Some(9);
+        if killer.fired() {
+            hit = killer.hit(status);
             break;
         }
         assert_eq!(

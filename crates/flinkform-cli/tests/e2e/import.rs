@@ -3,20 +3,10 @@
 //! puts this stack's ownership mark on it and the plan after that is empty. Every refusal
 //! exits 1 having made no mutating call and written no state.
 
-use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use flinkform_cloudsim::World;
 
-use std::os::unix::process::ExitStatusExt as _;
-
-use flinkform_cloudsim::{CommitHook, FaultPlan, World};
-
-use crate::crash::{
-    Converged, Emulator, SCALE, assert_converged, counts, numbered, run_with, sigkill,
-    with_endpoint,
-};
-use crate::harness::{Run, Sandbox};
+use crate::harness::Sandbox;
+use crate::matrix::Scenario;
 
 /// A pay-as-you-go workspace `legacy` whose VPC is `10.20.0.0/16`, with one vSwitch and a
 /// bucket.
@@ -539,30 +529,9 @@ fn import_help() {
     insta::assert_snapshot!(run.stdout);
 }
 
-/// The world every run of the crash test starts from: the VPC `legacy` made in the console.
-fn legacy_world() -> (World, String) {
-    let mut world = World::new(11);
-    world.set_time_scale(SCALE).expect("scale");
-    world.ensure_account("main");
-    world.set_balance("main", 50_000).expect("balance");
-    let id = world
-        .console_create_vpc("main", "ap-southeast-1", "10.20.0.0/16", Some("legacy"))
-        .expect("vpc");
-    (world, id)
-}
-
-/// Imports the console VPC against `emu` (no mutating call) and returns the state's lineage.
-fn import_on(sb: &Sandbox, emu: &Emulator, id: &str) -> String {
-    sb.write("legacy.yaml", LEGACY);
-    let committed = emu.world().mutating_calls();
-    run_with(sb, emu, &["import", "vpc.legacy", id, "legacy.yaml"]).expect(0);
-    assert_eq!(emu.world().mutating_calls(), committed, "import mutates");
-    lineage(sb)
-}
-
 /// The VPC carries this stack's mark, once.
-fn assert_marked(emu: &Emulator, id: &str, lineage: &str, what: &str) {
-    let tags = emu.world().tags("main", id).expect("the VPC");
+fn assert_marked(world: &mut World, id: &str, lineage: &str, what: &str) {
+    let tags = world.tags("main", id).expect("the VPC");
     assert_eq!(
         tags.get("flinkform:stack").map(String::as_str),
         Some(lineage),
@@ -575,92 +544,38 @@ fn assert_marked(emu: &Emulator, id: &str, lineage: &str, what: &str) {
     );
 }
 
-/// Kills the apply after an import right after the emulator committed its call `k`, applies
-/// again and checks convergence. Returns whether the kill happened at `k`.
-fn import_crash_at(k: u64, clean: &Converged) -> bool {
+/// The apply after an import, from a snapshot of the world and state the import left: the
+/// VPC is marked in place, never created again.
+fn after_an_import() -> (Scenario, String, String) {
     let sb = Sandbox::new();
-    let (world, id) = legacy_world();
-    let pid = Arc::new(AtomicU32::new(0));
-    let killed = Arc::new(AtomicBool::new(false));
-    let gate = Arc::new(Mutex::new(()));
-    let hook = {
-        let (pid, killed, gate) = (Arc::clone(&pid), Arc::clone(&killed), Arc::clone(&gate));
-        CommitHook::new(move |n, _| {
-            if n != k {
-                return;
-            }
-            let _registered = gate.lock().expect("gate");
-            let target = pid.load(Ordering::SeqCst);
-            // Only the apply is a target (the import before it commits nothing).
-            if target == 0 {
-                return;
-            }
-            killed.store(true, Ordering::SeqCst);
-            assert!(sigkill(target).success(), "kill -9 {target}");
-        })
-    };
-    let emu = Emulator::start_world(&sb, world, FaultPlan::default(), Some(hook));
-    let lineage = import_on(&sb, &emu, &id);
-    let mut child = {
-        let _registering = gate.lock().expect("gate");
-        let child = with_endpoint(&sb, &emu, &["apply", "--auto-approve", "legacy.yaml"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        pid.store(child.id(), Ordering::SeqCst);
-        child
-    };
-    let status = child.wait().expect("wait");
-    let hit = killed.load(Ordering::SeqCst) && status.signal() == Some(9);
-    let again: Run = run_with(&sb, &emu, &["apply", "--auto-approve", "legacy.yaml"]);
-    assert_eq!(
-        again.code, 0,
-        "crash at {k}: the second apply failed\n{}\n{}",
-        again.stdout, again.stderr
+    let id = console_vpc(&sb);
+    let committed = sb.world().mutating_calls();
+    sb.run(&["import", "vpc.legacy", &id, "legacy.yaml"])
+        .expect(0);
+    assert_eq!(sb.world().mutating_calls(), committed, "import mutates");
+    let scenario = Scenario::snapshot(
+        "the apply after an import",
+        &sb,
+        &["apply", "--auto-approve", "legacy.yaml"],
+        &["plan", "--detailed-exitcode", "legacy.yaml"],
     );
-    let what = format!("crash at call {k} of the apply after an import");
-    assert_converged(&sb, &emu, "legacy.yaml", clean, &what);
-    assert_marked(&emu, &id, &lineage, &what);
-    hit
+    (scenario, id, lineage(&sb))
 }
 
 #[test]
 fn crash_matrix_of_the_apply_after_an_import() {
-    // The clean run: import, apply, and the calls it commits.
-    let sb = Sandbox::new();
-    let (world, id) = legacy_world();
-    let committed: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = Arc::clone(&committed);
-    let hook = CommitHook::new(move |_, action| seen.lock().expect("log").push(action.to_owned()));
-    let emu = Emulator::start_world(&sb, world, FaultPlan::default(), Some(hook));
-    let lineage = import_on(&sb, &emu, &id);
-    run_with(&sb, &emu, &["apply", "--auto-approve", "legacy.yaml"]).expect(0);
-    let calls = committed.lock().expect("log").clone();
+    let (scenario, id, lineage) = after_an_import();
+    let calls = scenario.crash_matrix(&|o| {
+        assert_marked(&mut o.world, &id, &lineage, o.what);
+        assert_eq!(
+            o.world.calls().get("CreateVpc"),
+            None,
+            "{}: the imported VPC is created again",
+            o.what
+        );
+    });
     assert!(
         calls.iter().any(|c| c == "TagResources"),
         "the apply marks the VPC: {calls:?}"
     );
-    assert!(
-        !calls.iter().any(|c| c == "CreateVpc"),
-        "the imported VPC is not created again: {calls:?}"
-    );
-    let clean = Converged {
-        counts: counts(&emu.world().summary()["main"]),
-    };
-    assert_converged(&sb, &emu, "legacy.yaml", &clean, "clean run");
-    assert_marked(&emu, &id, &lineage, "clean run");
-    drop(emu);
-    println!(
-        "crash matrix after an import: mutating calls of a clean apply: {}",
-        numbered(&calls)
-    );
-    let start = Instant::now();
-    let m = calls.len() as u64;
-    let covered = (1..=m).filter(|k| import_crash_at(*k, &clean)).count() as u64;
-    println!(
-        "crash matrix after an import: covered {covered} of {m} mutating calls in {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
-    assert_eq!(covered, m, "every mutating call is a crash point");
 }
