@@ -160,7 +160,7 @@ pub enum Error {
         addr: String,
         /// How many objects it holds now.
         objects: u64,
-        /// `; you confirmed N` when a different count was given.
+        /// `; you confirmed N` when a smaller count was given.
         given: String,
     },
     /// The cloud reports a status flinkform does not know for something that costs money.

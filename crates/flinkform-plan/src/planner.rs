@@ -435,9 +435,13 @@ impl<'a> Ctx<'a> {
         if objects == 0 {
             return None;
         }
+        // The user confirmed deleting up to `given` objects: fewer now (a resumed destroy
+        // that emptied part of it) is fine; more (job data written since) is not.
         let given = self.opts.confirmed_objects.get(addr).copied();
-        if given == Some(objects) {
-            return Some(objects);
+        if let Some(g) = given
+            && g >= objects
+        {
+            return Some(g);
         }
         self.errors.push(Error::ObjectsUnconfirmed {
             addr: addr.to_string(),
