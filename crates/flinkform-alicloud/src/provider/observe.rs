@@ -11,7 +11,8 @@
 //!
 //! Phases, each a set of independent reads run at most [`OBSERVE_CONCURRENCY`] at once:
 //! 1. listings per account and region (instances, VPCs, vSwitches) and per account
-//!    (buckets, the role, facts, resource groups, balances of balance checks);
+//!    (buckets, the role, facts, resource groups; then, one after another, the balances of
+//!    balance checks of accounts whose facts were not asked for);
 //! 2. workspaces: the instances of the account's other regions for a name not found in its
 //!    own, then the renewal statuses of the subscriptions found;
 //! 3. the namespaces of the workspaces with projects;
@@ -148,25 +149,24 @@ where
 }
 
 /// One phase: `read(key)` for every key, at most [`OBSERVE_CONCURRENCY`] at once; the
-/// results with their keys in key order, or the first failure in that order.
-async fn read_each<K, T, Fut>(
+/// results with their keys (in key order), or the first failure in that order.
+async fn read_each<K, T, Fut, C>(
     keys: impl IntoIterator<Item = K>,
     read: impl FnMut(&K) -> Result<Fut, ProviderError>,
-) -> Result<Vec<(K, T)>, ProviderError>
+) -> Result<C, ProviderError>
 where
     Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
     T: Send + 'static,
+    C: FromIterator<(K, T)>,
 {
     let keys: Vec<K> = keys.into_iter().collect();
     let futs = keys.iter().map(read).collect::<Result<Vec<_>, _>>()?;
-    let mut out = Vec::with_capacity(keys.len());
-    for (key, res) in keys
+    let results = bounded(futs, OBSERVE_CONCURRENCY).await?;
+    Ok(keys
         .into_iter()
-        .zip(bounded(futs, OBSERVE_CONCURRENCY).await?)
-    {
-        out.push((key, res?));
-    }
-    Ok(out)
+        .zip(results)
+        .map(|(key, res)| Ok((key, res?)))
+        .collect::<Result<C, ApiError>>()?)
 }
 
 /// A listing in a region the account's site does not offer finds nothing (the planner
@@ -189,7 +189,7 @@ fn unless_region_unsupported(list: Result<Vec<Json>, ApiError>) -> Result<Vec<Js
 /// mark (their names are not unique); `map` turns a listed entry into an observation.
 pub(super) fn by_id_or_mark(
     it: &Item,
-    listings: &BTreeMap<(AccountName, Region), Vec<Json>>,
+    listings: &Listed,
     id_field: &str,
     map: fn(&Json, &str) -> Option<ObservedResource>,
 ) -> Option<Observation> {
@@ -293,11 +293,14 @@ impl<'a> Refresh<'a> {
     }
 }
 
+/// Listings per account and region.
+pub(super) type Listed = BTreeMap<(AccountName, Region), Vec<Json>>;
+
 /// Listings per (account, region); a region the site does not offer lists nothing.
 async fn list_regions<Fut>(
     keys: impl IntoIterator<Item = (AccountName, Region)>,
     mut list: impl FnMut(&(AccountName, Region)) -> Result<Fut, ProviderError>,
-) -> Result<Vec<((AccountName, Region), Vec<Json>)>, ProviderError>
+) -> Result<Listed, ProviderError>
 where
     Fut: Future<Output = Result<Vec<Json>, ApiError>> + Send + 'static,
 {
@@ -308,69 +311,115 @@ where
     .await
 }
 
+/// What phase 1 read.
+struct Listings {
+    instances: Listed,
+    vpcs: Listed,
+    vswitches: Listed,
+    buckets: bucket::Seen,
+    /// (account, role name) → its policies, `None` when it does not exist.
+    roles: BTreeMap<(AccountName, String), Option<Vec<String>>>,
+    facts: BTreeMap<AccountName, AccountFacts>,
+    /// Account → (available amount as sent, currency).
+    balances: BTreeMap<AccountName, (String, String)>,
+}
+
 /// Reads the cloud for every requested resource (all but the Marketplace kinds, which
 /// `crate::market` observes) and every requested account.
 pub(super) async fn observe(
     provider: &AliProvider,
     req: &ObserveRequest,
 ) -> Result<Observed, ProviderError> {
-    use ResourceKind as K;
     let cx = Refresh::new(provider, req);
     if let Ok(mut known) = provider.bss_regions.lock() {
         for acct in cx.home.keys() {
             known.insert(acct.clone(), cx.bss_region(acct));
         }
     }
+    let mut seen = listings(&cx, req).await?;
+    let (matched, renew) = workspaces(&cx, &mut seen).await?;
+    let (instance_of, namespaces) = projects(&cx, &seen.instances).await?;
+    bucket_details(&cx, req, &mut seen.buckets).await?;
 
-    // Phase 1: listings.
-    let mut instances: BTreeMap<_, _> = list_regions(
+    // Each kind's mapping from what was read.
+    let mut resources: BTreeMap<Address, Observation> = BTreeMap::new();
+    for it in cx.items.values() {
+        use ResourceKind as K;
+        let obs = match it.addr.kind() {
+            K::FlinkWorkspace => workspace::observation(it, &matched, &renew),
+            K::FlinkProject => project::observation(it, &instance_of, &namespaces),
+            K::Vpc => vpc::observation(it, &seen.vpcs),
+            K::Vswitch => vswitch::observation(it, &seen.vswitches),
+            K::OssBucket => bucket::observation(it, &seen.buckets),
+            K::RamRole => role::observation(it, &seen.roles),
+            K::AccountBalance => account::observation(it, &seen.balances),
+            K::OssService => Some(Observation::Unknown),
+            // Marketplace and vendor resources: `crate::market`.
+            K::MarketOrder
+            | K::BillingAccount
+            | K::Gate
+            | K::SettlementBinding
+            | K::SaasWorkspace => None,
+        };
+        resources.insert(it.addr.clone(), obs.unwrap_or(Observation::Absent));
+    }
+    let network = vswitch::network(cx.items.values(), &seen.vswitches);
+
+    let mut accounts = BTreeMap::new();
+    for acct in req.accounts.keys() {
+        accounts.insert(acct.clone(), seen.facts.remove(acct).unwrap_or_default());
+    }
+    Ok(Observed {
+        resources,
+        accounts,
+        api_calls: cx.counter.load(Ordering::Relaxed),
+        network,
+        ..Observed::default()
+    })
+}
+
+/// Phase 1: the listings per account and region, and per account.
+async fn listings(cx: &Refresh<'_>, req: &ObserveRequest) -> Result<Listings, ProviderError> {
+    use ResourceKind as K;
+    let instances = list_regions(
         cx.regions_of(&[K::FlinkWorkspace, K::FlinkProject]),
         |(acct, region)| Ok(workspace::list(cx.client(acct)?, region.clone(), None)),
     )
-    .await?
-    .into_iter()
-    .collect();
-    let vpcs: BTreeMap<_, _> = list_regions(cx.regions_of(&[K::Vpc]), |(acct, region)| {
+    .await?;
+    let vpcs = list_regions(cx.regions_of(&[K::Vpc]), |(acct, region)| {
         Ok(vpc::list(cx.client(acct)?, region.clone(), None))
     })
-    .await?
-    .into_iter()
-    .collect();
-    let vsws: BTreeMap<_, _> = list_regions(cx.regions_of(&[K::Vswitch]), |(acct, region)| {
+    .await?;
+    let vswitches = list_regions(cx.regions_of(&[K::Vswitch]), |(acct, region)| {
         Ok(vswitch::list(cx.client(acct)?, region.clone(), None))
     })
-    .await?
-    .into_iter()
-    .collect();
-    let mut buckets = bucket::Seen {
+    .await?;
+    let buckets = bucket::Seen {
         listed: read_each(cx.accounts_of(K::OssBucket), |acct| {
             Ok(bucket::list(cx.client(acct)?, cx.any_region(acct)))
         })
-        .await?
-        .into_iter()
-        .collect(),
+        .await?,
         ..bucket::Seen::default()
     };
     let role_names: BTreeSet<(AccountName, String)> = cx
         .of(&[K::RamRole])
         .map(|it| (it.account.clone(), role::name_of(it)))
         .collect();
-    let roles: BTreeMap<_, _> = read_each(role_names, |(acct, name)| {
+    let roles = read_each(role_names, |(acct, name)| {
         Ok(role::read_role(cx.client(acct)?, name.clone()))
     })
-    .await?
-    .into_iter()
-    .collect();
-    let read_facts = read_each(req.accounts.keys().cloned(), |acct| {
-        let regions = req.accounts.get(acct).cloned().unwrap_or_default();
-        Ok(account::facts(
-            cx.client(acct)?,
-            regions,
-            cx.bss_region(acct),
-            provider.default_region.clone(),
-        ))
-    })
     .await?;
+    let read_facts: Vec<(AccountName, (AccountFacts, String))> =
+        read_each(req.accounts.keys().cloned(), |acct| {
+            let regions = req.accounts.get(acct).cloned().unwrap_or_default();
+            Ok(account::facts(
+                cx.client(acct)?,
+                regions,
+                cx.bss_region(acct),
+                cx.provider.default_region.clone(),
+            ))
+        })
+        .await?;
     let mut facts: BTreeMap<AccountName, AccountFacts> = BTreeMap::new();
     let mut balances: BTreeMap<AccountName, (String, String)> = BTreeMap::new();
     for (acct, (f, amount)) in read_facts {
@@ -380,11 +429,12 @@ pub(super) async fn observe(
         facts.insert(acct, f);
     }
     // Resource groups, read only for accounts whose desired workspaces name one.
-    let groups = read_each(account::group_accounts(req, &facts), |acct| {
-        let client = cx.client(acct)?;
-        Ok(async move { rm::group_ids(&client).await })
-    })
-    .await?;
+    let groups: Vec<(AccountName, BTreeSet<String>)> =
+        read_each(account::group_accounts(req, &facts), |acct| {
+            let client = cx.client(acct)?;
+            Ok(async move { rm::group_ids(&client).await })
+        })
+        .await?;
     for (acct, ids) in groups {
         if let Some(f) = facts.get_mut(&acct) {
             f.resource_groups = Some(ids);
@@ -399,60 +449,95 @@ pub(super) async fn observe(
         let (amount, currency, _) = account::query_balance(&client, &cx.bss_region(&acct)).await?;
         balances.insert(acct, (amount, currency));
     }
+    Ok(Listings {
+        instances,
+        vpcs,
+        vswitches,
+        buckets,
+        roles,
+        facts,
+        balances,
+    })
+}
 
-    // Phase 2: workspaces, in their own region, then by name in the account's other
-    // regions; then the auto-renewal of subscriptions, per account.
-    let mut matched = workspace::match_listed(cx.items.values(), &instances);
-    let others = workspace::other_regions(cx.items.values(), &matched, &facts, &instances);
-    instances.extend(
-        list_regions(others, |(acct, region)| {
-            Ok(workspace::list(cx.client(acct)?, region.clone(), None))
-        })
-        .await?,
-    );
-    workspace::match_elsewhere(cx.items.values(), &instances, &mut matched);
-    let renewals = read_each(workspace::subscription_accounts(&matched), |acct| {
-        Ok(workspace::renew_statuses(
-            cx.client(acct)?,
-            cx.bss_region(acct),
-            None,
-        ))
+/// Phase 2: the workspaces, in their own region, then by name in the account's other
+/// regions (listed now); then the auto-renewal of the subscriptions found, per account.
+async fn workspaces(
+    cx: &Refresh<'_>,
+    seen: &mut Listings,
+) -> Result<(workspace::Matched, BTreeMap<String, String>), ProviderError> {
+    let mut matched = workspace::match_listed(cx.items.values(), &seen.instances);
+    let others =
+        workspace::other_regions(cx.items.values(), &matched, &seen.facts, &seen.instances);
+    let listed = list_regions(others, |(acct, region)| {
+        Ok(workspace::list(cx.client(acct)?, region.clone(), None))
     })
     .await?;
-    let renew: BTreeMap<String, String> = renewals.into_iter().flat_map(|(_, r)| r).collect();
+    seen.instances.extend(listed);
+    workspace::match_elsewhere(cx.items.values(), &seen.instances, &mut matched);
+    let renewals: Vec<(AccountName, BTreeMap<String, String>)> =
+        read_each(workspace::subscription_accounts(&matched), |acct| {
+            Ok(workspace::renew_statuses(
+                cx.client(acct)?,
+                cx.bss_region(acct),
+                None,
+            ))
+        })
+        .await?;
+    let renew = renewals.into_iter().flat_map(|(_, r)| r).collect();
+    Ok((matched, renew))
+}
 
-    // Phase 3: projects: their instance ids, then one DescribeNamespaces per instance.
-    let instance_of = project::instances_of(cx.items.values(), &instances);
-    let namespaces = read_each(
-        instance_of.values().cloned().collect::<BTreeSet<_>>(),
-        |(acct, region, id)| {
+/// Phase 3: the projects' instance ids, then one `DescribeNamespaces` per instance (of
+/// those that exist).
+async fn projects(
+    cx: &Refresh<'_>,
+    instances: &Listed,
+) -> Result<
+    (
+        BTreeMap<Address, project::Instance>,
+        BTreeMap<project::Instance, Vec<Json>>,
+    ),
+    ProviderError,
+> {
+    let instance_of = project::instances_of(cx.items.values(), instances);
+    let wanted: BTreeSet<project::Instance> = instance_of.values().cloned().collect();
+    let namespaces: Vec<(project::Instance, Option<Vec<Json>>)> =
+        read_each(wanted, |(acct, region, id)| {
             Ok(project::list(
                 cx.client(acct)?,
                 region.clone(),
                 id.clone(),
                 None,
             ))
-        },
-    )
-    .await?;
-    let namespaces: BTreeMap<project::Instance, Vec<Json>> = namespaces
+        })
+        .await?;
+    let namespaces = namespaces
         .into_iter()
         .filter_map(|(k, l)| Some((k, l?)))
         .collect();
+    Ok((instance_of, namespaces))
+}
 
-    // Phase 4: buckets.
+/// Phase 4: the tags (and object counts) of the requested buckets the account has, and
+/// whether another account owns a bucket name to create.
+async fn bucket_details(
+    cx: &Refresh<'_>,
+    req: &ObserveRequest,
+    buckets: &mut bucket::Seen,
+) -> Result<(), ProviderError> {
     let desired_region: BTreeMap<&Address, Option<&str>> = req
         .desired
         .iter()
         .map(|d| (&d.addr, attr_str(&d.attrs, "region")))
         .collect();
     let (tag_reads, probes) = bucket::further_reads(
-        cx.of(&[K::OssBucket]),
-        &buckets,
+        cx.of(&[ResourceKind::OssBucket]),
+        buckets,
         &desired_region,
-        &provider.default_region,
+        &cx.provider.default_region,
     );
-    buckets.read = read_each(tag_reads, |(acct, name, region, count)| {
+    let read: Vec<(bucket::TagRead, _)> = read_each(tag_reads, |(acct, name, region, count)| {
         Ok(bucket::read_seen(
             cx.client(acct)?,
             region.clone(),
@@ -460,54 +545,22 @@ pub(super) async fn observe(
             *count,
         ))
     })
-    .await?
-    .into_iter()
-    .map(|((acct, name, _, _), seen)| ((acct, name), seen))
-    .collect();
-    buckets.foreign = read_each(probes, |(acct, name)| {
+    .await?;
+    buckets.read = read
+        .into_iter()
+        .map(|((acct, name, _, _), seen)| ((acct, name), seen))
+        .collect();
+    let owned: Vec<((AccountName, String), bool)> = read_each(probes, |(acct, name)| {
         Ok(bucket::owned_elsewhere(
             cx.client(acct)?,
             cx.any_region(acct),
             name.clone(),
         ))
     })
-    .await?
-    .into_iter()
-    .filter_map(|(key, taken)| taken.then_some(key))
-    .collect();
-
-    // Each kind's mapping from what was read.
-    let mut resources: BTreeMap<Address, Observation> = BTreeMap::new();
-    for it in cx.items.values() {
-        let obs = match it.addr.kind() {
-            K::FlinkWorkspace => workspace::observation(it, &matched, &renew),
-            K::FlinkProject => project::observation(it, &instance_of, &namespaces),
-            K::Vpc => vpc::observation(it, &vpcs),
-            K::Vswitch => vswitch::observation(it, &vsws),
-            K::OssBucket => bucket::observation(it, &buckets),
-            K::RamRole => role::observation(it, &roles),
-            K::AccountBalance => account::observation(it, &balances),
-            K::OssService => Some(Observation::Unknown),
-            // Marketplace and vendor resources: `crate::market`.
-            K::MarketOrder
-            | K::BillingAccount
-            | K::Gate
-            | K::SettlementBinding
-            | K::SaasWorkspace => None,
-        };
-        resources.insert(it.addr.clone(), obs.unwrap_or(Observation::Absent));
-    }
-    let network = vswitch::network(cx.items.values(), &vsws);
-
-    let mut accounts = BTreeMap::new();
-    for acct in req.accounts.keys() {
-        accounts.insert(acct.clone(), facts.remove(acct).unwrap_or_default());
-    }
-    Ok(Observed {
-        resources,
-        accounts,
-        api_calls: cx.counter.load(Ordering::Relaxed),
-        network,
-        ..Observed::default()
-    })
+    .await?;
+    buckets.foreign = owned
+        .into_iter()
+        .filter_map(|(key, taken)| taken.then_some(key))
+        .collect();
+    Ok(())
 }

@@ -18,7 +18,7 @@ use flinkform_core::{
 };
 use serde_json::Value as Json;
 
-use super::observe::Item;
+use super::observe::{Item, Listed};
 use super::{
     attr_int, attr_str, changed, deleted, done, find_by, found, invalid, need_str, paged, params,
     prior_id, region_of, resource_spec, workspace,
@@ -77,7 +77,7 @@ pub(super) type Instance = (AccountName, Region, String);
 /// workspace's name in the instance listing of its region.
 pub(super) fn instances_of<'a>(
     items: impl Iterator<Item = &'a Item>,
-    instances: &BTreeMap<(AccountName, Region), Vec<Json>>,
+    instances: &Listed,
 ) -> BTreeMap<Address, Instance> {
     let mut out = BTreeMap::new();
     for it in items.filter(|i| i.addr.kind() == ResourceKind::FlinkProject) {

@@ -9,15 +9,13 @@
 //! before the state knows its id a VPC is found only by this resource's ownership mark.
 //! Deleting one that is not found is success.
 
-use std::collections::BTreeMap;
-
 use flinkform_core::{
-    AccountName, Attrs, ChangeRequest, CloudId, DeleteRequest, Observation, Outcome, ProviderError,
+    Attrs, ChangeRequest, CloudId, DeleteRequest, Observation, Outcome, ProviderError,
     ProviderErrorKind, Region,
 };
 use serde_json::Value as Json;
 
-use super::observe::{Item, by_id_or_mark};
+use super::observe::{Item, Listed, by_id_or_mark};
 use super::{Params, deleted, find_by, found, invalid, need_str, paged, params, region_of};
 use crate::client::{ApiError, Client, RpcMethod};
 use crate::endpoint::Product;
@@ -66,10 +64,7 @@ pub(super) async fn list(
 
 /// Refresh: the VPC of the recorded id, else (managed, not yet recorded) the one carrying
 /// this resource's mark.
-pub(super) fn observation(
-    it: &Item,
-    vpcs: &BTreeMap<(AccountName, Region), Vec<Json>>,
-) -> Option<Observation> {
+pub(super) fn observation(it: &Item, vpcs: &Listed) -> Option<Observation> {
     // VPC names are not unique: before the state knows it, a VPC is found only by this
     // resource's ownership mark.
     by_id_or_mark(it, vpcs, "VpcId", wire::vpc)

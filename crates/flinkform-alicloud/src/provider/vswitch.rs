@@ -12,12 +12,12 @@
 use std::collections::BTreeMap;
 
 use flinkform_core::{
-    AccountName, ChangeRequest, CloudId, DeleteRequest, Mode, Observation, ObservedResource,
-    Outcome, ProviderError, ProviderErrorKind, Region, ResourceKind,
+    ChangeRequest, CloudId, DeleteRequest, Mode, Observation, ObservedResource, Outcome,
+    ProviderError, ProviderErrorKind, Region, ResourceKind,
 };
 use serde_json::Value as Json;
 
-use super::observe::{Item, by_id_or_mark};
+use super::observe::{Item, Listed, by_id_or_mark};
 use super::{find_by, found, need_str, params, region_of, vpc};
 use crate::client::{ApiError, Client};
 use crate::tags;
@@ -45,17 +45,14 @@ pub(super) async fn list(
 
 /// Refresh: the vSwitch of the recorded id, else (managed, not yet recorded) the one
 /// carrying this resource's mark.
-pub(super) fn observation(
-    it: &Item,
-    vsws: &BTreeMap<(AccountName, Region), Vec<Json>>,
-) -> Option<Observation> {
+pub(super) fn observation(it: &Item, vsws: &Listed) -> Option<Observation> {
     by_id_or_mark(it, vsws, "VSwitchId", wire::vswitch)
 }
 
 /// Refresh: the vSwitches of existing VPCs the specs reference by id (data `vpc`s).
 pub(super) fn network<'a>(
     items: impl Iterator<Item = &'a Item>,
-    vsws: &BTreeMap<(AccountName, Region), Vec<Json>>,
+    vsws: &Listed,
 ) -> BTreeMap<CloudId, Vec<ObservedResource>> {
     let mut network = BTreeMap::new();
     for it in items.filter(|i| i.addr.kind() == ResourceKind::Vpc && i.mode == Mode::Data) {

@@ -23,7 +23,7 @@ use flinkform_core::{
 };
 use serde_json::{Value as Json, json};
 
-use super::observe::Item;
+use super::observe::{Item, Listed};
 use super::{
     AliProvider, adopted, attr_int, attr_str, attr_strings, changed, create_region, deleted, done,
     find_by, found, invalid, need_str, not_ours, paged, params, prior_id, project, region_of,
@@ -124,7 +124,7 @@ pub(super) type Matched = BTreeMap<Address, (AccountName, Json)>;
 /// by name.
 pub(super) fn match_listed<'a>(
     items: impl Iterator<Item = &'a Item>,
-    instances: &BTreeMap<(AccountName, Region), Vec<Json>>,
+    instances: &Listed,
 ) -> Matched {
     let mut matched = Matched::new();
     for it in items.filter(|i| i.addr.kind() == ResourceKind::FlinkWorkspace) {
@@ -163,7 +163,7 @@ pub(super) fn other_regions<'a>(
     items: impl Iterator<Item = &'a Item>,
     matched: &Matched,
     facts: &BTreeMap<AccountName, AccountFacts>,
-    instances: &BTreeMap<(AccountName, Region), Vec<Json>>,
+    instances: &Listed,
 ) -> Vec<(AccountName, Region)> {
     let mut elsewhere: BTreeMap<AccountName, BTreeSet<Region>> = BTreeMap::new();
     for it in unmatched(items, matched) {
@@ -190,7 +190,7 @@ pub(super) fn other_regions<'a>(
 /// account.
 pub(super) fn match_elsewhere<'a>(
     items: impl Iterator<Item = &'a Item>,
-    instances: &BTreeMap<(AccountName, Region), Vec<Json>>,
+    instances: &Listed,
     matched: &mut Matched,
 ) {
     let unmatched: Vec<&Item> = unmatched(items, matched).collect();
