@@ -8,10 +8,10 @@
 //! [`Provider::read`] can find it: namespaces are only addressable within their instance).
 //!
 //! One module per resource kind, each with its refresh mapping, read, create, update and
-//! delete: [`account`] (account facts, `account_balance`, `oss_service`), [`role`]
-//! (`ram_role`), [`vpc`], [`vswitch`], [`bucket`] (`oss_bucket`), [`workspace`]
-//! (`flink_workspace`), [`project`] (`flink_project`); the Marketplace and vendor kinds are
-//! `crate::market`. [`observe`] is the batched refresh that reads the cloud for all of them.
+//! delete: `account` (account facts, `account_balance`, `oss_service`), `role`
+//! (`ram_role`), `vpc`, `vswitch`, `bucket` (`oss_bucket`), `workspace`
+//! (`flink_workspace`), `project` (`flink_project`); the Marketplace and vendor kinds are
+//! `crate::market`. `observe` is the batched refresh that reads the cloud for all of them.
 //! This module holds the provider itself, the [`Provider`] impl (one dispatch line per
 //! kind) and the small helpers the kinds share.
 
