@@ -1,0 +1,566 @@
+//! The batched refresh: which listings to read for the requested resources, read with
+//! bounded concurrency in phases, then one mapping per kind module from the listings to
+//! observations.
+//!
+//! `observe` is batched: per account and region one paged `DescribeInstances`,
+//! `DescribeVpcs` and `DescribeVSwitches`; per account one `ListBuckets`, one
+//! `GetRole` + `ListPoliciesForRole`, one `QueryAvailableInstances` (auto-renewal of
+//! subscriptions); per workspace with projects one `DescribeNamespaces`; and per requested
+//! account its facts (`GetCallerIdentity`, `QueryAccountBalance`,
+//! `DescribeSupportedRegions`, `DescribeSupportedZones` per requested region).
+//!
+//! Phases, each a set of independent reads run at most [`OBSERVE_CONCURRENCY`] at once:
+//! 1. listings per account and region (instances, VPCs, vSwitches) and per account
+//!    (buckets, the role, facts, resource groups; then, one after another, the balances of
+//!    balance checks of accounts whose facts were not asked for);
+//! 2. workspaces: the instances of the account's other regions for a name not found in its
+//!    own, then the renewal statuses of the subscriptions found;
+//! 3. the namespaces of the workspaces with projects;
+//! 4. the tags (and object counts) of the buckets found, and whether another account owns
+//!    a bucket name to create.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use flinkform_core::{
+    AccountFacts, AccountName, Address, Attrs, CloudId, Mode, Observation, ObserveRequest,
+    Observed, ObservedResource, ProviderError, ProviderErrorKind, Region, ResourceKind,
+};
+use serde_json::Value as Json;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::{
+    AliProvider, account, attr_str, bucket, find_by, invalid, project, role, vpc, vswitch,
+    workspace,
+};
+use crate::client::{ApiError, Client};
+use crate::endpoint::is_china_site_region;
+use crate::rm;
+use crate::tags;
+
+/// How many reads `observe` runs at once.
+const OBSERVE_CONCURRENCY: usize = 8;
+
+/// One requested resource, merged from its desired and recorded forms.
+#[derive(Debug, Clone)]
+pub(super) struct Item {
+    pub(super) addr: Address,
+    pub(super) mode: Mode,
+    pub(super) account: AccountName,
+    pub(super) region: Option<Region>,
+    pub(super) cloud_id: Option<CloudId>,
+    pub(super) attrs: Attrs,
+}
+
+impl Item {
+    pub(super) fn name(&self) -> Option<&str> {
+        attr_str(&self.attrs, "name")
+    }
+
+    /// The id to look for: recorded, else (data sources) the spec's `id`.
+    pub(super) fn known_id(&self) -> Option<String> {
+        self.cloud_id
+            .as_ref()
+            .map(|c| c.as_str().to_owned())
+            .or_else(|| attr_str(&self.attrs, "id").map(str::to_owned))
+    }
+
+    /// For projects: (workspace name, project name) from the address `<ws>/<project>`.
+    pub(super) fn project_names(&self) -> (String, String) {
+        let (ws, p) = self
+            .addr
+            .name()
+            .split_once('/')
+            .unwrap_or((self.addr.name(), ""));
+        (
+            ws.to_owned(),
+            self.name().map_or_else(|| p.to_owned(), str::to_owned),
+        )
+    }
+}
+
+fn merge_items(req: &ObserveRequest) -> BTreeMap<Address, Item> {
+    let mut items: BTreeMap<Address, Item> = BTreeMap::new();
+    for d in &req.desired {
+        items.insert(
+            d.addr.clone(),
+            Item {
+                addr: d.addr.clone(),
+                mode: d.mode,
+                account: d.account.clone(),
+                region: d.region.clone(),
+                cloud_id: None,
+                attrs: d.attrs.clone(),
+            },
+        );
+    }
+    for r in &req.recorded {
+        let item = items.entry(r.addr.clone()).or_insert_with(|| Item {
+            addr: r.addr.clone(),
+            mode: r.mode,
+            account: r.account.clone(),
+            region: r.region.clone(),
+            cloud_id: None,
+            attrs: r.attrs.clone(),
+        });
+        // The recorded resource is what exists: find it where the state says it is.
+        item.account = r.account.clone();
+        item.region = r.region.clone().or_else(|| item.region.clone());
+        item.cloud_id = Some(r.cloud_id.clone());
+    }
+    items
+}
+
+/// Runs `futs` with at most `limit` at once; results in input order.
+async fn bounded<T, F>(futs: Vec<F>, limit: usize) -> Result<Vec<T>, ProviderError>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let sem = Arc::new(Semaphore::new(limit.max(1)));
+    let mut set = JoinSet::new();
+    let n = futs.len();
+    for (i, f) in futs.into_iter().enumerate() {
+        let sem = Arc::clone(&sem);
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await.ok();
+            (i, f.await)
+        });
+    }
+    let mut out = Vec::with_capacity(n);
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(x) => out.push(x),
+            Err(e) => {
+                return Err(ApiError::local(
+                    ProviderErrorKind::Fatal,
+                    "observe",
+                    format!("read task failed: {e}"),
+                )
+                .into());
+            }
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    Ok(out.into_iter().map(|(_, t)| t).collect())
+}
+
+/// One phase: `read(key)` for every key, at most [`OBSERVE_CONCURRENCY`] at once; the
+/// results with their keys (in key order), or the first failure in that order.
+async fn read_each<K, T, Fut, C>(
+    keys: impl IntoIterator<Item = K>,
+    read: impl FnMut(&K) -> Result<Fut, ProviderError>,
+) -> Result<C, ProviderError>
+where
+    Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+    T: Send + 'static,
+    C: FromIterator<(K, T)>,
+{
+    let keys: Vec<K> = keys.into_iter().collect();
+    let futs = keys.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    let results = bounded(futs, OBSERVE_CONCURRENCY).await?;
+    Ok(keys
+        .into_iter()
+        .zip(results)
+        .map(|(key, res)| Ok((key, res?)))
+        .collect::<Result<C, ApiError>>()?)
+}
+
+/// A listing in a region the account's site does not offer finds nothing (the planner
+/// reports the region from the account facts); other errors stay errors.
+fn unless_region_unsupported(list: Result<Vec<Json>, ApiError>) -> Result<Vec<Json>, ApiError> {
+    match list {
+        Err(e)
+            if e.code.as_deref().is_some_and(|c| {
+                c == "InvalidParameter.Region" || c.starts_with("InvalidRegionId")
+            }) =>
+        {
+            Ok(Vec::new())
+        }
+        other => other,
+    }
+}
+
+/// Refresh of a VPC-product resource (`vpc`, `vswitch`) from its region's listing: by the
+/// known id (`id_field`), else, managed and not yet recorded, by this resource's ownership
+/// mark (their names are not unique); `map` turns a listed entry into an observation.
+pub(super) fn by_id_or_mark(
+    it: &Item,
+    listings: &Listed,
+    id_field: &str,
+    map: fn(&Json, &str) -> Option<ObservedResource>,
+) -> Option<Observation> {
+    let region = it.region.as_ref()?;
+    let list = listings.get(&(it.account.clone(), region.clone()))?;
+    let hit = match it.known_id() {
+        Some(id) => find_by(list, id_field, &id),
+        None if it.mode == Mode::Managed => list.iter().find(|v| {
+            map(v, region.as_str()).is_some_and(|o| tags::same_mark(&o.attrs, &it.attrs))
+        }),
+        None => None,
+    }?;
+    map(hit, region.as_str()).map(Observation::Found)
+}
+
+/// What one refresh reads with: clients that count its calls, the requested resources,
+/// and the regions each account uses.
+struct Refresh<'a> {
+    provider: &'a AliProvider,
+    counter: Arc<AtomicU64>,
+    clients: BTreeMap<AccountName, Client>,
+    items: BTreeMap<Address, Item>,
+    /// Account → the regions it uses (for the BSS host and the OSS service host).
+    home: BTreeMap<AccountName, BTreeSet<Region>>,
+}
+
+impl<'a> Refresh<'a> {
+    fn new(provider: &'a AliProvider, req: &ObserveRequest) -> Self {
+        let counter = Arc::new(AtomicU64::new(0));
+        let clients = provider
+            .clients
+            .iter()
+            .map(|(k, c)| (k.clone(), c.counting(Arc::clone(&counter))))
+            .collect();
+        let items = merge_items(req);
+        let mut home: BTreeMap<AccountName, BTreeSet<Region>> = req.accounts.clone();
+        for it in items.values() {
+            if let Some(r) = &it.region {
+                home.entry(it.account.clone())
+                    .or_default()
+                    .insert(r.clone());
+            }
+        }
+        Self {
+            provider,
+            counter,
+            clients,
+            items,
+            home,
+        }
+    }
+
+    fn client(&self, account: &AccountName) -> Result<Client, ProviderError> {
+        self.clients.get(account).cloned().ok_or_else(|| {
+            self.provider
+                .client(account)
+                .err()
+                .unwrap_or_else(|| invalid("observe", "unknown account"))
+        })
+    }
+
+    /// The region whose BSS host serves `account`: a China-site region it uses, else any
+    /// region it uses, else the default one.
+    fn bss_region(&self, account: &AccountName) -> Region {
+        let regions = self.home.get(account);
+        regions
+            .and_then(|rs| {
+                rs.iter()
+                    .find(|r| is_china_site_region(r.as_str()))
+                    .or_else(|| rs.iter().next())
+            })
+            .cloned()
+            .unwrap_or_else(|| self.provider.default_region.clone())
+    }
+
+    /// A region `account` uses (the OSS service host), else the default one.
+    fn any_region(&self, account: &AccountName) -> Region {
+        self.home
+            .get(account)
+            .and_then(|rs| rs.iter().next().cloned())
+            .unwrap_or_else(|| self.provider.default_region.clone())
+    }
+
+    /// The requested resources of `kinds`.
+    fn of<'s>(&'s self, kinds: &'s [ResourceKind]) -> impl Iterator<Item = &'s Item> {
+        self.items
+            .values()
+            .filter(move |i| kinds.contains(&i.addr.kind()))
+    }
+
+    /// The (account, region) pairs of the requested resources of `kinds`.
+    fn regions_of(&self, kinds: &[ResourceKind]) -> BTreeSet<(AccountName, Region)> {
+        self.of(kinds)
+            .filter_map(|it| Some((it.account.clone(), it.region.clone()?)))
+            .collect()
+    }
+
+    /// The accounts of the requested resources of `kind`.
+    fn accounts_of(&self, kind: ResourceKind) -> BTreeSet<AccountName> {
+        self.of(&[kind]).map(|it| it.account.clone()).collect()
+    }
+}
+
+/// Listings per account and region.
+pub(super) type Listed = BTreeMap<(AccountName, Region), Vec<Json>>;
+
+/// Listings per (account, region); a region the site does not offer lists nothing.
+async fn list_regions<Fut>(
+    keys: impl IntoIterator<Item = (AccountName, Region)>,
+    mut list: impl FnMut(&(AccountName, Region)) -> Result<Fut, ProviderError>,
+) -> Result<Listed, ProviderError>
+where
+    Fut: Future<Output = Result<Vec<Json>, ApiError>> + Send + 'static,
+{
+    read_each(keys, |key| {
+        let fut = list(key)?;
+        Ok(async move { unless_region_unsupported(fut.await) })
+    })
+    .await
+}
+
+/// What phase 1 read.
+struct Listings {
+    instances: Listed,
+    vpcs: Listed,
+    vswitches: Listed,
+    buckets: bucket::Seen,
+    /// (account, role name) → its policies, `None` when it does not exist.
+    roles: BTreeMap<(AccountName, String), Option<Vec<String>>>,
+    facts: BTreeMap<AccountName, AccountFacts>,
+    /// Account → (available amount as sent, currency).
+    balances: BTreeMap<AccountName, (String, String)>,
+}
+
+/// Reads the cloud for every requested resource (all but the Marketplace kinds, which
+/// `crate::market` observes) and every requested account.
+pub(super) async fn observe(
+    provider: &AliProvider,
+    req: &ObserveRequest,
+) -> Result<Observed, ProviderError> {
+    let cx = Refresh::new(provider, req);
+    if let Ok(mut known) = provider.bss_regions.lock() {
+        for acct in cx.home.keys() {
+            known.insert(acct.clone(), cx.bss_region(acct));
+        }
+    }
+    let mut seen = listings(&cx, req).await?;
+    let (matched, renew) = workspaces(&cx, &mut seen).await?;
+    let (instance_of, namespaces) = projects(&cx, &seen.instances).await?;
+    bucket_details(&cx, req, &mut seen.buckets).await?;
+
+    // Each kind's mapping from what was read.
+    let mut resources: BTreeMap<Address, Observation> = BTreeMap::new();
+    for it in cx.items.values() {
+        use ResourceKind as K;
+        let obs = match it.addr.kind() {
+            K::FlinkWorkspace => workspace::observation(it, &matched, &renew),
+            K::FlinkProject => project::observation(it, &instance_of, &namespaces),
+            K::Vpc => vpc::observation(it, &seen.vpcs),
+            K::Vswitch => vswitch::observation(it, &seen.vswitches),
+            K::OssBucket => bucket::observation(it, &seen.buckets),
+            K::RamRole => role::observation(it, &seen.roles),
+            K::AccountBalance => account::observation(it, &seen.balances),
+            K::OssService => Some(Observation::Unknown),
+            // Marketplace and vendor resources: `crate::market`.
+            K::MarketOrder
+            | K::BillingAccount
+            | K::Gate
+            | K::SettlementBinding
+            | K::SaasWorkspace => None,
+        };
+        resources.insert(it.addr.clone(), obs.unwrap_or(Observation::Absent));
+    }
+    let network = vswitch::network(cx.items.values(), &seen.vswitches);
+
+    let mut accounts = BTreeMap::new();
+    for acct in req.accounts.keys() {
+        accounts.insert(acct.clone(), seen.facts.remove(acct).unwrap_or_default());
+    }
+    Ok(Observed {
+        resources,
+        accounts,
+        api_calls: cx.counter.load(Ordering::Relaxed),
+        network,
+        ..Observed::default()
+    })
+}
+
+/// Phase 1: the listings per account and region, and per account.
+async fn listings(cx: &Refresh<'_>, req: &ObserveRequest) -> Result<Listings, ProviderError> {
+    use ResourceKind as K;
+    let instances = list_regions(
+        cx.regions_of(&[K::FlinkWorkspace, K::FlinkProject]),
+        |(acct, region)| Ok(workspace::list(cx.client(acct)?, region.clone(), None)),
+    )
+    .await?;
+    let vpcs = list_regions(cx.regions_of(&[K::Vpc]), |(acct, region)| {
+        Ok(vpc::list(cx.client(acct)?, region.clone(), None))
+    })
+    .await?;
+    let vswitches = list_regions(cx.regions_of(&[K::Vswitch]), |(acct, region)| {
+        Ok(vswitch::list(cx.client(acct)?, region.clone(), None))
+    })
+    .await?;
+    let buckets = bucket::Seen {
+        listed: read_each(cx.accounts_of(K::OssBucket), |acct| {
+            Ok(bucket::list(cx.client(acct)?, cx.any_region(acct)))
+        })
+        .await?,
+        ..bucket::Seen::default()
+    };
+    let role_names: BTreeSet<(AccountName, String)> = cx
+        .of(&[K::RamRole])
+        .map(|it| (it.account.clone(), role::name_of(it)))
+        .collect();
+    let roles = read_each(role_names, |(acct, name)| {
+        Ok(role::read_role(cx.client(acct)?, name.clone()))
+    })
+    .await?;
+    let read_facts: Vec<(AccountName, (AccountFacts, String))> =
+        read_each(req.accounts.keys().cloned(), |acct| {
+            let regions = req.accounts.get(acct).cloned().unwrap_or_default();
+            Ok(account::facts(
+                cx.client(acct)?,
+                regions,
+                cx.bss_region(acct),
+                cx.provider.default_region.clone(),
+            ))
+        })
+        .await?;
+    let mut facts: BTreeMap<AccountName, AccountFacts> = BTreeMap::new();
+    let mut balances: BTreeMap<AccountName, (String, String)> = BTreeMap::new();
+    for (acct, (f, amount)) in read_facts {
+        if let Some(b) = &f.balance {
+            balances.insert(acct.clone(), (amount, b.currency.clone()));
+        }
+        facts.insert(acct, f);
+    }
+    // Resource groups, read only for accounts whose desired workspaces name one.
+    let groups: Vec<(AccountName, BTreeSet<String>)> =
+        read_each(account::group_accounts(req, &facts), |acct| {
+            let client = cx.client(acct)?;
+            Ok(async move { rm::group_ids(&client).await })
+        })
+        .await?;
+    for (acct, ids) in groups {
+        if let Some(f) = facts.get_mut(&acct) {
+            f.resource_groups = Some(ids);
+        }
+    }
+    // Balances for balance checks of accounts whose facts were not asked for.
+    for acct in cx.accounts_of(K::AccountBalance) {
+        if balances.contains_key(&acct) {
+            continue;
+        }
+        let client = cx.client(&acct)?;
+        let (amount, currency, _) = account::query_balance(&client, &cx.bss_region(&acct)).await?;
+        balances.insert(acct, (amount, currency));
+    }
+    Ok(Listings {
+        instances,
+        vpcs,
+        vswitches,
+        buckets,
+        roles,
+        facts,
+        balances,
+    })
+}
+
+/// Phase 2: the workspaces, in their own region, then by name in the account's other
+/// regions (listed now); then the auto-renewal of the subscriptions found, per account.
+async fn workspaces(
+    cx: &Refresh<'_>,
+    seen: &mut Listings,
+) -> Result<(workspace::Matched, BTreeMap<String, String>), ProviderError> {
+    let mut matched = workspace::match_listed(cx.items.values(), &seen.instances);
+    let others =
+        workspace::other_regions(cx.items.values(), &matched, &seen.facts, &seen.instances);
+    let listed = list_regions(others, |(acct, region)| {
+        Ok(workspace::list(cx.client(acct)?, region.clone(), None))
+    })
+    .await?;
+    seen.instances.extend(listed);
+    workspace::match_elsewhere(cx.items.values(), &seen.instances, &mut matched);
+    let renewals: Vec<(AccountName, BTreeMap<String, String>)> =
+        read_each(workspace::subscription_accounts(&matched), |acct| {
+            Ok(workspace::renew_statuses(
+                cx.client(acct)?,
+                cx.bss_region(acct),
+                None,
+            ))
+        })
+        .await?;
+    let renew = renewals.into_iter().flat_map(|(_, r)| r).collect();
+    Ok((matched, renew))
+}
+
+/// Phase 3: the projects' instance ids, then one `DescribeNamespaces` per instance (of
+/// those that exist).
+async fn projects(
+    cx: &Refresh<'_>,
+    instances: &Listed,
+) -> Result<
+    (
+        BTreeMap<Address, project::Instance>,
+        BTreeMap<project::Instance, Vec<Json>>,
+    ),
+    ProviderError,
+> {
+    let instance_of = project::instances_of(cx.items.values(), instances);
+    let wanted: BTreeSet<project::Instance> = instance_of.values().cloned().collect();
+    let namespaces: Vec<(project::Instance, Option<Vec<Json>>)> =
+        read_each(wanted, |(acct, region, id)| {
+            Ok(project::list(
+                cx.client(acct)?,
+                region.clone(),
+                id.clone(),
+                None,
+            ))
+        })
+        .await?;
+    let namespaces = namespaces
+        .into_iter()
+        .filter_map(|(k, l)| Some((k, l?)))
+        .collect();
+    Ok((instance_of, namespaces))
+}
+
+/// Phase 4: the tags (and object counts) of the requested buckets the account has, and
+/// whether another account owns a bucket name to create.
+async fn bucket_details(
+    cx: &Refresh<'_>,
+    req: &ObserveRequest,
+    buckets: &mut bucket::Seen,
+) -> Result<(), ProviderError> {
+    let desired_region: BTreeMap<&Address, Option<&str>> = req
+        .desired
+        .iter()
+        .map(|d| (&d.addr, attr_str(&d.attrs, "region")))
+        .collect();
+    let (tag_reads, probes) = bucket::further_reads(
+        cx.of(&[ResourceKind::OssBucket]),
+        buckets,
+        &desired_region,
+        &cx.provider.default_region,
+    );
+    let read: Vec<(bucket::TagRead, _)> = read_each(tag_reads, |(acct, name, region, count)| {
+        Ok(bucket::read_seen(
+            cx.client(acct)?,
+            region.clone(),
+            name.clone(),
+            *count,
+        ))
+    })
+    .await?;
+    buckets.read = read
+        .into_iter()
+        .map(|((acct, name, _, _), seen)| ((acct, name), seen))
+        .collect();
+    let owned: Vec<((AccountName, String), bool)> = read_each(probes, |(acct, name)| {
+        Ok(bucket::owned_elsewhere(
+            cx.client(acct)?,
+            cx.any_region(acct),
+            name.clone(),
+        ))
+    })
+    .await?;
+    buckets.foreign = owned
+        .into_iter()
+        .filter_map(|(key, taken)| taken.then_some(key))
+        .collect();
+    Ok(())
+}

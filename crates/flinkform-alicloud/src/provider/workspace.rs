@@ -1,0 +1,487 @@
+//! `flink_workspace`: a fully managed Flink workspace (an instance, `f-…`), pay-as-you-go
+//! or a subscription with its auto-renewal.
+//!
+//! API actions: foasconsole `DescribeInstances` (refresh reads one paged listing per
+//! account and region, and the account's other regions for a name it did not find),
+//! `CreateInstance`, `ModifyPrepayInstanceSpec`, `DeleteInstance`, `DescribeNamespaces` (the
+//! default-project check), `TagResources` / `UntagResources` (through `crate::tags`); BSS
+//! `QueryAvailableInstances` (renewal statuses, one per account with subscriptions) and
+//! `SetRenewal`; ResourceManager `MoveResources` (through `crate::rm`).
+//!
+//! Idempotency: by name and ownership mark. `CreateInstance` takes no `ClientToken` and
+//! workspace names are unique across the account's regions, so a create looks the name up
+//! first and takes a workspace only when it carries this resource's mark; when the order's
+//! answer is lost (transient error, or `InstanceName.AlreadyExists`) it looks again. Deleting
+//! one that is not found is success.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use flinkform_core::{
+    AccountFacts, AccountName, Address, ChangeRequest, CloudId, DeleteRequest, Mode, Observation,
+    ObservedResource, Outcome, ProviderError, ProviderErrorKind, Readiness, Region, ResourceKind,
+    Value,
+};
+use serde_json::{Value as Json, json};
+
+use super::observe::{Item, Listed};
+use super::{
+    AliProvider, adopted, attr_int, attr_str, attr_strings, changed, create_region, deleted, done,
+    find_by, found, invalid, need_str, not_ours, paged, params, prior_id, project, region_of,
+    resource_spec,
+};
+use crate::client::{ApiError, Client, RpcMethod};
+use crate::endpoint::{Product, is_china_site_region};
+use crate::rm;
+use crate::tags;
+use crate::wire;
+
+/// The BSS product code of fully managed Flink.
+pub const BSS_PRODUCT_CODE: &str = "sc";
+
+/// The instances of `region`, optionally only those matching `filter` (parameter and
+/// value: `InstanceName` or `InstanceId`).
+pub(super) async fn list(
+    client: Client,
+    region: Region,
+    filter: Option<(&str, String)>,
+) -> Result<Vec<Json>, ApiError> {
+    let mut base = params(&[("Region", region.as_str())]);
+    if let Some((key, value)) = filter {
+        base.push((key.to_owned(), value));
+    }
+    paged(
+        &client,
+        Product::Foasconsole,
+        Some(&region),
+        "DescribeInstances",
+        base,
+        RpcMethod::Get,
+        ("PageIndex", "PageSize", 100),
+        &["Instances"],
+        &["TotalCount"],
+    )
+    .await
+}
+
+/// Instance id → BSS `RenewStatus` for the account's Flink subscriptions.
+pub(super) async fn renew_statuses(
+    client: Client,
+    bss_region: Region,
+    instance_ids: Option<String>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut base = params(&[
+        ("ProductCode", BSS_PRODUCT_CODE),
+        ("SubscriptionType", "Subscription"),
+    ]);
+    if let Some(ids) = instance_ids {
+        base.push(("InstanceIDs".to_owned(), ids));
+    }
+    let list = paged(
+        &client,
+        Product::Bss,
+        Some(&bss_region),
+        "QueryAvailableInstances",
+        base,
+        RpcMethod::Post,
+        ("PageNum", "PageSize", 300),
+        &["Data", "InstanceList"],
+        &["Data", "TotalCount"],
+    )
+    .await?;
+    Ok(list
+        .iter()
+        .filter_map(|i| {
+            Some((
+                wire::string_at(i, &["InstanceID"])?,
+                wire::string_at(i, &["RenewStatus"])?,
+            ))
+        })
+        .collect())
+}
+
+/// The BSS host of a workspace in `region`: the region's own on the China site, else the
+/// international one.
+fn bss_region(provider: &AliProvider, region: &Region) -> Region {
+    if is_china_site_region(region.as_str()) {
+        region.clone()
+    } else {
+        provider.default_region.clone()
+    }
+}
+
+/// The instance named `name` that is not deleted.
+fn named<'a>(list: impl IntoIterator<Item = &'a Json>, name: &str) -> Option<&'a Json> {
+    list.into_iter().find(|i| {
+        wire::string_at(i, &["InstanceName"]).as_deref() == Some(name)
+            && wire::string_at(i, &["ClusterStatus"]).as_deref() != Some("DELETED")
+    })
+}
+
+/// Workspaces refresh matched: address → (account, instance as listed).
+pub(super) type Matched = BTreeMap<Address, (AccountName, Json)>;
+
+/// Refresh, first pass: each workspace in its own region's listing, by its known id, else
+/// by name.
+pub(super) fn match_listed<'a>(
+    items: impl Iterator<Item = &'a Item>,
+    instances: &Listed,
+) -> Matched {
+    let mut matched = Matched::new();
+    for it in items.filter(|i| i.addr.kind() == ResourceKind::FlinkWorkspace) {
+        let Some(region) = &it.region else { continue };
+        let list = instances
+            .get(&(it.account.clone(), region.clone()))
+            .map_or(&[][..], Vec::as_slice);
+        let hit = match it.known_id() {
+            Some(id) => find_by(list, "InstanceId", &id),
+            None => it.name().and_then(|n| named(list, n)),
+        };
+        if let Some(inst) = hit {
+            matched.insert(it.addr.clone(), (it.account.clone(), inst.clone()));
+        }
+    }
+    matched
+}
+
+/// Managed workspaces to create that the first pass did not find.
+fn unmatched<'a>(
+    items: impl Iterator<Item = &'a Item>,
+    matched: &Matched,
+) -> impl Iterator<Item = &'a Item> {
+    items.filter(|i| {
+        i.addr.kind() == ResourceKind::FlinkWorkspace
+            && i.mode == Mode::Managed
+            && i.known_id().is_none()
+            && !matched.contains_key(&i.addr)
+    })
+}
+
+/// Workspace names are unique across all regions of an account: a workspace to
+/// create whose name is taken in another region is found there (and the planner
+/// refuses it unless it is this stack's). These are the regions refresh lists too.
+pub(super) fn other_regions<'a>(
+    items: impl Iterator<Item = &'a Item>,
+    matched: &Matched,
+    facts: &BTreeMap<AccountName, AccountFacts>,
+    instances: &Listed,
+) -> Vec<(AccountName, Region)> {
+    let mut elsewhere: BTreeMap<AccountName, BTreeSet<Region>> = BTreeMap::new();
+    for it in unmatched(items, matched) {
+        let offered = facts
+            .get(&it.account)
+            .map(|f| f.flink_regions.clone())
+            .unwrap_or_default();
+        for region in offered {
+            if !instances.contains_key(&(it.account.clone(), region.clone())) {
+                elsewhere
+                    .entry(it.account.clone())
+                    .or_default()
+                    .insert(region);
+            }
+        }
+    }
+    elsewhere
+        .into_iter()
+        .flat_map(|(a, rs)| rs.into_iter().map(move |r| (a.clone(), r)))
+        .collect()
+}
+
+/// Refresh, second pass: the unmatched workspaces by name in any listed region of their
+/// account.
+pub(super) fn match_elsewhere<'a>(
+    items: impl Iterator<Item = &'a Item>,
+    instances: &Listed,
+    matched: &mut Matched,
+) {
+    let unmatched: Vec<&Item> = unmatched(items, matched).collect();
+    for it in unmatched {
+        let Some(name) = it.name() else { continue };
+        let listed = instances
+            .iter()
+            .filter(|((a, _), _)| a == &it.account)
+            .flat_map(|(_, list)| list.iter());
+        if let Some(inst) = named(listed, name) {
+            matched.insert(it.addr.clone(), (it.account.clone(), inst.clone()));
+        }
+    }
+}
+
+/// The accounts of matched subscriptions, whose renewal statuses refresh reads.
+pub(super) fn subscription_accounts(matched: &Matched) -> Vec<AccountName> {
+    matched
+        .values()
+        .filter(|(_, inst)| wire::string_at(inst, &["ChargeType"]).as_deref() == Some("PRE"))
+        .map(|(acct, _)| acct.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Refresh: the matched instance with its renewal status.
+pub(super) fn observation(
+    it: &Item,
+    matched: &Matched,
+    renew: &BTreeMap<String, String>,
+) -> Option<Observation> {
+    let (_, inst) = matched.get(&it.addr)?;
+    wire::workspace(inst, renew).map(Observation::Found)
+}
+
+pub(super) async fn read(
+    provider: &AliProvider,
+    client: &Client,
+    region: Option<&Region>,
+    cloud_id: &CloudId,
+) -> Result<Observation, ProviderError> {
+    let region = region_of(region, "DescribeInstances")?;
+    let id = cloud_id.as_str();
+    let filter = Some(("InstanceId", id.to_owned()));
+    let list = list(client.clone(), region.clone(), filter).await?;
+    let Some(inst) = find_by(&list, "InstanceId", id) else {
+        return Ok(Observation::Absent);
+    };
+    let renew = if wire::string_at(inst, &["ChargeType"]).as_deref() == Some("PRE") {
+        let bss = bss_region(provider, region);
+        renew_statuses(client.clone(), bss, Some(id.to_owned())).await?
+    } else {
+        BTreeMap::new()
+    };
+    Ok(found(wire::workspace(inst, &renew)))
+}
+
+/// The instance named `name` in `region`, as an observation.
+async fn find(
+    client: &Client,
+    region: &Region,
+    name: &str,
+) -> Result<Option<ObservedResource>, ProviderError> {
+    let filter = Some(("InstanceName", name.to_owned()));
+    let list = list(client.clone(), region.clone(), filter).await?;
+    Ok(list
+        .iter()
+        .filter(|i| wire::string_at(i, &["InstanceName"]).as_deref() == Some(name))
+        .filter_map(|i| wire::workspace(i, &BTreeMap::new()))
+        .find(|o| o.readiness != Readiness::Deleting))
+}
+
+pub(super) async fn create(req: &ChangeRequest, client: &Client) -> Result<Outcome, ProviderError> {
+    const A: &str = "CreateInstance";
+    let a = &req.attrs;
+    let name = need_str(a, "name", A)?;
+    let region = create_region(req, A)?;
+    if let Some(found) = find(client, &region, name).await? {
+        // Names are unique in the account: a workspace of this name is this resource
+        // only when it carries its mark (a retry, or an apply that died after ordering).
+        if !tags::same_mark(&found.attrs, a) {
+            return Err(not_ours(
+                A,
+                &format!("workspace `{name}` ({})", found.cloud_id),
+            ));
+        }
+        tracing::debug!(name, id = %found.cloud_id, "adopting this stack's workspace");
+        let ready = found.readiness == Readiness::Ready;
+        return Ok(adopted(found.cloud_id, a, &found.attrs, ready));
+    }
+    let charge = need_str(a, "charge_type", A)?;
+    let mut p = params(&[
+        ("InstanceName", name),
+        ("ChargeType", charge),
+        ("Region", region.as_str()),
+        ("VpcId", need_str(a, "vpc_id", A)?),
+    ]);
+    if let Some(zone) = attr_str(a, "zone") {
+        p.push(("ZoneId".into(), zone.to_owned()));
+    }
+    let wanted = tags::tag_map(a);
+    if !wanted.is_empty() {
+        p.push(("Tag".into(), tags::json_param(&wanted)));
+    }
+    if let Some(group) = attr_str(a, "resource_group") {
+        p.push(("ResourceGroupId".into(), group.to_owned()));
+    }
+    let vswitches = attr_strings(a, "vswitch_ids");
+    p.push(("VSwitchIds".into(), json!(vswitches).to_string()));
+    p.push((
+        "Storage".into(),
+        json!({"Oss": {"Bucket": need_str(a, "bucket", A)?}}).to_string(),
+    ));
+    if charge == "PRE" {
+        let cu =
+            attr_int(a, "cu").ok_or_else(|| invalid(A, "a subscription needs attribute `cu`"))?;
+        p.push(("ResourceSpec".into(), resource_spec(cu)));
+        p.push((
+            "PricingCycle".into(),
+            attr_str(a, "pricing_cycle").unwrap_or("Month").to_owned(),
+        ));
+        p.push((
+            "Duration".into(),
+            attr_int(a, "duration").unwrap_or(1).to_string(),
+        ));
+        let auto = a
+            .get("auto_renew")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        p.push(("AutoRenew".into(), auto.to_string()));
+    }
+    if let Some(cu) = attr_int(a, "default_project_cu") {
+        p.push(("DefaultNamespaceResourceSpec".into(), resource_spec(cu)));
+    }
+    match client
+        .rpc(Product::Foasconsole, Some(&region), A, p, RpcMethod::Post)
+        .await
+    {
+        Ok(resp) => {
+            let id = wire::string_at(&resp, &["OrderInfo", "InstanceId"]).ok_or_else(|| {
+                ApiError::local(
+                    ProviderErrorKind::Fatal,
+                    A,
+                    "answer has no OrderInfo.InstanceId",
+                )
+            })?;
+            let cloud_id = CloudId::new(id).map_err(|e| invalid(A, e.to_string()))?;
+            Ok(Outcome {
+                cloud_id,
+                attrs: a.clone(),
+                done: false,
+            })
+        }
+        Err(e)
+            if e.kind == ProviderErrorKind::Transient
+                || e.has_code("InstanceName.AlreadyExists") =>
+        {
+            // The order may have been placed although the answer was lost.
+            match find(client, &region, name).await {
+                Ok(Some(found)) if tags::same_mark(&found.attrs, a) => {
+                    let ready = found.readiness == Readiness::Ready;
+                    Ok(adopted(found.cloud_id, a, &found.attrs, ready))
+                }
+                _ => Err(e.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether the generated default project `name` of a RUNNING workspace is gone (deleted
+/// in the console): then flinkform creates it again, with its quota. While the
+/// workspace is still being created, the service makes it.
+pub(super) async fn default_project_missing(
+    client: &Client,
+    region: &Region,
+    instance: &str,
+    name: &str,
+) -> Result<bool, ProviderError> {
+    let filter = Some(("InstanceId", instance.to_owned()));
+    let list = list(client.clone(), region.clone(), filter).await?;
+    let running = list.iter().any(|i| {
+        wire::string_at(i, &["InstanceId"]).as_deref() == Some(instance)
+            && wire::string_at(i, &["ClusterStatus"]).as_deref() == Some("RUNNING")
+    });
+    if !running {
+        return Ok(false);
+    }
+    let namespaces = project::list(
+        client.clone(),
+        region.clone(),
+        instance.to_owned(),
+        Some(name.to_owned()),
+    )
+    .await?
+    .unwrap_or_default();
+    Ok(find_by(&namespaces, "Namespace", name).is_none())
+}
+
+/// Changes `cu` (`ModifyPrepayInstanceSpec`, pending until the workspace is RUNNING
+/// again), `auto_renew` (`SetRenewal`), `tags` and `resource_group`; nothing else changes
+/// in place.
+pub(super) async fn update(
+    provider: &AliProvider,
+    req: &ChangeRequest,
+    client: &Client,
+) -> Result<Outcome, ProviderError> {
+    let a = &req.attrs;
+    let changed = changed(req);
+    let id = prior_id(req, "ModifyPrepayInstanceSpec")?;
+    let region = region_of(req.region.as_ref(), "ModifyPrepayInstanceSpec")?;
+    let mut pending = false;
+    if changed.contains("cu") {
+        const A: &str = "ModifyPrepayInstanceSpec";
+        let cu = attr_int(a, "cu").ok_or_else(|| invalid(A, "attribute `cu` is missing"))?;
+        let p = params(&[
+            ("InstanceId", id.as_str()),
+            ("Region", region.as_str()),
+            ("ResourceSpec", &resource_spec(cu)),
+        ]);
+        client
+            .rpc(Product::Foasconsole, Some(region), A, p, RpcMethod::Post)
+            .await?;
+        pending = true;
+    }
+    if changed.contains("auto_renew") {
+        const A: &str = "SetRenewal";
+        let auto = a
+            .get("auto_renew")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut p = params(&[
+            ("InstanceIDs", id.as_str()),
+            ("ProductCode", BSS_PRODUCT_CODE),
+            ("SubscriptionType", "Subscription"),
+            (
+                "RenewalStatus",
+                if auto { "AutoRenewal" } else { "ManualRenewal" },
+            ),
+        ]);
+        if auto {
+            p.extend(params(&[
+                ("RenewalPeriod", "1"),
+                ("RenewalPeriodUnit", "M"),
+            ]));
+        }
+        let bss = bss_region(provider, region);
+        client
+            .rpc(Product::Bss, Some(&bss), A, p, RpcMethod::Post)
+            .await?;
+    }
+    if changed.contains("tags") {
+        let prior = req.prior.as_ref().map(|p| tags::tag_map(&p.attrs));
+        tags::set(
+            client,
+            ResourceKind::FlinkWorkspace,
+            region,
+            id.as_str(),
+            &tags::tag_map(a),
+            &prior.unwrap_or_default(),
+        )
+        .await?;
+    }
+    if changed.contains("resource_group") {
+        let group = need_str(a, "resource_group", rm::MOVE)?;
+        rm::move_to_group(client, rm::WORKSPACE, region, id.as_str(), group).await?;
+    }
+    if let Some(other) = changed
+        .iter()
+        .find(|c| !matches!(**c, "cu" | "auto_renew" | "tags" | "resource_group"))
+    {
+        return Err(invalid(
+            "update",
+            format!("`{other}` of a workspace cannot change in place"),
+        ));
+    }
+    Ok(done(id, a, !pending))
+}
+
+/// `DeleteInstance`: pending until a read no longer finds the workspace.
+pub(super) async fn delete(req: &DeleteRequest, client: &Client) -> Result<Outcome, ProviderError> {
+    const A: &str = "DeleteInstance";
+    let prior = &req.prior;
+    let region = region_of(prior.region.as_ref(), A)?;
+    let p = params(&[
+        ("InstanceId", prior.cloud_id.as_str()),
+        ("Region", region.as_str()),
+    ]);
+    let result = client
+        .rpc(Product::Foasconsole, Some(region), A, p, RpcMethod::Post)
+        .await;
+    deleted(prior, result, false)
+}
