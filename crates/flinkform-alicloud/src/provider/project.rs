@@ -91,7 +91,8 @@ pub(super) fn instances_of<'a>(
             .or_else(|| {
                 instances
                     .get(&(it.account.clone(), region.clone()))
-                    .and_then(|list| find_by(list, "InstanceName", &ws_name))
+                    // The live workspace of that name, never a deleted one of the past.
+                    .and_then(|list| super::workspace::named(list, &ws_name))
                     .and_then(|i| wire::string_at(i, &["InstanceId"]))
             });
         if let Some(id) = id {

@@ -77,7 +77,12 @@ pub(super) async fn read(
 ) -> Result<Observation, ProviderError> {
     let region = region_of(region, "DescribeVpcs")?;
     let id = cloud_id.as_str();
-    let list = list(client.clone(), region.clone(), Some(id.to_owned())).await?;
+    // Not found is absent, as for a vSwitch.
+    let list = match list(client.clone(), region.clone(), Some(id.to_owned())).await {
+        Ok(list) => list,
+        Err(e) if e.kind == ProviderErrorKind::NotFound => return Ok(Observation::Absent),
+        Err(e) => return Err(e.into()),
+    };
     Ok(found(
         find_by(&list, "VpcId", id).and_then(|v| wire::vpc(v, region.as_str())),
     ))

@@ -110,7 +110,7 @@ fn bss_region(provider: &AliProvider, region: &Region) -> Region {
 }
 
 /// The instance named `name` that is not deleted.
-fn named<'a>(list: impl IntoIterator<Item = &'a Json>, name: &str) -> Option<&'a Json> {
+pub(super) fn named<'a>(list: impl IntoIterator<Item = &'a Json>, name: &str) -> Option<&'a Json> {
     list.into_iter().find(|i| {
         wire::string_at(i, &["InstanceName"]).as_deref() == Some(name)
             && wire::string_at(i, &["ClusterStatus"]).as_deref() != Some("DELETED")
