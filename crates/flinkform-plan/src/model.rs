@@ -2,7 +2,7 @@
 //! report (recorded vs observed). Built by the pure planner, executed by `flinkform-apply`,
 //! rendered by the CLI.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use flinkform_core::{Address, CloudId, DesiredResource, RecordedResource, Value};
@@ -219,16 +219,30 @@ impl Plan {
             .map(|(from, _)| *from)
     }
 
-    /// Whether `action` is the first half of a replacement: the deletion (or forgetting)
-    /// of the old resource, before the `Replace` action of the same address creates it
-    /// again.
+    /// How many actions each address has (more than one: a replacement's deletion and
+    /// creation, an update's steps, a role's creation and its policies, …), computed once
+    /// for a renderer instead of a search per action.
     #[must_use]
-    pub fn replaced_first(&self, action: &PlannedAction) -> bool {
+    pub fn actions_per_address(&self) -> BTreeMap<&Address, (usize, bool)> {
+        let mut out: BTreeMap<&Address, (usize, bool)> = BTreeMap::new();
+        for a in &self.actions {
+            let entry = out.entry(&a.addr).or_default();
+            entry.0 += 1;
+            entry.1 |= a.op == Op::Replace;
+        }
+        out
+    }
+
+    /// Whether `action` is the first half of a replacement (the deletion, or forgetting, of
+    /// the old resource before the `Replace` action of the same address creates it again),
+    /// given [`Plan::actions_per_address`].
+    #[must_use]
+    pub fn replaced_first(
+        per_address: &BTreeMap<&Address, (usize, bool)>,
+        action: &PlannedAction,
+    ) -> bool {
         matches!(action.op, Op::Delete | Op::Forget)
-            && self
-                .actions
-                .iter()
-                .any(|b| b.addr == action.addr && b.op == Op::Replace)
+            && per_address.get(&action.addr).is_some_and(|(_, r)| *r)
     }
 
     /// Counts for `Plan: N to add, N to change, N to replace, N to destroy.` Each address

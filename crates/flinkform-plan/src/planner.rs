@@ -700,13 +700,7 @@ impl<'a> Ctx<'a> {
             else {
                 continue;
             };
-            let managed;
-            let before = if name == "tags" {
-                managed = managed_tags(before, v, recorded_attrs.get(name));
-                &managed
-            } else {
-                before
-            };
+            let before = &compared(name, before, v, recorded_attrs.get(name));
             let (after, new) = self.after(v);
             let changed = match &after {
                 After::Known(x) => !same_value(x, before),
@@ -1360,6 +1354,13 @@ impl<'a> Ctx<'a> {
     fn vswitch_cidrs(&self, desired: &Desired) -> Vec<Error> {
         let mut errors = Vec::new();
         let mut claimed: BTreeMap<String, Vec<(ipnet::Ipv4Net, String)>> = BTreeMap::new();
+        // Existing VPCs (referenced by id), by id, found once.
+        let existing: BTreeMap<&str, &ObservedResource> = desired
+            .resources
+            .values()
+            .filter(|r| r.addr.kind() == ResourceKind::Vpc)
+            .filter_map(|r| Some((r.attrs.get("id")?.as_str()?, self.found(&r.addr)?)))
+            .collect();
         for (addr, draft) in &self.drafts {
             if addr.kind() != ResourceKind::Vswitch || !matches!(draft.op, Op::Create | Op::Replace)
             {
@@ -1376,15 +1377,8 @@ impl<'a> Ctx<'a> {
             let Ok(net) = cidr.parse::<ipnet::Ipv4Net>() else {
                 continue;
             };
-            let vpc = desired
-                .resources
-                .values()
-                .find(|r| {
-                    r.addr.kind() == ResourceKind::Vpc
-                        && r.attrs.get("id").and_then(Value::as_str) == Some(vpc_id)
-                })
-                .and_then(|r| self.found(&r.addr));
-            let vpc_cidr = vpc
+            let vpc_cidr = existing
+                .get(vpc_id)
                 .and_then(|o| o.attrs.get("cidr"))
                 .and_then(Value::as_str)
                 .and_then(|c| c.parse::<ipnet::Ipv4Net>().ok());
@@ -1823,12 +1817,7 @@ fn changed_attrs(
         .iter()
         .filter(|(name, _)| attr(addr.kind(), name).is_some_and(|s| !s.create_only))
         .filter_map(|(name, rv)| {
-            let ov = observed.get(name)?;
-            let ov = if name == "tags" {
-                managed_tags(ov, rv, None)
-            } else {
-                ov.clone()
-            };
+            let ov = compared(name, observed.get(name)?, rv, None);
             (!same_value(&ov, rv)).then(|| (name.clone(), rv.clone(), Some(ov)))
         })
         .collect()
@@ -1857,17 +1846,15 @@ fn same_value(a: &Value, b: &Value) -> bool {
 /// value drops must be gone).
 #[must_use]
 pub fn attr_settled(name: &str, desired: &Value, observed: &Value, prior: Option<&Value>) -> bool {
-    if name == "tags" {
-        return same_value(&managed_tags(observed, desired, prior), desired);
-    }
-    same_value(observed, desired)
+    same_value(&compared(name, observed, desired, prior), desired)
 }
 
-/// The observed `tags` as far as flinkform manages them: the keys the specs set now or set
-/// before (recorded). Tags someone else added in the console are left alone, neither
-/// diffed nor removed.
-fn managed_tags(observed: &Value, desired: &Value, recorded: Option<&Value>) -> Value {
-    let Some(observed) = observed.as_map() else {
+/// The observed value of attribute `name` as far as flinkform compares it with `desired`
+/// (in the plan's diff, in drift, and before repeating a change): itself, except `tags`,
+/// of which only the keys the specs set now or set before (`recorded`) count. Tags someone
+/// else added in the console are left alone, neither diffed nor removed.
+fn compared(name: &str, observed: &Value, desired: &Value, recorded: Option<&Value>) -> Value {
+    let Some(observed) = observed.as_map().filter(|_| name == "tags") else {
         return observed.clone();
     };
     let keys: BTreeSet<&String> = desired

@@ -5,7 +5,9 @@
 
 use std::fmt::Write as _;
 
-use flinkform_core::{ResourceKind, Value};
+use std::collections::BTreeMap;
+
+use flinkform_core::{Address, ResourceKind, Value};
 use serde::Serialize;
 use similar::{ChangeTag, TextDiff};
 
@@ -21,9 +23,10 @@ pub fn render_text(plan: &Plan) -> String {
     let mut out = String::new();
     if plan.has_changes() {
         out.push_str("flinkform will perform the following actions:\n");
+        let per_address = plan.actions_per_address();
         for a in plan.actions.iter().filter(|a| a.op != Op::NoOp) {
             out.push('\n');
-            block(&mut out, a, plan.replaced_first(a));
+            block(&mut out, a, Plan::replaced_first(&per_address, a));
         }
         out.push_str("\nExecution order:\n");
         for (n, wave) in waves(plan).iter().enumerate() {
@@ -33,7 +36,7 @@ pub fn render_text(plan: &Plan) -> String {
                 .iter()
                 .map(|&i| {
                     let a = &plan.actions[i];
-                    if plan.actions.iter().filter(|b| b.addr == a.addr).count() > 1 {
+                    if per_address.get(&a.addr).is_some_and(|(n, _)| *n > 1) {
                         format!("{} ({})", a.addr, a.op)
                     } else {
                         a.addr.to_string()
@@ -299,7 +302,11 @@ struct DriftOnlyDoc<'a> {
     drift: Vec<DriftDoc<'a>>,
 }
 
-fn action_doc<'a>(plan: &Plan, a: &'a PlannedAction) -> ActionDoc<'a> {
+fn action_doc<'a>(
+    plan: &Plan,
+    per_address: &BTreeMap<&Address, (usize, bool)>,
+    a: &'a PlannedAction,
+) -> ActionDoc<'a> {
     let mode = a
         .desired
         .as_ref()
@@ -347,7 +354,7 @@ fn action_doc<'a>(plan: &Plan, a: &'a PlannedAction) -> ActionDoc<'a> {
             })
             .collect(),
         depends_on: plan.dependencies(a.id).map(|d| d.0).collect(),
-        replaced_first: plan.replaced_first(a),
+        replaced_first: Plan::replaced_first(per_address, a),
         confirmed_objects: a.objects,
     }
 }
@@ -390,7 +397,13 @@ pub fn plan_json(plan: &Plan) -> serde_json::Value {
             destroy: s.destroy,
             has_changes: plan.has_changes(),
         },
-        actions: plan.actions.iter().map(|a| action_doc(plan, a)).collect(),
+        actions: {
+            let per_address = plan.actions_per_address();
+            plan.actions
+                .iter()
+                .map(|a| action_doc(plan, &per_address, a))
+                .collect()
+        },
         drift: drift_docs(plan),
         kept: plan
             .kept
