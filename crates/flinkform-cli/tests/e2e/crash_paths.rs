@@ -125,6 +125,101 @@ fn lost_response_matrix_of_an_update() {
     update().lost_response_matrix(&updated);
 }
 
+/// The resource group the cloud has workspace `id` in.
+fn group_of(world: &World, id: &str) -> Option<String> {
+    let json = serde_json::to_value(world).expect("world JSON");
+    json["accounts"]
+        .as_object()
+        .expect("accounts")
+        .values()
+        .find_map(|a| {
+            a["instances"][id]["resource_group_id"]
+                .as_str()
+                .map(str::to_owned)
+        })
+}
+
+/// `examples/subscription.yaml` applied in resource group a; then its default project is
+/// deleted in the console and the spec moves it to group b: the apply makes the two calls
+/// of this path no other matrix makes, `MoveResources` and the `CreateNamespace` of the
+/// default project made again.
+fn move_and_repair() -> (Scenario, String) {
+    let sb = Sandbox::new();
+    sb.run(&["sim", "console", "set-balance", "1000"]).expect(0);
+    let group = |name: &str| {
+        let out = sb
+            .run(&["sim", "console", "create-resource-group", name])
+            .expect(0);
+        out.stdout.trim().to_owned()
+    };
+    let (a, b) = (group("team-a"), group("team-b"));
+    let in_group = |g: &str| {
+        edited(
+            &sb,
+            SUBSCRIPTION,
+            &[(
+                "  zone: ap-southeast-1b\n",
+                &format!("  zone: ap-southeast-1b\n  resourceGroup: {g}\n"),
+            )],
+        )
+    };
+    sb.write("grouped.yaml", &in_group(&a));
+    sb.run(&["apply", "--auto-approve", "grouped.yaml"])
+        .expect(0);
+    sb.run(&[
+        "sim",
+        "console",
+        "delete-project",
+        "analytics-sub",
+        "analytics-sub-default",
+    ])
+    .expect(0);
+    sb.write("grouped.yaml", &in_group(&b));
+    let scenario = Scenario::snapshot(
+        "a move to another resource group and a default project made again",
+        &sb,
+        &["apply", "--auto-approve", "grouped.yaml"],
+        &["plan", "--detailed-exitcode", "grouped.yaml"],
+    );
+    (scenario, b)
+}
+
+/// One move, one re-creation, and the workspace as the spec says.
+fn moved_and_repaired(b: &str) -> impl Fn(&mut Outcome<'_>) {
+    move |o| {
+        let what = o.what;
+        for action in ["MoveResources", "CreateNamespace"] {
+            assert_eq!(calls_since(o, action), 1, "{what}: {action}");
+        }
+        let ws = workspace(&o.world, "analytics-sub", what);
+        assert_eq!(
+            group_of(&o.world, &ws.id).as_deref(),
+            Some(b),
+            "{what}: group"
+        );
+        assert_eq!(
+            project_cu(&o.world, &ws.id, "analytics-sub-default"),
+            Some(10),
+            "{what}: the default project is back with its quota"
+        );
+    }
+}
+
+#[test]
+fn crash_matrix_of_a_move_and_a_default_project_made_again() {
+    let (scenario, b) = move_and_repair();
+    let calls = scenario.crash_matrix(&moved_and_repaired(&b));
+    for action in ["MoveResources", "CreateNamespace"] {
+        assert!(calls.iter().any(|c| c == action), "{action}: {calls:?}");
+    }
+}
+
+#[test]
+fn lost_response_matrix_of_a_move_and_a_default_project_made_again() {
+    let (scenario, b) = move_and_repair();
+    scenario.lost_response_matrix(&moved_and_repaired(&b));
+}
+
 /// `examples/quickstart.yaml` applied, then its VPC CIDR changed: the VPC, its vSwitch and
 /// the pay-as-you-go workspace (with its projects) are replaced.
 fn replacement() -> Scenario {

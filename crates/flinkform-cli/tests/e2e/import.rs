@@ -562,20 +562,31 @@ fn after_an_import() -> (Scenario, String, String) {
     (scenario, id, lineage(&sb))
 }
 
-#[test]
-fn crash_matrix_of_the_apply_after_an_import() {
-    let (scenario, id, lineage) = after_an_import();
-    let calls = scenario.crash_matrix(&|o| {
-        assert_marked(&mut o.world, &id, &lineage, o.what);
+/// The VPC carries this stack's mark and was never created again.
+fn marked_not_recreated(id: &str, lineage: &str) -> impl Fn(&mut crate::matrix::Outcome<'_>) {
+    move |o| {
+        assert_marked(&mut o.world, id, lineage, o.what);
         assert_eq!(
             o.world.calls().get("CreateVpc"),
             None,
             "{}: the imported VPC is created again",
             o.what
         );
-    });
+    }
+}
+
+#[test]
+fn crash_matrix_of_the_apply_after_an_import() {
+    let (scenario, id, lineage) = after_an_import();
+    let calls = scenario.crash_matrix(&marked_not_recreated(&id, &lineage));
     assert!(
         calls.iter().any(|c| c == "TagResources"),
         "the apply marks the VPC: {calls:?}"
     );
+}
+
+#[test]
+fn lost_response_matrix_of_the_apply_after_an_import() {
+    let (scenario, id, lineage) = after_an_import();
+    scenario.lost_response_matrix(&marked_not_recreated(&id, &lineage));
 }
