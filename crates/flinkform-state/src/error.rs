@@ -156,6 +156,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// A backend that is not a file (a database) could not be reached or refused a step.
+    #[error("{backend}: could not {action}: {reason}")]
+    #[diagnostic(code(state::backend), help("{help}"))]
+    Backend {
+        /// The backend, as its `describe` says (`postgres stack prod on db.example/flinkform`).
+        backend: String,
+        /// What was being done (`connect`, `commit`, …).
+        action: String,
+        /// What went wrong.
+        reason: String,
+        /// What the user can do about it.
+        help: String,
+    },
+
     /// The state could not be encoded (never expected: every field is plain data).
     #[error("could not encode the state as JSON: {0}")]
     #[diagnostic(code(state::encode))]
