@@ -18,6 +18,7 @@ pub mod format;
 mod local;
 mod model;
 mod sink;
+mod undo;
 
 pub use backend::{Backend, Change, HistoryEntry, Session};
 pub use error::{Error, Result};
@@ -25,3 +26,4 @@ pub use format::{FORMAT_VERSION, GateV1, StateFileV1};
 pub use local::{DEFAULT_STATE_PATH, LocalBackend, LockInfo, LockStatus, StateLock};
 pub use model::{Intent, IntentOp, Lineage, State, WaitingGate, describe_target, now_rfc3339};
 pub use sink::{LockedState, MemorySink, StateSink};
+pub use undo::Undo;
