@@ -359,7 +359,9 @@ pub fn shared_or_skip(test: &str) -> Option<&'static PgServer> {
 /// Leaves the lock of the stack `url` names as a holder that died would: a run takes it,
 /// then the server ends that run's connection (`pg_terminate_backend`, waiting until the
 /// connection is gone), so the advisory lock is released and the owner record stays.
-/// Returns that record. Runs on a thread of its own (callable from async tests).
+/// Returns that record. Runs on a thread of its own and blocks the caller's: call it from a
+/// multi-threaded runtime (`#[tokio::test(flavor = "multi_thread")]`), so that the caller's
+/// runtime can still release a lock it dropped.
 ///
 /// # Panics
 /// When a step fails.
@@ -373,8 +375,10 @@ pub fn leave_dead_holder(url: &str) -> LockInfo {
             .expect("runtime");
         rt.block_on(async {
             let backend = PgBackend::open(&url).expect("url");
+            // A holder that just let go may still be releasing (a dropped session releases
+            // on its runtime): wait for it as a second run would.
             let session = backend
-                .lock("apply", Duration::ZERO)
+                .lock("apply", Duration::from_secs(30))
                 .await
                 .expect("take the lock");
             let info = session.info().clone();
