@@ -251,6 +251,7 @@ impl PgBackend {
             info,
             stale,
             state,
+            stmts: std::collections::HashMap::new(),
         }))
     }
 }

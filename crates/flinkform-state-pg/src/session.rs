@@ -4,7 +4,7 @@
 //! each one checks that the stored serial is the one the run last wrote, so a run whose lock
 //! was broken can never overwrite another run's work.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -14,7 +14,7 @@ use flinkform_state::{
     StateFileV1, WaitingGate, now_rfc3339,
 };
 use tokio::task::JoinHandle;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Statement, Transaction};
 
 use crate::codec::{self, ChangeV1};
 use crate::error::Error;
@@ -30,6 +30,8 @@ pub(crate) struct PgSession {
     pub(crate) info: LockInfo,
     pub(crate) stale: Option<LockInfo>,
     pub(crate) state: State,
+    /// The commit's statements, prepared on `client`.
+    pub(crate) stmts: HashMap<&'static str, Statement>,
 }
 
 /// The rows one commit writes.
@@ -44,24 +46,35 @@ struct Rows {
     changed: BTreeSet<Address>,
 }
 
+/// The error of a commit after the lock was released.
+fn released(describe: &str) -> StateError {
+    StateError::Backend {
+        backend: describe.to_owned(),
+        action: "commit".to_owned(),
+        reason: "the lock was released".to_owned(),
+        help: "take the lock again".to_owned(),
+    }
+}
+
+/// `sql` prepared on this connection once, then reused (one round trip less per statement).
+async fn prepared(
+    tx: &Transaction<'_>,
+    cache: &mut HashMap<&'static str, Statement>,
+    sql: &'static str,
+) -> Result<Statement, tokio_postgres::Error> {
+    if let Some(s) = cache.get(sql) {
+        return Ok(s.clone());
+    }
+    let s = tx.prepare(sql).await?;
+    cache.insert(sql, s.clone());
+    Ok(s)
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, serde_json::Error> {
     serde_json::to_value(v)
 }
 
 impl PgSession {
-    /// The lock's connection, or why there is none.
-    fn client(&mut self) -> Result<&mut Client, Box<StateError>> {
-        let describe = &self.describe;
-        self.client.as_mut().ok_or_else(|| {
-            Box::new(StateError::Backend {
-                backend: describe.clone(),
-                action: "commit".to_owned(),
-                reason: "the lock was released".to_owned(),
-                help: "take the lock again".to_owned(),
-            })
-        })
-    }
-
     fn backend_err(&self, action: &str) -> impl FnOnce(Error) -> StateError + use<> {
         let describe = self.describe.clone();
         let action = action.to_owned();
@@ -151,7 +164,9 @@ impl PgSession {
         };
         let lineage = self.state.lineage.0;
         let (operation, who) = (self.info.operation.clone(), self.info.who.clone());
-        let client = self.client().map_err(|e| *e)?;
+        let describe = self.describe.clone();
+        let Self { client, stmts, .. } = self;
+        let client = client.as_mut().ok_or_else(|| released(&describe))?;
         let result: Result<(), Error> = async {
             let old = store::to_db(serial, &ctx)?;
             let new = store::to_db(serial + 1, &ctx)?;
@@ -159,24 +174,30 @@ impl PgSession {
             let tx = client.transaction().await.map_err(ctx.db("start a transaction"))?;
             let moved = if serial == 0 {
                 tx.execute(
-                    "INSERT INTO flinkform.stacks (name, lineage, serial, target)
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                    &prepared(&tx, stmts, "INSERT INTO flinkform.stacks (name, lineage, serial, target)
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING")
+                        .await
+                        .map_err(ctx.db("prepare a statement"))?,
                     &[&stack, &lineage, &new, &target],
                 )
                 .await
                 .map_err(ctx.db("create the stack"))?
             } else if set_target {
                 tx.execute(
-                    "UPDATE flinkform.stacks SET serial = $3, target = $4, updated_at = now()
-                      WHERE name = $1 AND serial = $2",
+                    &prepared(&tx, stmts, "UPDATE flinkform.stacks SET serial = $3, target = $4, updated_at = now()
+                      WHERE name = $1 AND serial = $2")
+                        .await
+                        .map_err(ctx.db("prepare a statement"))?,
                     &[&stack, &old, &new, &target],
                 )
                 .await
                 .map_err(ctx.db("update the stack"))?
             } else {
                 tx.execute(
-                    "UPDATE flinkform.stacks SET serial = $3, updated_at = now()
-                      WHERE name = $1 AND serial = $2",
+                    &prepared(&tx, stmts, "UPDATE flinkform.stacks SET serial = $3, updated_at = now()
+                      WHERE name = $1 AND serial = $2")
+                        .await
+                        .map_err(ctx.db("prepare a statement"))?,
                     &[&stack, &old, &new],
                 )
                 .await
@@ -191,14 +212,18 @@ impl PgSession {
                 let address = addr.to_string();
                 if let Some(record) = record {
                     tx.execute(
-                        "INSERT INTO flinkform.resources (stack, address, record) VALUES ($1, $2, $3)
-                         ON CONFLICT (stack, address) DO UPDATE SET record = EXCLUDED.record",
+                    &prepared(&tx, stmts, "INSERT INTO flinkform.resources (stack, address, record) VALUES ($1, $2, $3)
+                         ON CONFLICT (stack, address) DO UPDATE SET record = EXCLUDED.record")
+                        .await
+                        .map_err(ctx.db("prepare a statement"))?,
                         &[&stack, &address, record],
                     )
                     .await
                 } else {
                     tx.execute(
-                        "DELETE FROM flinkform.resources WHERE stack = $1 AND address = $2",
+                    &prepared(&tx, stmts, "DELETE FROM flinkform.resources WHERE stack = $1 AND address = $2")
+                        .await
+                        .map_err(ctx.db("prepare a statement"))?,
                         &[&stack, &address],
                     )
                     .await
@@ -210,14 +235,18 @@ impl PgSession {
                 if let Some((addr, record)) = record {
                     let address = addr.to_string();
                     tx.execute(
-                        "INSERT INTO flinkform.intents (stack, id, address, record) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (stack, id) DO UPDATE SET address = EXCLUDED.address, record = EXCLUDED.record",
+                    &prepared(&tx, stmts, "INSERT INTO flinkform.intents (stack, id, address, record) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (stack, id) DO UPDATE SET address = EXCLUDED.address, record = EXCLUDED.record")
+                        .await
+                        .map_err(ctx.db("prepare a statement"))?,
                         &[&stack, &id, &address, record],
                     )
                     .await
                 } else {
                     tx.execute(
-                        "DELETE FROM flinkform.intents WHERE stack = $1 AND id = $2",
+                    &prepared(&tx, stmts, "DELETE FROM flinkform.intents WHERE stack = $1 AND id = $2")
+                        .await
+                        .map_err(ctx.db("prepare a statement"))?,
                         &[&stack, &id],
                     )
                     .await
@@ -228,14 +257,18 @@ impl PgSession {
                 if let Some((addr, record)) = record {
                     let address = addr.to_string();
                     tx.execute(
-                        "INSERT INTO flinkform.gates (stack, name, address, record) VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (stack, name) DO UPDATE SET address = EXCLUDED.address, record = EXCLUDED.record",
+                    &prepared(&tx, stmts, "INSERT INTO flinkform.gates (stack, name, address, record) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (stack, name) DO UPDATE SET address = EXCLUDED.address, record = EXCLUDED.record")
+                        .await
+                        .map_err(ctx.db("prepare a statement"))?,
                         &[&stack, name, &address, record],
                     )
                     .await
                 } else {
                     tx.execute(
-                        "DELETE FROM flinkform.gates WHERE stack = $1 AND name = $2",
+                    &prepared(&tx, stmts, "DELETE FROM flinkform.gates WHERE stack = $1 AND name = $2")
+                        .await
+                        .map_err(ctx.db("prepare a statement"))?,
                         &[&stack, name],
                     )
                     .await
@@ -244,8 +277,10 @@ impl PgSession {
             }
             let changed: Vec<String> = rows.changed.iter().map(ToString::to_string).collect();
             tx.execute(
-                "INSERT INTO flinkform.history (stack, serial, lineage, written_at, operation, who, changed, changes)
-                 VALUES ($1, $2, $3, $4::text::timestamptz, $5, $6, $7, $8)",
+                    &prepared(&tx, stmts, "INSERT INTO flinkform.history (stack, serial, lineage, written_at, operation, who, changed, changes)
+                 VALUES ($1, $2, $3, $4::text::timestamptz, $5, $6, $7, $8)")
+                        .await
+                        .map_err(ctx.db("prepare a statement"))?,
                 &[&stack, &new, &lineage, &now_rfc3339(), &operation, &who, &changed, &history],
             )
             .await
@@ -273,7 +308,10 @@ impl PgSession {
         let lineage = state.lineage.0;
         let new_serial = state.serial;
         let (operation, who) = (self.info.operation.clone(), self.info.who.clone());
-        let client = self.client().map_err(|e| *e)?;
+        let client = self
+            .client
+            .as_mut()
+            .ok_or_else(|| released(&self.describe))?;
         let result: Result<(), Error> = async {
             let old = store::to_db(stored, &ctx)?;
             let new = store::to_db(new_serial, &ctx)?;
