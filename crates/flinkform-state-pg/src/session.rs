@@ -475,25 +475,36 @@ impl Session for PgSession {
 
 impl Drop for PgSession {
     fn drop(&mut self) {
-        // Dropped without `finish`: release on the runtime if there is one, and let this
-        // process's next look at the stack's lock wait for that ([`settle`]). Closing the
-        // connection releases the advisory lock in any case; a record the release could not
-        // delete reads as stale.
+        // Dropped without `finish`: release now on a multi-threaded runtime, else on the
+        // runtime's next turn with this process's next look at the stack's lock waiting for
+        // it ([`settle`]). Closing the connection releases the advisory lock in any case; a
+        // record the release could not delete reads as stale.
         let Some(mut client) = self.client.take() else {
             return;
         };
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let ctx = self.ctx.clone();
-            let id = self.info.id.clone();
-            let task = rt.spawn(async move {
-                let _ = lock::release(&mut client, &ctx, &id).await;
-            });
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let ctx = self.ctx.clone();
+        let id = self.info.id.clone();
+        let release = async move {
+            let _ =
+                tokio::time::timeout(RELEASE_TIMEOUT, lock::release(&mut client, &ctx, &id)).await;
+        };
+        if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            tokio::task::block_in_place(|| rt.block_on(release));
+        } else {
+            let task = rt.spawn(release);
             if let Ok(mut releasing) = RELEASING.lock() {
                 releasing.push((self.describe.clone(), task));
             }
         }
     }
 }
+
+/// How long a dropped session tries to delete its lock record before it just closes its
+/// connection (which releases the lock and leaves the record as stale).
+const RELEASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Releases of dropped sessions still under way, by backend description.
 static RELEASING: Mutex<Vec<(String, JoinHandle<()>)>> = Mutex::new(Vec::new());
