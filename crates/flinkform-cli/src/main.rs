@@ -2,12 +2,14 @@
 //! the exit code. This is the only crate that prints or knows exit codes.
 
 mod args;
+mod backend;
 mod cloud;
 mod commands;
 mod error;
 mod files;
 mod gates;
 mod import;
+mod state_cmds;
 mod view;
 
 use std::process::ExitCode;
