@@ -8,7 +8,6 @@ use flinkform_state::{Backend, LocalBackend, Session};
 use miette::Result;
 
 use crate::args::GlobalArgs;
-use crate::error::CliError;
 use crate::view;
 
 /// A held state lock with the state read under it.
@@ -28,9 +27,10 @@ pub(crate) fn open_backend(global: &GlobalArgs) -> Result<Box<dyn Backend>> {
     }
 }
 
-/// The PostgreSQL backend for `url` (`postgres://USER@HOST/DB?stack=NAME`).
-fn open_postgres(_url: &str) -> Result<Box<dyn Backend>> {
-    Err(CliError::NoPostgres.into())
+/// The PostgreSQL backend for `url` (`postgres://USER@HOST/DB?stack=NAME`,
+/// specs/state-postgres.md). It connects (and migrates the schema) on first use.
+fn open_postgres(url: &str) -> Result<Box<dyn Backend>> {
+    Ok(Box::new(flinkform_state_pg::PgBackend::open(url)?))
 }
 
 /// Takes the state lock for `operation`, waiting up to `--lock-timeout`, and warns about a

@@ -86,15 +86,6 @@ pub(crate) enum CliError {
         help("run `flinkform state list` to see what is recorded")
     )]
     NotInState { address: String },
-    /// `--state` names a PostgreSQL URL, but this build has no PostgreSQL backend.
-    #[error("PostgreSQL backend not available in this build")]
-    #[diagnostic(
-        code(cli::no_postgres),
-        help(
-            "use a state file path with `--state` (or `FLINKFORM_STATE`), or a flinkform built with the PostgreSQL backend"
-        )
-    )]
-    NoPostgres,
     /// `state mv` between two kinds.
     #[error("cannot move `{from}` to `{to}`: a state entry keeps its kind")]
     #[diagnostic(
