@@ -9,6 +9,8 @@ use flinkform_cloudsim::World;
 /// One test's sandbox.
 pub(crate) struct Sandbox {
     dir: tempfile::TempDir,
+    /// `FLINKFORM_STATE` of every command (a PostgreSQL URL), if not the state file.
+    state_url: Option<String>,
 }
 
 /// What one run of the binary did.
@@ -48,7 +50,35 @@ impl Sandbox {
                 std::fs::copy(&p, examples.join(p.file_name().expect("name"))).expect("copy");
             }
         }
-        Self { dir }
+        Self {
+            dir,
+            state_url: None,
+        }
+    }
+
+    /// The same sandbox with its state at `url` (`FLINKFORM_STATE` of every command).
+    pub(crate) fn with_state_url(self, url: String) -> Self {
+        Self {
+            state_url: Some(url),
+            ..self
+        }
+    }
+
+    /// The state URL its commands use, if not the state file.
+    pub(crate) fn state_url(&self) -> Option<&str> {
+        self.state_url.as_deref()
+    }
+
+    /// Its state as the last command left it, wherever it is kept.
+    pub(crate) fn read_state(&self) -> flinkform_state::State {
+        match &self.state_url {
+            Some(url) => crate::postgres::read(url),
+            None => {
+                flinkform_state::LocalBackend::open(self.dir.path().join(".flinkform/state.json"))
+                    .read()
+                    .expect("state parses")
+            }
+        }
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -89,6 +119,9 @@ impl Sandbox {
             .env_remove("FLINKFORM_SIM_ENDPOINT")
             .env_remove("FLINKFORM_SIM_FAULTS")
             .env("HOME", self.dir.path());
+        if let Some(url) = &self.state_url {
+            cmd.env("FLINKFORM_STATE", url);
+        }
         cmd
     }
 

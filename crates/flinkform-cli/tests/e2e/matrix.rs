@@ -47,9 +47,7 @@ pub(crate) struct Converged {
 impl Converged {
     /// What `sb`'s state and `world` hold now.
     pub(crate) fn of(sb: &Sandbox, world: &World) -> Self {
-        let state = flinkform_state::LocalBackend::open(sb.path().join(".flinkform/state.json"))
-            .read()
-            .expect("state parses");
+        let state = sb.read_state();
         let recorded: BTreeSet<String> = state
             .resources
             .values()
@@ -66,9 +64,7 @@ impl Converged {
 
 /// The state of `sb`, which must parse and hold no intent.
 pub(crate) fn settled_state(sb: &Sandbox, what: &str) -> flinkform_state::State {
-    let state = flinkform_state::LocalBackend::open(sb.path().join(".flinkform/state.json"))
-        .read()
-        .expect("state parses");
+    let state = sb.read_state();
     assert!(
         state.journal.is_empty(),
         "{what}: intents left: {:?}",
@@ -272,6 +268,9 @@ pub(crate) struct Scenario {
     settled: Vec<String>,
     /// Whether the command leaves cloud resources out of state on purpose (destroy).
     forgets: bool,
+    /// Where each run keeps its state: the state file (`None`), or a new stack of this
+    /// PostgreSQL database per run, the snapshot's state pushed into it.
+    postgres: Option<crate::postgres::Database>,
 }
 
 fn owned(args: &[&str]) -> Vec<String> {
@@ -292,6 +291,7 @@ impl Scenario {
             args: owned(&["apply", "--auto-approve", spec]),
             settled: owned(&["plan", "--detailed-exitcode", spec]),
             forgets: false,
+            postgres: None,
         }
     }
 
@@ -319,6 +319,7 @@ impl Scenario {
             args: owned(args),
             settled: owned(settled),
             forgets: false,
+            postgres: None,
         }
     }
 
@@ -330,6 +331,16 @@ impl Scenario {
         }
     }
 
+    /// Every run keeps its state in a new stack of `db` (the PostgreSQL backend) instead of
+    /// the state file.
+    pub(crate) fn on_postgres(self, db: crate::postgres::Database) -> Self {
+        Self {
+            name: format!("{} (PostgreSQL state)", self.name),
+            postgres: Some(db),
+            ..self
+        }
+    }
+
     fn args(&self) -> Vec<&str> {
         self.args.iter().map(String::as_str).collect()
     }
@@ -337,8 +348,17 @@ impl Scenario {
     /// A fresh working directory with the scenario's files, and an emulator serving its
     /// world at its cloud time.
     fn start(&self, faults: FaultPlan, hook: Option<CommitHook>) -> (Sandbox, Emulator) {
-        let sb = Sandbox::new();
+        let mut sb = Sandbox::new();
+        if let Some(db) = &self.postgres {
+            sb = sb.with_state_url(db.new_stack());
+        }
         for (path, bytes) in &self.files {
+            if let Some(url) = sb.state_url()
+                && path.as_os_str() == ".flinkform/state.json"
+            {
+                crate::postgres::push(url, bytes);
+                continue;
+            }
             let path = sb.path().join(path);
             std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
             std::fs::write(path, bytes).expect("write");
