@@ -115,12 +115,16 @@ impl Sandbox {
             .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
             .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
             .env_remove("FLINKFORM_STATE")
+            .env_remove("FLINKFORM_LOCK_TIMEOUT")
             .env_remove("FLINKFORM_SIM_WORLD")
             .env_remove("FLINKFORM_SIM_ENDPOINT")
             .env_remove("FLINKFORM_SIM_FAULTS")
             .env("HOME", self.dir.path());
         if let Some(url) = &self.state_url {
-            cmd.env("FLINKFORM_STATE", url);
+            // A run right after a killed one may find the server still ending the dead
+            // run's connection (which releases its lock): wait for that, as a user would.
+            cmd.env("FLINKFORM_STATE", url)
+                .env("FLINKFORM_LOCK_TIMEOUT", "30s");
         }
         cmd
     }
