@@ -16,4 +16,5 @@ mod ownership;
 mod safety;
 mod secrets;
 mod simworld;
+mod state_cmds;
 mod tags;
