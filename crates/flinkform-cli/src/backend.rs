@@ -38,7 +38,20 @@ fn open_postgres(_url: &str) -> Result<Box<dyn Backend>> {
 pub(crate) async fn lock_state(global: &GlobalArgs, operation: &str) -> Result<Locked> {
     let backend = open_backend(global)?;
     let timeout = global.lock_timeout.unwrap_or(Duration::ZERO);
-    let state = backend.lock(operation, timeout).await?;
+    let state = match backend.lock(operation, Duration::ZERO).await {
+        Err(flinkform_state::Error::StateLocked {
+            who,
+            pid,
+            operation: theirs,
+            ..
+        }) if !timeout.is_zero() => {
+            view::note(&format!(
+                "the state is locked by {who} (pid {pid}) running `{theirs}`; waiting up to {timeout:?} (--lock-timeout)"
+            ));
+            backend.lock(operation, timeout).await?
+        }
+        other => other?,
+    };
     if let Some(dead) = state.stale_predecessor() {
         view::warn(&format!(
             "the previous holder of the state lock exited without releasing it: `{}` by {} (pid {}) since {} (lock id {}); the OS released its lock, and what it recorded is kept",

@@ -234,6 +234,7 @@ fn lock_timeout_waits_then_names_the_holder() {
     );
     assert!(run.stderr.contains(&lock.info().id), "{}", run.stderr);
     assert!(run.stderr.contains("locked by"), "{}", run.stderr);
+    assert!(run.stderr.contains("waiting up to 700ms"), "{}", run.stderr);
 
     // The environment variable works the same; a bad duration is refused.
     let mut cmd = sb.command(&["state", "rm", "vpc.nowhere"]);
