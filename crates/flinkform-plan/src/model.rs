@@ -160,6 +160,11 @@ pub struct PlannedAction {
     /// (`--allow-destroy ADDRESS=N`); the deletion refuses when the bucket holds more by
     /// then.
     pub objects: Option<u64>,
+    /// A no-op for a resource the cloud is still creating or changing (an apply interrupted
+    /// while waiting for it): the executor waits until it is ready before its dependents
+    /// start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wait_ready: bool,
 }
 
 /// What changed outside flinkform for one resource (recorded vs observed).
