@@ -179,6 +179,12 @@ pub(crate) async fn apply_saved(
     }
     let (lineage, serial) = (state.state().lineage.to_string(), state.state().serial);
     let serial = if fresh { 0 } else { serial };
+    if lineage != file.state.lineage && file.state.serial == 0 {
+        return Err(stale(
+            path,
+            &["the state was created since the plan was made: another apply ran".to_owned()],
+        ));
+    }
     if lineage != file.state.lineage {
         return Err(stale(
             path,

@@ -14,6 +14,7 @@ mod marketplace;
 mod matrix;
 mod ownership;
 mod safety;
+mod saved_plans;
 mod secrets;
 mod simworld;
 mod tags;
