@@ -9,6 +9,7 @@ mod crash_paths;
 mod exactly_once;
 mod harness;
 mod import;
+mod interrupt;
 mod lifecycle;
 mod marketplace;
 mod matrix;
