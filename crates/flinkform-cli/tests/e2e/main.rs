@@ -2,6 +2,7 @@
 //! its own temporary working directory (its own state and emulator world).
 
 mod china;
+mod ci_examples;
 mod cli;
 mod conformance;
 mod crash;
