@@ -324,7 +324,7 @@ pub(crate) async fn execute(
     crate::gates::warn_unknown_inputs(&plan, inputs);
     opts.inputs = inputs.clone();
     // Ctrl-C (or SIGTERM) from here on stops cleanly: see `crate::interrupt`.
-    opts.cancel = crate::interrupt::on_signal();
+    opts.cancel = crate::interrupt::on_signal(session.sim_world());
     let provider: Arc<dyn Provider> = session.provider.clone();
     let report = flinkform_apply::apply(&plan, provider, &mut state, &opts, tx).await;
     let _ = progress.await;

@@ -1,15 +1,24 @@
 //! Ctrl-C during `apply` and `destroy`: the first SIGINT (or SIGTERM) stops starting new
 //! calls, lets the calls in flight finish and be recorded, and the command then saves the
-//! emulator's world and exits 130; a second one ends the process at once (exit 130 too),
-//! which the intent journal makes safe: the next plan explains every call left in flight.
+//! emulator's world and exits 130; a second one ends the process at once (exit 130 too,
+//! after saving the in-process emulator's world), which the intent journal makes safe: the
+//! next plan explains every call left in flight.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use flinkform_apply::{ApplyReport, Cancellation, NodeStatus};
+use flinkform_cloudsim::World;
+use tokio::sync::Mutex;
 
 use crate::{Exit, view};
 
 /// Installs the signal handler for the rest of the process and returns the cancellation the
-/// executor watches.
-pub(crate) fn on_signal() -> Cancellation {
+/// executor watches. `world` is the in-process emulator's world and file: a second signal
+/// still saves it (briefly waiting for a request that holds it), so that the emulated cloud
+/// keeps what it did, as a real one would.
+pub(crate) fn on_signal(world: Option<(Arc<Mutex<World>>, PathBuf)>) -> Cancellation {
     let cancel = Cancellation::default();
     let handle = cancel.clone();
     tokio::spawn(async move {
@@ -29,6 +38,16 @@ pub(crate) fn on_signal() -> Cancellation {
         view::warn(
             "interrupted again: stopping at once; the next `flinkform plan` explains any call left in flight",
         );
+        if let Some((world, path)) = world {
+            match tokio::time::timeout(Duration::from_millis(500), world.lock()).await {
+                Ok(w) => {
+                    if let Err(e) = w.save(&path) {
+                        view::warn(&format!("the emulator world could not be saved: {e}"));
+                    }
+                }
+                Err(_) => view::warn("the emulator world is busy; it was not saved"),
+            }
+        }
         std::process::exit(130);
     });
     cancel
