@@ -78,6 +78,8 @@ pub(crate) enum Command {
     Drift(DriftArgs),
     /// Print the plan's dependency graph
     Graph(GraphArgs),
+    /// Print a saved plan file (`plan -out FILE`)
+    Show(crate::saved::ShowArgs),
     /// Print the JSON Schema of spec files
     Schema,
     /// Inspect the state
@@ -134,6 +136,10 @@ pub(crate) struct PlanArgs {
     /// Print the plan as JSON (specs/plan-json.md) on stdout
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also save the plan to FILE (specs/plan-file.md), for `flinkform apply FILE` and
+    /// `flinkform show FILE`; `-out FILE` works too
+    #[arg(long = "out", value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -38,7 +38,20 @@ fn open_postgres(url: &str) -> Result<Box<dyn Backend>> {
 pub(crate) async fn lock_state(global: &GlobalArgs, operation: &str) -> Result<Locked> {
     let backend = open_backend(global)?;
     let timeout = global.lock_timeout.unwrap_or(Duration::ZERO);
-    let state = backend.lock(operation, timeout).await?;
+    let state = match backend.lock(operation, Duration::ZERO).await {
+        Err(flinkform_state::Error::StateLocked {
+            who,
+            pid,
+            operation: theirs,
+            ..
+        }) if !timeout.is_zero() => {
+            view::note(&format!(
+                "the state is locked by {who} (pid {pid}) running `{theirs}`; waiting up to {timeout:?} (--lock-timeout)"
+            ));
+            backend.lock(operation, timeout).await?
+        }
+        other => other?,
+    };
     if let Some(dead) = state.stale_predecessor() {
         view::warn(&format!(
             "the previous holder of the state lock exited without releasing it: `{}` by {} (pid {}) since {} (lock id {}); the OS released its lock, and what it recorded is kept",
@@ -97,7 +110,47 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser as _;
+
     use super::*;
+    use crate::args::Cli;
+
+    fn global(args: &[&str]) -> GlobalArgs {
+        let mut argv = vec!["flinkform"];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&["state", "list"]);
+        Cli::try_parse_from(argv).unwrap().global
+    }
+
+    #[test]
+    fn state_names_a_path_or_a_url() {
+        let local = open_backend(&global(&[])).unwrap();
+        assert_eq!(local.describe(), "local file `.flinkform/state.json`");
+        let local = open_backend(&global(&["--state", "some/where.json"])).unwrap();
+        assert_eq!(local.describe(), "local file `some/where.json`");
+        for url in [
+            "postgres://ops@db.example/flinkform?stack=prod",
+            "postgresql://ops@db.example/flinkform?stack=prod",
+        ] {
+            let err = open_backend(&global(&["--state", url])).err().unwrap();
+            assert!(
+                err.to_string()
+                    .contains("PostgreSQL backend not available in this build"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn lock_timeout_is_a_duration() {
+        assert_eq!(global(&[]).lock_timeout, None);
+        assert_eq!(
+            global(&["--lock-timeout", "5m"]).lock_timeout,
+            Some(Duration::from_secs(300))
+        );
+        let argv = ["flinkform", "--lock-timeout", "soon", "state", "list"];
+        assert!(Cli::try_parse_from(argv).is_err());
+    }
 
     #[test]
     fn durations() {

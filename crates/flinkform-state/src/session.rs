@@ -125,9 +125,9 @@ impl StateLock {
         Ok(())
     }
 
-    /// Ends the run: compacts the journal when it is at least half the snapshot's size
-    /// (so that a run changing a few resources of a large state writes O(change)), then
-    /// releases the lock.
+    /// Ends the run: compacts the journal when it is at least half the snapshot's size (so
+    /// that a run changing a few resources of a large state writes O(change)), then releases
+    /// the lock.
     ///
     /// # Errors
     /// When compaction fails; the commits are durable regardless.
@@ -136,7 +136,8 @@ impl StateLock {
     }
 
     /// The end-of-run compaction without releasing the lock: rewrites the snapshot when the
-    /// journal is at least half its size.
+    /// journal is at least half its size. A smaller journal stays (with the history it holds)
+    /// for a later run: a run changing a few resources of a large state writes O(change).
     ///
     /// # Errors
     /// When compaction fails; the commits are durable regardless.
@@ -144,7 +145,8 @@ impl StateLock {
         if self.faults.crashed {
             return Err(crashed(self.backend.path()));
         }
-        if self.cur.journal_len > 0 && self.cur.journal_len * 2 >= self.cur.snapshot_len {
+        let (journal, snapshot) = (self.cur.journal_len, self.cur.snapshot_len);
+        if journal > 0 && journal * 2 >= snapshot {
             self.write_snapshot()?;
         }
         Ok(())
