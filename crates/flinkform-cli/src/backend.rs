@@ -132,13 +132,20 @@ mod tests {
             "postgres://ops@db.example/flinkform?stack=prod",
             "postgresql://ops@db.example/flinkform?stack=prod",
         ] {
-            let err = open_backend(&global(&["--state", url])).err().unwrap();
-            assert!(
-                err.to_string()
-                    .contains("PostgreSQL backend not available in this build"),
-                "{err}"
+            // Opening connects to nothing yet: the first operation does.
+            let pg = open_backend(&global(&["--state", url])).unwrap();
+            assert_eq!(
+                pg.describe(),
+                "postgres stack prod on db.example:5432/flinkform"
             );
         }
+        let err = open_backend(&global(&[
+            "--state",
+            "postgres://ops@db.example/f?stack=a/b",
+        ]))
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("invalid stack name"), "{err}");
     }
 
     #[test]

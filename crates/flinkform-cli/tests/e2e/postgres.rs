@@ -2,9 +2,10 @@
 //! `FLINKFORM_STATE=postgres://…` against the emulator, on a throwaway server of this test
 //! process (`flinkform_state_pg::testing`). Eight applies of eight stacks of one database run
 //! at once and all proceed; two runs of one stack take turns, the second failing fast with
-//! the holder named or waiting for it; and the crash matrix of the quickstart passes with
-//! its state in PostgreSQL.
+//! the holder named or waiting for it; every command works on a PostgreSQL stack; and the
+//! crash and lost-response matrices of the quickstart pass with its state in PostgreSQL.
 
+use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
@@ -263,8 +264,9 @@ fn two_runs_of_one_stack_take_turns() {
         );
     }
 
-    // A second run that waits proceeds once the first is done.
-    let waiting = spawn(
+    // A second run that waits says whom it waits for, and proceeds once the first is done:
+    // the first is let go only after the second said it waits.
+    let mut waiting = spawn(
         &sb,
         &emu,
         &url,
@@ -276,11 +278,32 @@ fn two_runs_of_one_stack_take_turns() {
             "one.yaml",
         ],
     );
+    let mut stderr = BufReader::new(waiting.stderr.take().expect("stderr")).lines();
+    let mut said = String::new();
+    loop {
+        let line = stderr
+            .next()
+            .unwrap_or_else(|| panic!("the second run ended without waiting:\n{said}"))
+            .expect("stderr");
+        said.push_str(&line);
+        said.push('\n');
+        if line.contains("waiting up to") {
+            assert!(
+                line.contains(&format!("(pid {first_pid}) running `apply`")),
+                "{line}"
+            );
+            break;
+        }
+    }
     go.send(()).expect("let the first apply go");
     let first = finish(first);
     assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    for line in stderr {
+        said.push_str(&line.expect("stderr"));
+        said.push('\n');
+    }
     let second = finish(waiting);
-    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    assert_eq!(second.code, 0, "{}\n{said}", second.stdout);
     let world = emu.world();
     let named = world
         .instances("main")
