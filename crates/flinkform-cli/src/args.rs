@@ -28,7 +28,8 @@ pub(crate) struct GlobalArgs {
     pub(crate) cloud: Option<CloudArg>,
     /// Where the state is kept: a file (a directory means `<dir>/.flinkform/state.json`) or
     /// `postgres://USER@HOST/DB?stack=NAME` [default: .flinkform/state.json]
-    #[arg(long, global = true, env = "FLINKFORM_STATE")]
+    // The value may hold a database password: `--help` never shows it.
+    #[arg(long, global = true, env = "FLINKFORM_STATE", hide_env_values = true)]
     pub(crate) state: Option<String>,
     /// How long to wait for the state lock while another run holds it, e.g. `30s`, `5m`
     /// [default: 0s: fail at once, naming the holder]

@@ -5,8 +5,10 @@
 //! is a unix socket directory, `port=`, `user=`, `password=`, `dbname=`, `sslmode=`
 //! (`disable` or `prefer`: this build speaks no TLS), `connect_timeout=` and
 //! `application_name=` are understood, anything else is refused. `stack` names the stack in
-//! the database (default `default`). Without a user, `$USER` connects; without a host, the
-//! unix socket directory `/run/postgresql` when it exists, else `localhost`.
+//! the database (default `default`). Without a user, `$USER` connects; without a password,
+//! `$PGPASSWORD` is used if set (so the URL, often in `FLINKFORM_STATE`, need not hold one);
+//! without a host, the unix socket directory `/run/postgresql` when it exists, else
+//! `localhost`.
 
 use std::fmt;
 use std::path::Path;
@@ -157,6 +159,11 @@ impl FromStr for PgUrl {
             return Err(url_err(
                 "sslmode=require: this build of flinkform speaks no TLS to PostgreSQL; use sslmode=disable on a trusted network or a unix socket".to_owned(),
             ));
+        }
+        if config.get_password().is_none()
+            && let Ok(password) = std::env::var("PGPASSWORD")
+        {
+            config.password(password);
         }
         if config.get_user().is_none() {
             let user = std::env::var("USER").unwrap_or_else(|_| "postgres".to_owned());

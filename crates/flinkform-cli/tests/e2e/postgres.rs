@@ -411,3 +411,23 @@ fn every_state_command_works_on_a_postgres_stack() {
         after.resources.keys()
     );
 }
+
+#[test]
+fn help_never_shows_a_password_in_the_state_url() {
+    let sb = Sandbox::new();
+    let out = sb
+        .command(&["--help"])
+        .env(
+            "FLINKFORM_STATE",
+            "postgres://ops:s3cret-pw@db.example/flinkform?stack=prod",
+        )
+        .output()
+        .expect("run flinkform");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("FLINKFORM_STATE"), "{text}");
+    assert!(!text.contains("s3cret-pw"), "{text}");
+}
