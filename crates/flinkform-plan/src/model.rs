@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use flinkform_core::{Address, CloudId, DesiredResource, RecordedResource, Value};
+use flinkform_core::{Address, CloudId, DesiredResource, Money, Price, RecordedResource, Value};
 
 /// Index of an action in [`Plan::actions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -156,6 +156,10 @@ pub struct PlannedAction {
     /// (`--allow-destroy ADDRESS=N`); the deletion refuses when the bucket holds more by
     /// then.
     pub objects: Option<u64>,
+    /// What it orders costs, as the cloud quoted it after planning
+    /// (`flinkform_apply::refresh_and_plan` asks `Provider::quote`; the planner itself
+    /// leaves it `None`): a workspace's creation or replacement, a quota change.
+    pub price: Option<Price>,
 }
 
 /// What changed outside flinkform for one resource (recorded vs observed).
@@ -277,6 +281,13 @@ impl Plan {
             }
         }
         s
+    }
+
+    /// How much the monthly bill changes if the plan is applied: the sum of the actions'
+    /// [`Price::monthly`], one amount per currency (sorted); empty when nothing is priced.
+    #[must_use]
+    pub fn monthly_change(&self) -> Vec<Money> {
+        flinkform_core::money::monthly_total(self.actions.iter().filter_map(|a| a.price.as_ref()))
     }
 
     /// Whether applying it would change anything (cloud or state).

@@ -1620,6 +1620,7 @@ impl<'a> Ctx<'a> {
                 prior: d.prior,
                 cloud_id: d.cloud_id,
                 objects: d.objects,
+                price: None,
             });
         }
         let edges = edges
