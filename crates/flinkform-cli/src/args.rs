@@ -126,9 +126,35 @@ pub(crate) struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none
     #[arg(long)]
     pub(crate) detailed_exitcode: bool,
-    /// Print the plan as JSON (specs/plan-json.md) on stdout
-    #[arg(long)]
+    /// Print the plan as JSON (specs/plan-json.md) on stdout; the same as `--format json`
+    #[arg(long, conflicts_with = "format")]
     pub(crate) json: bool,
+    /// Output format: `text`, `json` (specs/plan-json.md), `md` (a pull-request comment),
+    /// `html` (one self-contained page)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub(crate) format: ReportFormat,
+}
+
+/// The formats of `plan` and `drift` (specs/cli.md, "Output formats").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// Text for people
+    Text,
+    /// Versioned JSON (specs/plan-json.md)
+    Json,
+    /// GitHub-flavoured Markdown, for a pull-request comment
+    Md,
+    /// One self-contained HTML page (inline CSS, loads nothing)
+    Html,
+}
+
+/// The formats of `graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphFormat {
+    /// Graphviz DOT
+    Dot,
+    /// A Mermaid flowchart
+    Mermaid,
 }
 
 #[derive(Debug, Args)]
@@ -188,15 +214,22 @@ pub(crate) struct ImportArgs {
 pub(crate) struct DriftArgs {
     #[command(flatten)]
     pub(crate) specs: SpecArgs,
-    /// Print the report as JSON on stdout
-    #[arg(long)]
+    /// Print the report as JSON on stdout; the same as `--format json`
+    #[arg(long, conflicts_with = "format")]
     pub(crate) json: bool,
+    /// Output format: `text`, `json` (specs/plan-json.md), `md` (a pull-request comment),
+    /// `html` (one self-contained page to keep as a CI artifact)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub(crate) format: ReportFormat,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct GraphArgs {
     #[command(flatten)]
     pub(crate) specs: SpecArgs,
+    /// Output format: Graphviz `dot` or a `mermaid` flowchart
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub(crate) format: GraphFormat,
 }
 
 #[derive(Debug, Subcommand)]

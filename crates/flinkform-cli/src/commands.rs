@@ -16,7 +16,7 @@ use crate::args::{
 };
 use crate::cloud::{CloudSession, sim_world_path, state_path};
 use crate::error::CliError;
-use crate::{Exit, files, view};
+use crate::{Exit, files, report, view};
 
 /// Runs the command `cli` names.
 pub(crate) async fn run(cli: Cli) -> Result<Exit> {
@@ -195,12 +195,13 @@ async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Exit> {
     let stack = load_specs(&args.specs)?;
     let desired = flinkform_plan::expand(&stack)?;
     let planned = prepare(global, Some(&desired), &args.safety, "plan").await?;
-    if args.json {
-        let json = flinkform_plan::render::plan_json(&planned.plan);
-        view::out(&serde_json::to_string_pretty(&json).into_diagnostic()?);
-    } else {
-        view::out(&flinkform_plan::render::render_text(&planned.plan));
-    }
+    let meta = report::meta(
+        global,
+        &args.specs,
+        &planned.state.state().lineage.to_string(),
+    );
+    let format = report::format(args.json, args.format);
+    view::out(&report::plan(&planned.plan, format, &meta)?);
     let changes = planned.plan.has_changes();
     planned.session.close().await?;
     Ok(if args.detailed_exitcode && changes {
@@ -424,19 +425,13 @@ async fn drift(global: &GlobalArgs, args: DriftArgs) -> Result<Exit> {
     let stack = load_specs(&args.specs)?;
     let desired = flinkform_plan::expand(&stack)?;
     let planned = prepare(global, Some(&desired), &SafetyArgs::default(), "drift").await?;
-    if args.json {
-        let json = flinkform_plan::render::drift_json(&planned.plan);
-        view::out(&serde_json::to_string_pretty(&json).into_diagnostic()?);
-    } else {
-        let mut text = flinkform_plan::render::render_drift_text(&planned.plan);
-        if planned.plan.has_changes() {
-            text.push_str(&format!(
-                "\nTo make the cloud match the specs again, apply would: {}\n",
-                planned.plan.summary()
-            ));
-        }
-        view::out(&text);
-    }
+    let meta = report::meta(
+        global,
+        &args.specs,
+        &planned.state.state().lineage.to_string(),
+    );
+    let format = report::format(args.json, args.format);
+    view::out(&report::drift(&planned.plan, format, &meta)?);
     let drifted = !planned.plan.drift.is_empty();
     planned.session.close().await?;
     Ok(if drifted { Exit::Changes } else { Exit::Ok })
@@ -446,7 +441,7 @@ async fn graph(global: &GlobalArgs, args: GraphArgs) -> Result<Exit> {
     let stack = load_specs(&args.specs)?;
     let desired = flinkform_plan::expand(&stack)?;
     let planned = prepare(global, Some(&desired), &SafetyArgs::default(), "graph").await?;
-    view::out(&view::dot(&planned.plan));
+    view::out(&report::graph(&planned.plan, args.format));
     planned.session.close().await?;
     Ok(Exit::Ok)
 }

@@ -8,6 +8,7 @@ mod error;
 mod files;
 mod gates;
 mod import;
+mod report;
 mod view;
 
 use std::process::ExitCode;

@@ -63,33 +63,6 @@ pub(crate) fn ask(question: &str) -> std::io::Result<String> {
     Ok(line.trim().to_owned())
 }
 
-/// The plan's DAG in Graphviz DOT: one node per action (labelled with its symbol and
-/// address), one edge per dependency, in plan order.
-pub(crate) fn dot(plan: &flinkform_plan::Plan) -> String {
-    let mut out = String::from(
-        "digraph flinkform {\n  rankdir = LR;\n  node [shape = box, fontname = \"monospace\"];\n",
-    );
-    for a in &plan.actions {
-        let style = if a.op == flinkform_plan::Op::NoOp {
-            ", style = dashed"
-        } else {
-            ""
-        };
-        out.push_str(&format!(
-            "  n{} [label = \"{} {}\\n{}\"{style}];\n",
-            a.id.0,
-            a.op.symbol().trim(),
-            a.addr,
-            a.op
-        ));
-    }
-    for (from, to) in &plan.edges {
-        out.push_str(&format!("  n{} -> n{};\n", from.0, to.0));
-    }
-    out.push_str("}\n");
-    out
-}
-
 /// Shows executor events: a spinner per running action on a terminal, plain lines otherwise
 /// (CI logs, pipes).
 pub(crate) async fn progress(mut rx: tokio::sync::mpsc::UnboundedReceiver<flinkform_apply::Event>) {

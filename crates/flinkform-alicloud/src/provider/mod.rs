@@ -447,4 +447,17 @@ impl Provider for AliProvider {
             ResourceKind::FlinkProject => project::delete(req, client).await,
         }
     }
+
+    async fn quote(
+        &self,
+        desired: &flinkform_core::DesiredResource,
+        current: Option<&Attrs>,
+    ) -> Result<Option<flinkform_core::Price>, ProviderError> {
+        match desired.addr.kind() {
+            ResourceKind::FlinkWorkspace => {
+                workspace::quote(self.client(&desired.account)?, desired, current).await
+            }
+            _ => Ok(None),
+        }
+    }
 }

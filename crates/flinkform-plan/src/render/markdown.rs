@@ -28,7 +28,7 @@ const CELL_CHARS: usize = 80;
 #[must_use]
 pub fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for (i, c) in s.chars().enumerate() {
+    for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -40,15 +40,19 @@ pub fn md(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            // A list marker or heading only at the start.
-            '-' | '+' | '#' if i == 0 => {
-                out.push('\\');
-                out.push(c);
-            }
             c => out.push(c),
         }
     }
     out
+}
+
+/// [`md`] for the start of a line (a list item's text): a leading `-`, `+` or `#` is
+/// escaped too, so that it cannot start a nested list or a heading.
+fn md_line(s: &str) -> String {
+    match s.chars().next() {
+        Some(c @ ('-' | '+' | '#')) => format!("\\{c}{}", md(&s[1..])),
+        _ => md(s),
+    }
 }
 
 /// An address or a value in a table cell: `<code>` with its text escaped.
@@ -112,7 +116,7 @@ fn changes_cell(a: &PlannedAction) -> String {
             }
             parts.join("<br>")
         }
-        Op::Create if !a.diffs.is_empty() => format!("{} attributes", a.diffs.len()),
+        Op::Create if !a.diffs.is_empty() => format!("{} attribute(s)", a.diffs.len()),
         _ => a.reasons.first().map(|r| md(r)).unwrap_or_default(),
     }
 }
@@ -143,7 +147,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
-                md(a.op.symbol().trim()),
+                code(a.op.symbol().trim()),
                 code(&a.addr.to_string()),
                 md(action_label(a, first)),
                 changes_cell(a),
@@ -178,7 +182,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
     if !plan.warnings.is_empty() {
         out.push_str("\n**Warnings:**\n\n");
         for w in &plan.warnings {
-            let _ = writeln!(out, "- {}", md(w));
+            let _ = writeln!(out, "- {}", md_line(w));
         }
     }
     out
@@ -198,7 +202,7 @@ fn details(out: &mut String, a: &PlannedAction, replaced_first: bool) {
         esc(action_phrase(a, replaced_first)),
     );
     for r in &a.reasons {
-        let _ = writeln!(out, "- {}", md(r));
+        let _ = writeln!(out, "- {}", md_line(r));
     }
     if let Some(id) = &a.cloud_id {
         let _ = writeln!(out, "- cloud id: {}", code(id.as_str()));

@@ -102,7 +102,7 @@ fn prices_and_the_monthly_change_show_in_every_format() {
     );
     let md = plan_markdown(&plan);
     assert!(
-        md.contains("**Plan:** 1 to create, 1 to update in place, 0 to replace, 0 to destroy · monthly cost \\+USD 600.00"),
+        md.contains("**Plan:** 1 to create, 1 to update in place, 0 to replace, 0 to destroy · monthly cost +USD 600.00"),
         "{md}"
     );
     assert!(md.contains("| USD 800.00 for 1 month |"), "{md}");
