@@ -13,6 +13,7 @@ mod lifecycle;
 mod marketplace;
 mod matrix;
 mod ownership;
+mod reports;
 mod safety;
 mod secrets;
 mod simworld;

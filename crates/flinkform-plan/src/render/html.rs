@@ -29,13 +29,34 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// A sentence of the planner (a reason, a warning): its `` `quoted` `` parts in `<code>`,
+/// everything escaped; with unbalanced backticks all of it as text.
+fn prose(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return esc(s);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", esc(p))
+            } else {
+                esc(p)
+            }
+        })
+        .collect()
+}
+
 const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1c2430}
 main{max-width:1100px;margin:0 auto;padding:24px}
 h1{font-size:1.6em;margin:0 0 8px}
 h2{font-size:1.25em;margin:28px 0 8px;border-bottom:1px solid #d5dae1;padding-bottom:4px}
 h3{font-size:1.05em;margin:18px 0 6px}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.92em;word-break:break-all}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.92em;overflow-wrap:anywhere}
+td:first-child code{white-space:nowrap}
 dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 16px;margin:0 0 16px;color:#4a5565}
 dl.meta dt{font-weight:600}
 dl.meta dd{margin:0}
@@ -221,7 +242,7 @@ pub fn plan_html(plan: &Plan, meta: &ReportMeta) -> String {
             if !a.reasons.is_empty() || a.price.is_some() {
                 out.push_str("<ul>\n");
                 for r in &a.reasons {
-                    let _ = writeln!(out, "<li>{}</li>", esc(r));
+                    let _ = writeln!(out, "<li>{}</li>", prose(r));
                 }
                 if let Some(p) = &a.price {
                     let _ = writeln!(out, "<li>price: {}</li>", esc(&p.describe()));
@@ -262,7 +283,7 @@ pub fn plan_html(plan: &Plan, meta: &ReportMeta) -> String {
                 out,
                 "<li><code>{}</code>: {}</li>",
                 esc(&addr.to_string()),
-                esc(why)
+                prose(why)
             );
         }
         out.push_str("</ul>\n");
@@ -270,7 +291,7 @@ pub fn plan_html(plan: &Plan, meta: &ReportMeta) -> String {
     if !plan.warnings.is_empty() {
         out.push_str("<h2>Warnings</h2>\n<ul>\n");
         for w in &plan.warnings {
-            let _ = writeln!(out, "<li>{}</li>", esc(w));
+            let _ = writeln!(out, "<li>{}</li>", prose(w));
         }
         out.push_str("</ul>\n");
     }

@@ -46,12 +46,25 @@ pub fn md(s: &str) -> String {
     out
 }
 
-/// [`md`] for the start of a line (a list item's text): a leading `-`, `+` or `#` is
-/// escaped too, so that it cannot start a nested list or a heading.
-fn md_line(s: &str) -> String {
+/// A sentence of the planner (a reason, a warning): its `` `quoted` `` parts as code, the
+/// rest as [`md`] text; with unbalanced backticks all of it as text.
+fn prose(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return md(s);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| if i % 2 == 1 { code(p) } else { md(p) })
+        .collect()
+}
+
+/// [`prose`] at the start of a line (a list item).
+fn prose_line(s: &str) -> String {
     match s.chars().next() {
-        Some(c @ ('-' | '+' | '#')) => format!("\\{c}{}", md(&s[1..])),
-        _ => md(s),
+        Some(c @ ('-' | '+' | '#')) => format!("\\{c}{}", prose(&s[1..])),
+        _ => prose(s),
     }
 }
 
@@ -117,7 +130,7 @@ fn changes_cell(a: &PlannedAction) -> String {
             parts.join("<br>")
         }
         Op::Create if !a.diffs.is_empty() => format!("{} attribute(s)", a.diffs.len()),
-        _ => a.reasons.first().map(|r| md(r)).unwrap_or_default(),
+        _ => a.reasons.first().map(|r| prose(r)).unwrap_or_default(),
     }
 }
 
@@ -176,13 +189,13 @@ pub fn plan_markdown(plan: &Plan) -> String {
     if !plan.kept.is_empty() {
         out.push_str("\n**Kept (not destroyed):**\n\n");
         for (addr, why) in &plan.kept {
-            let _ = writeln!(out, "- {}: {}", code(&addr.to_string()), md(why));
+            let _ = writeln!(out, "- {}: {}", code(&addr.to_string()), prose(why));
         }
     }
     if !plan.warnings.is_empty() {
         out.push_str("\n**Warnings:**\n\n");
         for w in &plan.warnings {
-            let _ = writeln!(out, "- {}", md_line(w));
+            let _ = writeln!(out, "- {}", prose_line(w));
         }
     }
     out
@@ -202,7 +215,7 @@ fn details(out: &mut String, a: &PlannedAction, replaced_first: bool) {
         esc(action_phrase(a, replaced_first)),
     );
     for r in &a.reasons {
-        let _ = writeln!(out, "- {}", md_line(r));
+        let _ = writeln!(out, "- {}", prose_line(r));
     }
     if let Some(id) = &a.cloud_id {
         let _ = writeln!(out, "- cloud id: {}", code(id.as_str()));
