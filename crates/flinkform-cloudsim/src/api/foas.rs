@@ -166,7 +166,7 @@ pub(crate) fn query_create_instance_price(call: &mut Call<'_>) -> Result<Value, 
 /// An amount of cents as the API's JSON number: whole units as an integer (`800`), else a
 /// decimal (`1.6`).
 fn amount(cents: u64) -> Value {
-    if cents % 100 == 0 {
+    if cents.is_multiple_of(100) {
         json!(cents / 100)
     } else {
         // At most two decimals: the shortest representation reads back exactly.

@@ -33,7 +33,7 @@ pub fn esc(s: &str) -> String {
 /// everything escaped; with unbalanced backticks all of it as text.
 fn prose(s: &str) -> String {
     let parts: Vec<&str> = s.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return esc(s);
     }
     parts

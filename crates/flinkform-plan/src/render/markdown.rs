@@ -50,7 +50,7 @@ pub fn md(s: &str) -> String {
 /// rest as [`md`] text; with unbalanced backticks all of it as text.
 fn prose(s: &str) -> String {
     let parts: Vec<&str> = s.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return md(s);
     }
     parts
