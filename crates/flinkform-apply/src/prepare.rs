@@ -25,7 +25,7 @@ pub struct Prepared {
     pub settled: BTreeSet<u64>,
     /// How many resources the refresh read.
     pub refreshed: usize,
-    /// How many price quotes were asked for ([`quote_prices`]).
+    /// How many prices were read ([`quote_prices`]): one API call each.
     pub quotes: usize,
 }
 
@@ -56,8 +56,9 @@ fn current_attrs(a: &PlannedAction) -> Attrs {
 /// creation or replacement, or an in-place update such as a quota change) and keeps the
 /// answers in the plan's actions, where every rendering shows them. At most one quote per
 /// action, [`QUOTE_CONCURRENCY`] at a time. A quote that fails is a warning of the plan,
-/// never an error: a price is information, not a precondition. Returns how many quotes
-/// were asked for.
+/// never an error: a price is information, not a precondition. Returns how many prices
+/// were read (answers with a price or an error; a provider answers "nothing to price"
+/// without a call).
 ///
 /// # Guarantees
 /// Never fails and never changes anything but `price` and `warnings`.
@@ -75,7 +76,6 @@ pub async fn quote_prices(provider: &dyn Provider, plan: &mut Plan) -> usize {
             _ => None,
         })
         .collect();
-    let count = asks.len();
     let actions = &plan.actions;
     let answers: Vec<_> = futures_util::stream::iter(asks)
         .map(|(i, current)| async move {
@@ -88,7 +88,11 @@ pub async fn quote_prices(provider: &dyn Provider, plan: &mut Plan) -> usize {
         .collect()
         .await;
     let mut failed = Vec::new();
+    let mut count = 0;
     for (i, answer) in answers {
+        if !matches!(answer, Ok(None)) {
+            count += 1;
+        }
         match answer {
             Ok(price) => plan.actions[i].price = price,
             Err(e) => failed.push((plan.actions[i].addr.clone(), e)),

@@ -142,6 +142,12 @@ async fn prepare(
         "refreshed {} resource(s) with {} API call(s)",
         prepared.refreshed, prepared.observed.api_calls
     ));
+    if prepared.quotes > 0 {
+        view::note(&format!(
+            "read {} price(s) of what the plan orders, one API call each",
+            prepared.quotes
+        ));
+    }
     for w in &prepared.plan.warnings {
         view::warn(w);
     }
