@@ -136,7 +136,7 @@ struct DriftOnlyDoc<'a> {
 }
 
 fn action_doc<'a>(
-    plan: &Plan,
+    depends_on: Vec<u32>,
     per_address: &BTreeMap<&Address, (usize, bool)>,
     a: &'a PlannedAction,
 ) -> ActionDoc<'a> {
@@ -186,7 +186,7 @@ fn action_doc<'a>(
                 forces_replacement: d.forces_replacement,
             })
             .collect(),
-        depends_on: plan.dependencies(a.id).map(|d| d.0).collect(),
+        depends_on,
         replaced_first: Plan::replaced_first(per_address, a),
         confirmed_objects: a.objects,
         price: a.price.as_ref().map(price_doc),
@@ -233,9 +233,18 @@ pub fn plan_json(plan: &Plan) -> serde_json::Value {
         },
         actions: {
             let per_address = plan.actions_per_address();
+            // Each action's dependencies, sorted (edges are sorted by their source), found
+            // in one pass over the edges rather than one pass per action.
+            let mut deps: Vec<Vec<u32>> = vec![Vec::new(); plan.actions.len()];
+            for (from, to) in &plan.edges {
+                if let Some(d) = deps.get_mut(to.index()) {
+                    d.push(from.0);
+                }
+            }
             plan.actions
                 .iter()
-                .map(|a| action_doc(plan, &per_address, a))
+                .zip(deps)
+                .map(|(a, d)| action_doc(d, &per_address, a))
                 .collect()
         },
         drift: drift_docs(plan),
