@@ -63,6 +63,9 @@ pub(crate) fn drift(plan: &Plan, format: ReportFormat, meta: &ReportMeta) -> Res
                     "\nTo make the cloud match the specs again, apply would: {}\n",
                     plan.summary()
                 ));
+                if let Some(m) = render::monthly_change_text(plan) {
+                    text.push_str(&format!("Monthly cost change: {m}.\n"));
+                }
             }
             text
         }

@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 
 use flinkform_core::Value;
 
-use super::{ReportMeta, action_label, action_phrase, deleted_phrase, diff_sides, monthly_phrase};
+use super::{
+    ReportMeta, action_label, action_phrase, deleted_phrase, diff_sides, monthly_change_text,
+};
 use crate::model::{DriftKind, Op, Plan, PlannedAction};
 
 /// `s` with `&`, `<`, `>`, `"` and `'` as HTML entities: safe as element text and as a
@@ -184,10 +186,14 @@ pub fn drift_html(plan: &Plan, meta: &ReportMeta) -> String {
         out.push_str("</ul>\n");
     }
     if plan.has_changes() {
+        let mut line = plan.summary().to_string();
+        if let Some(m) = monthly_change_text(plan) {
+            let _ = write!(line, " Monthly cost change: {m}.");
+        }
         let _ = writeln!(
             out,
             "<h2>What apply would do</h2>\n<p>To make the cloud match the specs again, apply would: {}</p>",
-            esc(&plan.summary().to_string())
+            esc(&line)
         );
     }
     foot(&mut out);
@@ -208,7 +214,7 @@ pub fn plan_html(plan: &Plan, meta: &ReportMeta) -> String {
         out.push_str("<p class=\"summary clean\">No changes. The cloud matches the specs.</p>\n");
     } else {
         let mut line = plan.summary().to_string();
-        if let Some(m) = monthly_phrase(plan) {
+        if let Some(m) = monthly_change_text(plan) {
             let _ = write!(line, " Monthly cost change: {m}.");
         }
         let _ = writeln!(out, "<p class=\"summary changes\">{}</p>", esc(&line));

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use flinkform_core::Value;
 
 use super::html::esc;
-use super::{action_label, action_phrase, deleted_phrase, diff_sides, monthly_phrase};
+use super::{action_label, action_phrase, deleted_phrase, diff_sides, monthly_change_text};
 use crate::model::{DriftKind, Op, Plan, PlannedAction};
 
 /// Most actions the table lists; the rest are counted (a comment has a size limit).
@@ -94,7 +94,7 @@ fn summary_line(plan: &Plan) -> String {
         "**Plan:** {} to create, {} to update in place, {} to replace, {} to destroy",
         s.add, s.change, s.replace, s.destroy
     );
-    if let Some(m) = monthly_phrase(plan) {
+    if let Some(m) = monthly_change_text(plan) {
         let _ = write!(line, " · monthly cost {}", md(&m));
     }
     line
@@ -290,11 +290,15 @@ pub fn drift_markdown(plan: &Plan) -> String {
         }
     }
     if plan.has_changes() {
-        let _ = writeln!(
+        let _ = write!(
             out,
             "\nTo make the cloud match the specs again, apply would: {}",
             md(&plan.summary().to_string())
         );
+        if let Some(m) = monthly_change_text(plan) {
+            let _ = write!(out, " Monthly cost change: {}.", md(&m));
+        }
+        out.push('\n');
     }
     out
 }

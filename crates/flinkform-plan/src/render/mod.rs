@@ -147,9 +147,10 @@ pub(crate) fn deleted_phrase(addr: &Address) -> &'static str {
     }
 }
 
-/// The summary line's monthly part: `+USD 800.00` (currencies joined by ` and `), or
-/// `None` when nothing in the plan is priced.
-pub(crate) fn monthly_phrase(plan: &Plan) -> Option<String> {
+/// The plan's monthly price change as every format shows it: `+USD 800.00` (currencies
+/// joined by ` and `), or `None` when nothing in the plan is priced.
+#[must_use]
+pub fn monthly_change_text(plan: &Plan) -> Option<String> {
     let change = plan.monthly_change();
     (!change.is_empty()).then(|| {
         change

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use flinkform_core::{ResourceKind, Value};
 use similar::{ChangeTag, TextDiff};
 
-use super::{WAVE_LISTED, action_phrase, deleted_phrase, monthly_phrase, waves};
+use super::{WAVE_LISTED, action_phrase, deleted_phrase, monthly_change_text, waves};
 use crate::model::{After, AttrDiff, Drift, DriftKind, Op, Plan, PlannedAction};
 
 /// The plan as text: one block per action that does something, the execution order in
@@ -58,7 +58,7 @@ pub fn plan_text(plan: &Plan) -> String {
             }
         }
         let _ = writeln!(out, "\n{}", plan.summary());
-        if let Some(monthly) = monthly_phrase(plan) {
+        if let Some(monthly) = monthly_change_text(plan) {
             let _ = writeln!(out, "Monthly cost change: {monthly}.");
         }
     } else {
