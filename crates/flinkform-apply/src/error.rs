@@ -113,6 +113,19 @@ pub enum Error {
         waited_secs: u64,
     },
 
+    /// The apply was interrupted while waiting for the resource.
+    #[error("stopped waiting for `{addr}` ({cloud_id}): the apply was interrupted")]
+    #[diagnostic(
+        code(apply::interrupted),
+        help("its creation is recorded in state; the next `flinkform apply` waits for it again")
+    )]
+    Interrupted {
+        /// The resource.
+        addr: Address,
+        /// Its id.
+        cloud_id: CloudId,
+    },
+
     /// The plan is not something the executor can run.
     #[error("the plan cannot be executed at `{addr}`: {reason}")]
     #[diagnostic(code(apply::bad_plan), help("make a new plan with `flinkform plan`"))]

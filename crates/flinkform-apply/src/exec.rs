@@ -155,7 +155,7 @@ pub async fn apply(
     let mut running: HashMap<tokio::task::Id, usize> = HashMap::new();
     let mut halted: Option<Address> = None;
     loop {
-        if halted.is_none() {
+        if halted.is_none() && !opts.cancel.is_cancelled() {
             while let Some(i) = walk.ready.pop_first() {
                 if walk.slots[i] != Slot::Pending {
                     continue;
@@ -228,6 +228,7 @@ pub async fn apply(
         }
         match &halted {
             Some(because) => walk.skip(i, because),
+            None if opts.cancel.is_cancelled() => walk.interrupted(i),
             None => {
                 // Every action still pending is in, or waits on, a dependency cycle.
                 let err = Error::BadPlan {
@@ -242,6 +243,7 @@ pub async fn apply(
     let mut report = ApplyReport {
         results: walk.results,
         throttled: shared.throttled.load(Ordering::Relaxed),
+        interrupted: opts.cancel.is_cancelled(),
         ..ApplyReport::default()
     };
     report.api_calls = report.results.values().map(|r| r.api_calls).sum();
@@ -323,8 +325,31 @@ impl Walk<'_> {
                     cloud_id,
                 });
             }
+            Err(Error::Interrupted { .. }) => {
+                self.interrupted(out.idx);
+                if let Some(r) = self.results.get_mut(&self.plan.actions[out.idx].addr) {
+                    r.api_calls += out.api_calls;
+                    r.retries += out.retries;
+                }
+            }
             Err(e) => self.fail(out.idx, &e, out.api_calls, out.retries),
         }
+    }
+
+    /// Marks `idx` interrupted (not started, or stopped waiting); its dependents stay
+    /// pending and end interrupted too.
+    fn interrupted(&mut self, idx: usize) {
+        let action = &self.plan.actions[idx];
+        self.slots[idx] = Slot::Skipped;
+        self.record(
+            action.addr.clone(),
+            NodeResult {
+                op: action.op,
+                status: NodeStatus::Interrupted,
+                api_calls: 0,
+                retries: 0,
+            },
+        );
     }
 
     /// Marks gate `idx` waiting and skips everything that depends on it, transitively.
@@ -523,6 +548,12 @@ impl Runner {
         } = job;
         let desired = action.desired.as_ref();
         let done = match action.op {
+            Op::NoOp if action.wait_ready => {
+                let p =
+                    prior.ok_or_else(|| self.bad_plan("a wait for a resource the state lacks"))?;
+                self.settle(p.clone(), &p.attrs).await?;
+                Ok(Some(p.cloud_id))
+            }
             Op::NoOp => Ok(action
                 .cloud_id
                 .clone()
@@ -848,7 +879,15 @@ impl Runner {
         let floor = Duration::from_millis(1);
         let mut delay = initial.max(floor);
         loop {
-            sleep(delay).await;
+            tokio::select! {
+                () = sleep(delay) => {}
+                () = self.shared.opts.cancel.cancelled() => {
+                    return Err(Error::Interrupted {
+                        addr: self.addr.clone(),
+                        cloud_id: rec.cloud_id.clone(),
+                    });
+                }
+            }
             let read = self
                 .read_once(|| {
                     provider.read(

@@ -13,6 +13,7 @@
 //!
 //! All time is `tokio::time`, so tests run on a paused clock.
 
+mod cancel;
 mod error;
 mod event;
 mod exec;
@@ -22,7 +23,9 @@ mod options;
 mod prepare;
 mod recovery;
 mod report;
+mod saved;
 
+pub use cancel::Cancellation;
 pub use error::{Error, Result};
 pub use event::Event;
 pub use exec::apply;
@@ -30,3 +33,4 @@ pub use options::{ApplyOptions, RetryPolicy};
 pub use prepare::{Prepared, marked, quote_prices, refresh_and_plan};
 pub use recovery::{IntentResolution, resolve_intents};
 pub use report::{ApplyReport, NodeResult, NodeStatus};
+pub use saved::reobserve;

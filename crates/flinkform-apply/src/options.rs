@@ -53,6 +53,9 @@ pub struct ApplyOptions {
     /// Values for gates (`apply --input NAME=VALUE`), by gate name
     /// (`verify-email.observability`). A gate without a value waits.
     pub inputs: std::collections::BTreeMap<String, String>,
+    /// Cancelled by the first Ctrl-C: no further action starts, a wait stops at its next
+    /// poll, and the walk ends once the calls in flight are recorded.
+    pub cancel: crate::cancel::Cancellation,
 }
 
 impl Default for ApplyOptions {
@@ -65,6 +68,7 @@ impl Default for ApplyOptions {
             retry: RetryPolicy::default(),
             rate_per_api: 10.0,
             inputs: std::collections::BTreeMap::new(),
+            cancel: crate::cancel::Cancellation::default(),
         }
     }
 }

@@ -22,6 +22,9 @@ pub enum NodeStatus {
         /// The failed action it (transitively) depends on.
         because: Address,
     },
+    /// The apply was interrupted (Ctrl-C) before it started, or while it waited for the
+    /// resource to become ready (its creation is recorded; the next apply waits again).
+    Interrupted,
 }
 
 /// What happened to one action.
@@ -48,6 +51,8 @@ pub struct ApplyReport {
     pub throttled: u64,
     /// Provider calls in all.
     pub api_calls: u64,
+    /// Whether the apply was interrupted (its cancellation was triggered).
+    pub interrupted: bool,
 }
 
 impl ApplyReport {

@@ -109,6 +109,7 @@ impl PlanBuilder {
             cloud_id: cloud_id.map(|c| CloudId::new(c).unwrap()),
             objects: None,
             price: None,
+            wait_ready: false,
         });
         self
     }
@@ -1012,4 +1013,49 @@ async fn an_update_whose_answer_was_lost_is_read_back_not_repeated() {
         Value::str("b")
     );
     assert!(r.state.journal.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_apply_starts_nothing() {
+    let (fake, mut sink) = setup(State::new());
+    let mut b = PlanBuilder::default();
+    b.add(Op::Create, Some(vpc("a")), None)
+        .add(Op::Create, Some(vswitch("a")), None);
+    let o = opts(2);
+    o.cancel.cancel();
+    let r = run(&b.plan, &fake, &mut sink, &o).await;
+    assert!(r.report.interrupted);
+    assert_eq!(status(&r.report, "vpc.a"), &NodeStatus::Interrupted);
+    assert_eq!(status(&r.report, "vswitch.a[0]"), &NodeStatus::Interrupted);
+    assert_eq!(r.report.api_calls, 0);
+    assert!(r.state.resources.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_during_a_wait_stops_at_the_next_poll_with_the_creation_recorded() {
+    let (fake, mut sink) = setup(State::new());
+    fake.with(|c| c.reads_until_ready = 1_000);
+    let mut b = PlanBuilder::default();
+    b.add(Op::Create, Some(vpc("a")), None)
+        .add(Op::Create, Some(vswitch("a")), None);
+    let o = opts(2);
+    let cancel = o.cancel.clone();
+    let (r, ()) = tokio::join!(run(&b.plan, &fake, &mut sink, &o), async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cancel.cancel();
+    });
+    assert!(r.report.interrupted);
+    // The VPC was created and recorded; its wait stopped; the vSwitch never started.
+    assert_eq!(status(&r.report, "vpc.a"), &NodeStatus::Interrupted);
+    assert_eq!(status(&r.report, "vswitch.a[0]"), &NodeStatus::Interrupted);
+    assert!(r.state.resources.contains_key(&addr("vpc.a")));
+    assert!(!r.state.resources.contains_key(&addr("vswitch.a[0]")));
+    assert!(
+        r.state.journal.is_empty(),
+        "the create's outcome is recorded"
+    );
+    assert!(
+        r.report.results[&addr("vpc.a")].api_calls < 1_000,
+        "it stopped polling"
+    );
 }

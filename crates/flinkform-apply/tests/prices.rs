@@ -122,6 +122,7 @@ fn action(id: u32, name: &str, op: Op, cu: i64) -> PlannedAction {
         cloud_id: None,
         objects: None,
         price: None,
+        wait_ready: false,
     }
 }
 

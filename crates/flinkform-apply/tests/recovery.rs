@@ -55,6 +55,7 @@ fn action(i: u32, op: Op, d: DesiredResource, cloud_id: Option<&str>) -> Planned
         cloud_id: cloud_id.map(|c| CloudId::new(c).unwrap()),
         objects: None,
         price: None,
+        wait_ready: false,
     }
 }
 

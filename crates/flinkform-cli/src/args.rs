@@ -73,6 +73,8 @@ pub(crate) enum Command {
     Drift(DriftArgs),
     /// Print the plan's dependency graph
     Graph(GraphArgs),
+    /// Print a saved plan file (`plan -out FILE`)
+    Show(crate::saved::ShowArgs),
     /// Print the JSON Schema of spec files
     Schema,
     /// Inspect the state
@@ -133,6 +135,10 @@ pub(crate) struct PlanArgs {
     /// `html` (one self-contained page)
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub(crate) format: ReportFormat,
+    /// Also save the plan to FILE (specs/plan-file.md), for `flinkform apply FILE` and
+    /// `flinkform show FILE`; `-out FILE` works too
+    #[arg(long = "out", value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
 }
 
 /// The formats of `plan` and `drift` (specs/cli.md, "Output formats").

@@ -365,6 +365,12 @@ impl CloudSession {
         })
     }
 
+    /// The in-process emulator's world and its file (`--cloud sim`), for the save a second
+    /// Ctrl-C makes before the process ends at once.
+    pub(crate) fn sim_world(&self) -> Option<(Arc<tokio::sync::Mutex<World>>, PathBuf)> {
+        self.sim.as_ref().map(|s| (s.world.clone(), s.path.clone()))
+    }
+
     /// Stops the emulator (if any) and saves its world.
     pub(crate) async fn close(self) -> Result<()> {
         if let Some(sim) = self.sim {

@@ -29,6 +29,7 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
         Command::Import(args) => crate::import::import(&global, args).await,
         Command::Drift(args) => drift(&global, args).await,
         Command::Graph(args) => graph(&global, args).await,
+        Command::Show(args) => crate::saved::show(&args),
         Command::Schema => {
             let schema = flinkform_spec::json_schema();
             view::out(&format!(
@@ -69,7 +70,7 @@ fn validate(args: &SpecArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn plan_options(safety: &SafetyArgs) -> Result<PlanOptions> {
+pub(crate) fn plan_options(safety: &SafetyArgs) -> Result<PlanOptions> {
     let parse = |v: &[String]| -> Result<BTreeSet<Address>> {
         v.iter()
             .map(|s| {
@@ -108,12 +109,16 @@ fn plan_options(safety: &SafetyArgs) -> Result<PlanOptions> {
 }
 
 /// Everything a plan needs, with the state lock and the cloud session held.
-struct Planned {
-    plan: Plan,
-    state: LockedState,
-    session: CloudSession,
+pub(crate) struct Planned {
+    pub(crate) plan: Plan,
+    pub(crate) state: LockedState,
+    pub(crate) session: CloudSession,
     /// Intents of an interrupted run that the observation settled (apply clears them).
-    settled: BTreeSet<u64>,
+    pub(crate) settled: BTreeSet<u64>,
+    /// What the refresh saw (a saved plan keeps its digests).
+    pub(crate) observed: flinkform_core::Observed,
+    /// The cloud and accounts planned against.
+    pub(crate) target: flinkform_core::Target,
 }
 
 /// Reads state and cloud, and plans (`flinkform_apply::refresh_and_plan`, the sequence the
@@ -126,7 +131,7 @@ async fn prepare(
     operation: &str,
 ) -> Result<Planned> {
     let state = lock_state(global, operation)?;
-    let (session, _) = connect(global, &state, desired).await?;
+    let (session, target) = connect(global, &state, desired).await?;
     // Everything this stack creates carries its mark (the state's lineage), and only what
     // carries it (or what the journal names) is adopted from the cloud.
     let desired = desired.map(|d| flinkform_apply::marked(d, state.state()));
@@ -159,6 +164,8 @@ async fn prepare(
         state,
         session,
         settled: prepared.settled,
+        observed: prepared.observed,
+        target,
     })
 }
 
@@ -208,6 +215,9 @@ async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Exit> {
     );
     let format = report::format(args.json, args.format);
     view::out(&report::plan(&planned.plan, format, &meta)?);
+    if let Some(out) = &args.out {
+        crate::saved::write(out, &args.specs, &desired, &args.safety, &planned)?;
+    }
     let changes = planned.plan.has_changes();
     planned.session.close().await?;
     Ok(if args.detailed_exitcode && changes {
@@ -218,6 +228,9 @@ async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Exit> {
 }
 
 pub(crate) async fn apply(global: &GlobalArgs, args: ApplyArgs) -> Result<Exit> {
+    if let Some((path, text)) = crate::saved::plan_file_arg(&args.specs) {
+        return crate::saved::apply_saved(global, args, &path, &text).await;
+    }
     let stack = load_specs(&args.specs)?;
     let desired = flinkform_plan::expand(&stack)?;
     let planned = prepare(global, Some(&desired), &args.safety, "apply").await?;
@@ -255,7 +268,7 @@ async fn destroy(global: &GlobalArgs, args: DestroyArgs) -> Result<Exit> {
 }
 
 /// Shows the plan, asks for confirmation, runs it and reports.
-async fn execute(
+pub(crate) async fn execute(
     planned: Planned,
     auto_approve: bool,
     parallelism: usize,
@@ -267,6 +280,7 @@ async fn execute(
         mut state,
         session,
         settled,
+        ..
     } = planned;
     view::out(&flinkform_plan::render::render_text(&plan));
     if !settled.is_empty() {
@@ -316,10 +330,15 @@ async fn execute(
     let mut opts = session.apply_options(parallelism);
     crate::gates::warn_unknown_inputs(&plan, inputs);
     opts.inputs = inputs.clone();
+    // Ctrl-C (or SIGTERM) from here on stops cleanly: see `crate::interrupt`.
+    opts.cancel = crate::interrupt::on_signal(session.sim_world());
     let provider: Arc<dyn Provider> = session.provider.clone();
     let report = flinkform_apply::apply(&plan, provider, &mut state, &opts, tx).await;
     let _ = progress.await;
     session.close().await?;
+    if report.interrupted {
+        return Ok(crate::interrupt::report(&report));
+    }
     summarize(&report, command)
 }
 
@@ -376,7 +395,7 @@ fn summarize(report: &ApplyReport, command: &str) -> Result<Exit> {
             NodeStatus::Done => *done.entry(r.op.as_str()).or_default() += 1,
             NodeStatus::Failed(_) => failed += 1,
             NodeStatus::Skipped { .. } => skipped += 1,
-            NodeStatus::Waiting { .. } => {}
+            NodeStatus::Waiting { .. } | NodeStatus::Interrupted => {}
         }
     }
     let waiting = report.waiting();
@@ -415,7 +434,7 @@ fn summarize(report: &ApplyReport, command: &str) -> Result<Exit> {
                 NodeStatus::Skipped { because } => {
                     view::note(&format!("skipped: `{addr}` because `{because}` failed"))
                 }
-                NodeStatus::Done | NodeStatus::Waiting { .. } => {}
+                NodeStatus::Done | NodeStatus::Waiting { .. } | NodeStatus::Interrupted => {}
             }
         }
         return Err(CliError::ApplyFailed { failed, skipped }.into());

@@ -210,6 +210,21 @@ pub(crate) enum CliError {
     },
 }
 
+/// `apply FILE` refused a saved plan that no longer fits (specs/plan-file.md).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the saved plan `{file}` is stale: {reasons}; run `flinkform plan -out` again")]
+#[diagnostic(
+    code(cli::stale_plan),
+    help(
+        "nothing was applied; run `flinkform plan -out {file} SPECS...` again, review it, and apply the new file"
+    )
+)]
+pub(crate) struct StalePlan {
+    pub(crate) file: String,
+    /// What changed, `; `-separated.
+    pub(crate) reasons: String,
+}
+
 impl CliError {
     pub(crate) fn io(path: &Path, e: &std::io::Error) -> Self {
         Self::Io {

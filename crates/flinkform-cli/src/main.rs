@@ -8,7 +8,9 @@ mod error;
 mod files;
 mod gates;
 mod import;
+mod interrupt;
 mod report;
+mod saved;
 mod view;
 
 use std::process::ExitCode;
@@ -26,10 +28,13 @@ pub(crate) enum Exit {
     Changes,
     /// `apply` stopped at a gate: a step only a person can complete (exit code 3).
     Gated,
+    /// `apply` or `destroy` was interrupted (Ctrl-C, SIGTERM) and stopped cleanly (exit
+    /// code 130).
+    Interrupted,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(saved::normalize_args(std::env::args_os()));
     init_tracing();
     miette::set_hook(Box::new(|_| {
         Box::new(
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
         Ok(Exit::Ok) => ExitCode::SUCCESS,
         Ok(Exit::Changes) => ExitCode::from(2),
         Ok(Exit::Gated) => ExitCode::from(3),
+        Ok(Exit::Interrupted) => ExitCode::from(130),
         Err(report) => {
             view::error(&report);
             ExitCode::from(1)

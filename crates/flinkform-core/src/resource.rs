@@ -37,7 +37,7 @@ impl fmt::Display for Origin {
 }
 
 /// One resource as the specs want it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredResource {
     /// Its address.
     pub addr: Address,

@@ -433,6 +433,18 @@ pub enum Error {
         /// Comma-separated addresses of one strongly connected component.
         addresses: String,
     },
+    /// A saved plan file (`plan -out`) that cannot be read back.
+    #[error("{path} is not a usable flinkform plan file: {message}")]
+    #[diagnostic(
+        code(plan::plan_file),
+        help("make it again with `flinkform plan -out FILE SPECS...` (specs/plan-file.md)")
+    )]
+    BadPlanFile {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// Alias used in signatures: one planning error.

@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use flinkform_core::{Address, CloudId, DesiredResource, Money, Price, RecordedResource, Value};
+use serde::{Deserialize, Serialize};
 
 /// Index of an action in [`Plan::actions`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct ActionId(pub u32);
 
 impl ActionId {
@@ -20,7 +22,8 @@ impl ActionId {
 }
 
 /// What an action does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Op {
     /// Nothing to do: desired, recorded and observed agree.
     NoOp,
@@ -100,7 +103,8 @@ impl fmt::Display for Op {
 }
 
 /// The new side of an attribute diff.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum After {
     /// The value is known now.
     Known(Value),
@@ -121,7 +125,7 @@ impl fmt::Display for After {
 }
 
 /// One attribute that changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttrDiff {
     /// Catalog name.
     pub name: String,
@@ -134,7 +138,7 @@ pub struct AttrDiff {
 }
 
 /// One node of the plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedAction {
     /// Its id (index in [`Plan::actions`]).
     pub id: ActionId,
@@ -159,11 +163,17 @@ pub struct PlannedAction {
     /// What it orders costs, as the cloud quoted it after planning
     /// (`flinkform_apply::refresh_and_plan` asks `Provider::quote`; the planner itself
     /// leaves it `None`): a workspace's creation or replacement, a quota change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
+    /// A no-op for a resource the cloud is still creating or changing (an apply interrupted
+    /// while waiting for it): the executor waits until it is ready before its dependents
+    /// start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wait_ready: bool,
 }
 
 /// What changed outside flinkform for one resource (recorded vs observed).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drift {
     /// The resource.
     pub addr: Address,
@@ -172,7 +182,8 @@ pub struct Drift {
 }
 
 /// The kinds of drift.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DriftKind {
     /// It was deleted outside flinkform.
     Deleted,
@@ -181,7 +192,7 @@ pub enum DriftKind {
 }
 
 /// The plan.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Plan {
     /// Every action, in a deterministic topological order (dependencies first).
     pub actions: Vec<PlannedAction>,

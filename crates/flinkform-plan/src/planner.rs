@@ -1610,7 +1610,13 @@ impl<'a> Ctx<'a> {
             let Some((addr, d)) = slots[i].take() else {
                 continue;
             };
+            // An interrupted apply left it being created: the next one waits for it.
+            let wait_ready = d.op == Op::NoOp
+                && self
+                    .found(&addr)
+                    .is_some_and(|o| o.readiness == Readiness::Pending);
             actions.push(PlannedAction {
+                wait_ready,
                 id: new_id[i],
                 addr,
                 op: d.op,

@@ -12,12 +12,14 @@
 //!
 //! No async and no network: backends that need them live elsewhere.
 
+pub mod backend;
 mod error;
 pub mod format;
 mod local;
 mod model;
 mod sink;
 
+pub use backend::{Backend, Change, HistoryEntry, Session};
 pub use error::{Error, Result};
 pub use format::{FORMAT_VERSION, GateV1, StateFileV1};
 pub use local::{DEFAULT_STATE_PATH, LocalBackend, LockInfo, LockStatus, StateLock};

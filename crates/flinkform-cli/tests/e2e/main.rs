@@ -2,6 +2,7 @@
 //! its own temporary working directory (its own state and emulator world).
 
 mod china;
+mod ci_examples;
 mod cli;
 mod conformance;
 mod crash;
@@ -9,12 +10,14 @@ mod crash_paths;
 mod exactly_once;
 mod harness;
 mod import;
+mod interrupt;
 mod lifecycle;
 mod marketplace;
 mod matrix;
 mod ownership;
 mod reports;
 mod safety;
+mod saved_plans;
 mod secrets;
 mod simworld;
 mod tags;

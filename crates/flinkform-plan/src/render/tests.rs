@@ -17,6 +17,7 @@ fn action(id: u32, addr: &str, op: Op) -> PlannedAction {
         cloud_id: None,
         objects: None,
         price: None,
+        wait_ready: false,
     }
 }
 
