@@ -90,11 +90,10 @@ fn find_role<'w>(world: &'w World, arn: &str) -> Result<(String, &'w Role), ApiE
             format!("The parameter RoleArn {arn:?} is wrongly formed."),
         )
     })?;
-    let role = world.accounts.get(uid).and_then(|a| {
-        a.roles
-            .values()
-            .find(|r| r.name.eq_ignore_ascii_case(name))
-    });
+    let role = world
+        .accounts
+        .get(uid)
+        .and_then(|a| a.roles.values().find(|r| r.name.eq_ignore_ascii_case(name)));
     role.map(|r| (uid.to_owned(), r)).ok_or_else(|| {
         ApiError::not_found(
             "EntityNotExist.Role",
@@ -129,7 +128,10 @@ fn duration_ms(call: &Call<'_>, role: &Role) -> Result<i64, ApiError> {
     if !(900..=max).contains(&secs) {
         return Err(bad(
             "InvalidParameter.DurationSeconds",
-            format!("The Min/Max value of DurationSeconds is 15min/{}hr.", max / 3600),
+            format!(
+                "The Min/Max value of DurationSeconds is 15min/{}hr.",
+                max / 3600
+            ),
         ));
     }
     Ok(i64::try_from(secs).unwrap_or(3600) * 1000)
@@ -305,7 +307,7 @@ pub(crate) fn assume_role_with_oidc(call: &mut Call<'_>) -> Result<Value, ApiErr
             "The OIDC token has expired.",
         ));
     }
-    if !trusts(&role.policy_document, "Federated", &[provider_arn.clone()]) {
+    if !trusts(&role.policy_document, "Federated", std::slice::from_ref(&provider_arn)) {
         return Err(no_permission());
     }
     let default_session = format!("oidc-{}", wall_ms());
