@@ -49,6 +49,8 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
         }
         Command::Sim(SimCommand::Console(cmd)) => console(&global, cmd).await,
         Command::Sim(SimCommand::Outbox { json }) => crate::gates::outbox(&global, json),
+        Command::Completions { shell } => crate::everyday::completions(shell),
+        Command::Man { dir } => crate::everyday::man(dir.as_deref()),
     }
 }
 

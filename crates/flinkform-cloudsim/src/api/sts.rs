@@ -307,7 +307,11 @@ pub(crate) fn assume_role_with_oidc(call: &mut Call<'_>) -> Result<Value, ApiErr
             "The OIDC token has expired.",
         ));
     }
-    if !trusts(&role.policy_document, "Federated", std::slice::from_ref(&provider_arn)) {
+    if !trusts(
+        &role.policy_document,
+        "Federated",
+        std::slice::from_ref(&provider_arn),
+    ) {
         return Err(no_permission());
     }
     let default_session = format!("oidc-{}", wall_ms());
