@@ -94,20 +94,27 @@ pub(crate) fn preflight(cli: &crate::args::Cli) -> Result<()> {
 /// or an emulator started by `flinkform sim serve`); the signed `Host` still names the
 /// real host.
 const ENV_ENDPOINT: &str = "FLINKFORM_ENDPOINT";
-/// `FLINKFORM_CREDENTIALS_CLOCK_SCALE`: temporary credentials' lifetimes are judged on a
-/// clock this many times faster than the wall clock (for an emulator whose cloud clock is
-/// compressed; default 1).
-const ENV_CREDENTIALS_CLOCK_SCALE: &str = "FLINKFORM_CREDENTIALS_CLOCK_SCALE";
+/// The time scale of `--cloud alibaba`: 1, except with `FLINKFORM_ENDPOINT` (an emulator
+/// started by `sim serve`), where `--sim-time-scale` says how fast that emulator's clock
+/// runs: polling and credential lifetimes shrink accordingly.
+fn alibaba_time_scale(global: &GlobalArgs) -> Option<f64> {
+    std::env::var(ENV_ENDPOINT)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .and(global.sim_time_scale)
+        .filter(|s| s.is_finite() && *s > 1.0)
+}
 
 /// The real cloud's provider: one credential cache per account from the credential chain,
 /// each fetched once here so that a missing or refused credential fails before any work.
-async fn open_alibaba(accounts: &BTreeSet<AccountName>) -> Result<AliProvider> {
+async fn open_alibaba(
+    global: &GlobalArgs,
+    accounts: &BTreeSet<AccountName>,
+) -> Result<AliProvider> {
     use flinkform_alicloud::credentials::{CredentialCache, MonotonicClock, chain};
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let endpoints = env(ENV_ENDPOINT).map_or(Endpoints::Real, Endpoints::Override);
-    let scale = env(ENV_CREDENTIALS_CLOCK_SCALE)
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .unwrap_or(1.0);
+    let scale = alibaba_time_scale(global).unwrap_or(1.0);
     let clock: Arc<dyn flinkform_alicloud::credentials::Clock> =
         Arc::new(MonotonicClock::scaled(scale));
     let mut caches = BTreeMap::new();
@@ -371,7 +378,7 @@ impl CloudSession {
                 })
             }
             CloudArg::Alibaba => {
-                let mut provider = open_alibaba(accounts).await?;
+                let mut provider = open_alibaba(global, accounts).await?;
                 if let (Ok(url), Ok(token)) = (
                     std::env::var("FLINKFORM_CONNECTOR_URL"),
                     std::env::var("FLINKFORM_CONNECTOR_TOKEN"),
@@ -385,7 +392,7 @@ impl CloudSession {
                     provider: Arc::new(provider),
                     cloud: TargetCloud::Alibaba,
                     world_id: None,
-                    time_scale: None,
+                    time_scale: alibaba_time_scale(global),
                     sim: None,
                 })
             }

@@ -3,9 +3,11 @@
 
 mod china;
 mod cli;
+mod cli_contract;
 mod conformance;
 mod crash;
 mod crash_paths;
+mod credentials;
 mod exactly_once;
 mod harness;
 mod import;
