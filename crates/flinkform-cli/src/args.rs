@@ -418,6 +418,44 @@ pub(crate) enum ConsoleCommand {
         #[arg(long, default_value = "main")]
         account: String,
     },
+    /// Create a RAM role with a trust policy; prints its ARN (for STS AssumeRole and
+    /// AssumeRoleWithOIDC, see specs/cloud-api.md)
+    CreateRole {
+        /// Role name
+        name: String,
+        /// The trust policy (JSON); default: trusts the account itself (`Principal.RAM`)
+        #[arg(long)]
+        trust_policy: Option<String>,
+        /// Also trust this OIDC provider (`Principal.Federated`, its name in the account)
+        #[arg(long, value_name = "PROVIDER")]
+        trust_oidc: Option<String>,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Register an OIDC identity provider; prints its ARN
+    CreateOidcProvider {
+        /// Provider name
+        name: String,
+        /// Issuer URL (the tokens' `iss`), e.g. https://token.actions.githubusercontent.com
+        #[arg(long)]
+        issuer_url: String,
+        /// Accepted client id (the tokens' `aud`; repeatable)
+        #[arg(long = "client-id", required = true)]
+        client_ids: Vec<String>,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Attach a RAM role to the emulated ECS instance (its metadata service hands out the
+    /// role's credentials)
+    AttachInstanceRole {
+        /// Role name
+        role: String,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
     /// Set an account's available balance (creating the world and the account if missing)
     SetBalance {
         /// Amount in the account's currency, e.g. `50` or `12.34` (may be negative)

@@ -555,3 +555,49 @@ pub(crate) async fn serve(global: &GlobalArgs, port: u16, accounts: &[String]) -
     drop(lock);
     Ok(Exit::Ok)
 }
+
+/// `sim console create-role`: the console operation, with the default trust policy (the
+/// account itself, and `trust_oidc`'s provider when given) filled in from the world's uid.
+pub(crate) fn create_role_op(
+    path: &Path,
+    account: String,
+    name: String,
+    trust_policy: Option<String>,
+    trust_oidc: Option<String>,
+) -> Result<flinkform_cloudsim::ConsoleOp> {
+    let trust_policy = match trust_policy {
+        Some(p) => p,
+        None => {
+            if !path.exists() {
+                return Err(CliError::Sim(format!(
+                    "no emulator world at `{}`: run `flinkform sim serve` or `sim console create-account` first",
+                    path.display()
+                ))
+                .into());
+            }
+            let world = World::load(path).map_err(|e| CliError::Sim(e.to_string()))?;
+            let uid = world
+                .summary()
+                .get(&account)
+                .map(|a| a.uid.clone())
+                .ok_or_else(|| {
+                    CliError::Sim(format!("the emulated cloud has no account `{account}`"))
+                })?;
+            let mut principal = serde_json::json!({ "RAM": [format!("acs:ram::{uid}:root")] });
+            if let Some(p) = trust_oidc {
+                principal["Federated"] =
+                    serde_json::json!([format!("acs:ram::{uid}:oidc-provider/{p}")]);
+            }
+            serde_json::json!({
+                "Version": "1",
+                "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": principal}],
+            })
+            .to_string()
+        }
+    };
+    Ok(flinkform_cloudsim::ConsoleOp::CreateRole {
+        account,
+        name,
+        trust_policy,
+    })
+}

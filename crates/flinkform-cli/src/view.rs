@@ -112,7 +112,7 @@ pub(crate) async fn progress(mut rx: tokio::sync::mpsc::UnboundedReceiver<flinkf
     use flinkform_apply::Event;
     use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-    let bars = std::io::stderr().is_terminal().then(MultiProgress::new);
+    let bars = (std::io::stderr().is_terminal() && !quiet()).then(MultiProgress::new);
     let style = ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
     let mut running = std::collections::BTreeMap::<String, ProgressBar>::new();

@@ -298,3 +298,81 @@ fn an_unreachable_sts_endpoint_is_named_with_the_profile() {
     assert!(run.stderr.contains("EntityNotExist.Role"), "{}", run.stderr);
     assert!(run.stderr.contains("account `main`"), "{}", run.stderr);
 }
+
+/// `sim console` sets up what the credential sources need (a role trusting the account and
+/// an OIDC provider, the provider, the instance role), and an OIDC apply then works against
+/// that world.
+#[test]
+fn sim_console_prepares_roles_and_oidc_providers() {
+    let sb = Sandbox::new();
+    sb.run(&["sim", "console", "create-account", "main"])
+        .expect(0);
+    let provider = sb
+        .run(&[
+            "sim",
+            "console",
+            "create-oidc-provider",
+            "github",
+            "--issuer-url",
+            "https://token.actions.githubusercontent.com",
+            "--client-id",
+            "sts.aliyuncs.com",
+        ])
+        .expect(0);
+    let provider_arn = provider.stdout.trim().to_owned();
+    assert!(
+        provider_arn.ends_with(":oidc-provider/github"),
+        "{provider_arn}"
+    );
+    let role = sb
+        .run(&[
+            "sim",
+            "console",
+            "create-role",
+            "deployer",
+            "--trust-oidc",
+            "github",
+        ])
+        .expect(0);
+    let role_arn = role.stdout.trim().to_owned();
+    assert!(role_arn.ends_with(":role/deployer"), "{role_arn}");
+    sb.run(&["sim", "console", "attach-instance-role", "deployer"])
+        .expect(0);
+    sb.run(&["sim", "console", "attach-instance-role", "nobody"])
+        .expect(1);
+
+    let mut world = sb.world();
+    world.set_time_scale(SCALE).expect("scale");
+    let emu = Emulator::start_world(&sb, world, FaultPlan::default(), None);
+    let token = jwt(&serde_json::json!({
+        "iss": "https://token.actions.githubusercontent.com",
+        "aud": "sts.aliyuncs.com",
+        "exp": chrono::Utc::now().timestamp() + 3600,
+    }));
+    sb.write("oidc-token", &token);
+    let out = sb
+        .command(&[
+            "apply",
+            "--auto-approve",
+            "--cloud",
+            "alibaba",
+            "examples/quickstart.yaml",
+        ])
+        .env("FLINKFORM_ENDPOINT", emu.endpoint())
+        .env("FLINKFORM_SIM_TIME_SCALE", CLIENT_SCALE.to_string())
+        .env("ALIBABA_CLOUD_ROLE_ARN", &role_arn)
+        .env("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", &provider_arn)
+        .env(
+            "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+            sb.path().join("oidc-token"),
+        )
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(emu.world().summary()["main"].instances, 1);
+}
