@@ -86,6 +86,11 @@ impl OssMethod {
     }
 }
 
+/// The RPC error code of a request signed with expired temporary credentials.
+const EXPIRED: &str = "InvalidSecurityToken.Expired";
+/// The OSS error code of the same.
+const OSS_EXPIRED: &str = "SecurityTokenExpired";
+
 /// Query parameters OSS V1 signs as sub-resources (from oss2's list, those flinkform sends
 /// besides the `subresource` argument).
 const OSS_SIGNED_QUERY: &[&str] = &["continuation-token"];
@@ -512,6 +517,28 @@ impl Client {
         method: RpcMethod,
         signed: bool,
     ) -> Result<serde_json::Value, ApiError> {
+        match self
+            .rpc_once(host, product, action, params.clone(), method, signed)
+            .await
+        {
+            Err(e) if signed && e.has_code(EXPIRED) && self.inner.credentials.expire().await => {
+                tracing::debug!(product = %product, action, "credentials refused as expired; fetching new ones");
+                self.rpc_once(host, product, action, params, method, signed)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    async fn rpc_once(
+        &self,
+        host: &str,
+        product: Product,
+        action: &str,
+        params: Vec<(String, String)>,
+        method: RpcMethod,
+        signed: bool,
+    ) -> Result<serde_json::Value, ApiError> {
         let host = host.to_owned();
         let url_base = self.inner.endpoints.url_for(&host);
         let (query, body): (Vec<(String, String)>, Option<String>) = match method {
@@ -776,6 +803,37 @@ impl Client {
     /// As [`Client::oss`].
     #[allow(clippy::too_many_arguments)]
     pub async fn oss_with_headers(
+        &self,
+        method: OssMethod,
+        region: &Region,
+        bucket: Option<&str>,
+        subresource: Option<&str>,
+        query: &[(String, String)],
+        headers: &BTreeMap<String, String>,
+        body: Vec<u8>,
+    ) -> Result<(u16, String), ApiError> {
+        match self
+            .oss_once(
+                method,
+                region,
+                bucket,
+                subresource,
+                query,
+                headers,
+                body.clone(),
+            )
+            .await
+        {
+            Err(e) if e.has_code(OSS_EXPIRED) && self.inner.credentials.expire().await => {
+                self.oss_once(method, region, bucket, subresource, query, headers, body)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn oss_once(
         &self,
         method: OssMethod,
         region: &Region,

@@ -356,3 +356,36 @@ async fn unreachable_endpoints_are_named_with_the_profile() {
     );
     assert!(e.message.contains("endpoint override"), "{e}");
 }
+
+/// The client's clock says the credentials are fresh, the cloud's says they expired (clock
+/// skew): the refused request is sent once more with new credentials and succeeds.
+#[tokio::test]
+async fn a_request_refused_as_expired_is_sent_again_with_new_credentials() {
+    let sim = sim().await;
+    let cache = cache(
+        &sim,
+        ram_role_source(&sim, "deployer"),
+        Arc::new(ManualClock::new()),
+    );
+    let client = Client::with_cache(
+        Endpoints::Override(sim.handle.endpoint()),
+        cache.clone(),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    caller(&client).await.unwrap();
+    sim.handle
+        .world
+        .lock()
+        .await
+        .advance(Duration::from_secs(901));
+    let who = caller(&client).await.unwrap();
+    assert_eq!(who["AccountId"], sim.uid.as_str());
+    assert_eq!(cache.fetches(), 2);
+    let world = sim.handle.world.lock().await;
+    assert_eq!(
+        world.expired_token_refusals(),
+        1,
+        "refused once, then sent again"
+    );
+}

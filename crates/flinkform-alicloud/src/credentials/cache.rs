@@ -13,6 +13,15 @@
 //!   runs late cannot make the cache use expired credentials.
 //! - When a refresh fails while the held credentials are still valid, they are used and
 //!   the next request tries again; once expired, the error is returned.
+//! - A request the cloud refused as signed with expired credentials
+//!   (`InvalidSecurityToken.Expired`, OSS `SecurityTokenExpired`: the local and the cloud's
+//!   clock disagree) makes the client fetch new ones and send it once more
+//!   ([`CredentialCache::expire`]); the refused request changed nothing.
+//!
+//! Tests: `tests/credentials.rs` (`ram_role_credentials_are_refreshed_before_they_expire`,
+//! `oidc_tokens_are_read_from_the_file_at_every_fetch`,
+//! `a_request_refused_as_expired_is_sent_again_with_new_credentials`) and
+//! `fetch::tests::a_lifetime_is_the_issued_one_capped_by_the_wall_clock`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -187,6 +196,19 @@ impl CredentialCache {
     #[must_use]
     pub fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The cloud refused the held credentials as expired: the next [`CredentialCache::get`]
+    /// fetches new ones. `false` (nothing to do) for fixed credentials.
+    pub async fn expire(&self) -> bool {
+        if matches!(self.source, Source::Static { .. }) {
+            return false;
+        }
+        if let Some(h) = self.held.lock().await.as_mut() {
+            h.refresh_at = Some(Duration::ZERO);
+            h.expires_at = Some(Duration::ZERO);
+        }
+        true
     }
 
     /// The credentials to sign the next request with: the held ones, or fresh ones when

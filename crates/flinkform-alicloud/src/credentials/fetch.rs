@@ -346,3 +346,32 @@ async fn ecs(
         lifetime: Some(lifetime),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lifetime_is_the_issued_one_capped_by_the_wall_clock() {
+        let in_ten_minutes = (chrono::Utc::now() + chrono::Duration::minutes(10))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        // Issued for an hour but expiring in ten minutes by the local clock: ten minutes.
+        let l = lifetime(&in_ten_minutes, Duration::from_secs(3600)).expect("parses");
+        assert!(
+            l <= Duration::from_secs(600) && l > Duration::from_secs(590),
+            "{l:?}"
+        );
+        // Issued for 15 minutes, expiring later by the local clock (a compressed emulator
+        // clock, or a local clock running late): the issued 15 minutes.
+        let l = lifetime(&in_ten_minutes, Duration::from_secs(300)).expect("parses");
+        assert_eq!(l, Duration::from_secs(300));
+        // Already expired by the local clock: nothing left.
+        let past = "2020-01-01T00:00:00Z";
+        assert_eq!(
+            lifetime(past, Duration::from_secs(900)),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(lifetime("not a time", Duration::from_secs(900)), None);
+    }
+}
