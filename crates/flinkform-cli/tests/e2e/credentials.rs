@@ -113,10 +113,43 @@ impl Cloud {
     }
 }
 
+/// Every secret and token the emulator's STS issued (from the world's JSON).
+fn issued_secrets(world: &World) -> Vec<String> {
+    let json = serde_json::to_value(world).expect("world json");
+    let sessions = json["sts_sessions"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    sessions
+        .values()
+        .flat_map(|s| {
+            [s["secret"].as_str(), s["token"].as_str()]
+                .into_iter()
+                .flatten()
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
 #[test]
 fn apply_with_a_ram_role_assumed_from_access_keys() {
     let c = cloud(SCALE);
-    let run = c.converges(&c.ram_role_vars(), CLIENT_SCALE);
+    let mut vars = c.ram_role_vars();
+    vars.push(("FLINKFORM_LOG", "trace".to_owned()));
+    let run = c.converges(&vars, CLIENT_SCALE);
+    let secrets = issued_secrets(&c.emu.world());
+    assert!(!secrets.is_empty());
+    let state = std::fs::read_to_string(c.sb.path().join(".flinkform/state.json")).expect("state");
+    for secret in &secrets {
+        assert!(
+            !run.stderr.contains(secret.as_str()) && !run.stdout.contains(secret.as_str()),
+            "an STS secret or token reached the output (trace logs)"
+        );
+        assert!(
+            !state.contains(secret.as_str()),
+            "an STS secret is in the state"
+        );
+    }
     assert!(
         run.stderr
             .contains("account `main`: credentials from environment, RamRoleArn"),
