@@ -292,8 +292,13 @@ fn transport_error(
     } else {
         "check the network and proxy settings (HTTPS_PROXY)"
     };
+    let origin = if origin.is_empty() {
+        String::new()
+    } else {
+        format!(" (credentials: {origin})")
+    };
     let message = format!(
-        "cannot reach {target}{for_host} (credentials: {origin}): {} — {check}",
+        "cannot reach {target}{for_host}{origin}: {} — {check}",
         transport_message(e)
     );
     ApiError::local(ProviderErrorKind::Transient, action, message)
@@ -479,8 +484,14 @@ impl Client {
         })
     }
 
+    /// Where the credentials come from, for messages (empty for keys handed over).
     fn origin(&self) -> String {
-        self.inner.credentials.source().describe()
+        let source = self.inner.credentials.source();
+        if *source.origin() == crate::credentials::Origin::Given {
+            String::new()
+        } else {
+            source.describe()
+        }
     }
 
     /// One RPC call, signed with V3. `params` are sent in the query string (`Get`) or as a

@@ -178,7 +178,7 @@ impl CredentialCache {
         Self::new(
             Source::Static {
                 credentials,
-                origin: super::source::Origin::Env,
+                origin: super::source::Origin::Given,
             },
             Endpoints::Real,
             ClientOptions::default(),

@@ -77,6 +77,8 @@ pub const DEFAULT_IMDS_ENDPOINT: &str = "http://100.100.100.200";
 /// Where a source is configured, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
+    /// Handed to the client by its caller (the emulator's keys, tests).
+    Given,
     /// The `ALIBABA_CLOUD_*` environment variables.
     Env,
     /// A profile of the aliyun CLI configuration.
@@ -91,6 +93,7 @@ pub enum Origin {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Given => f.write_str("given keys"),
             Self::Env => f.write_str("environment"),
             Self::Profile { name, path } => write!(f, "profile `{name}` in {}", path.display()),
         }
