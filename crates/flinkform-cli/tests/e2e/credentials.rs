@@ -271,6 +271,14 @@ fn credentials_that_expire_mid_apply_are_refreshed_in_time() {
     assert_eq!(world.summary()["main"].instances, 1);
 }
 
+/// An error report's words: the report wraps long lines (`|` continues them).
+fn flat(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|w| *w != "|")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[test]
 fn an_unreachable_sts_endpoint_is_named_with_the_profile() {
     let c = cloud(SCALE);
@@ -297,19 +305,33 @@ fn an_unreachable_sts_endpoint_is_named_with_the_profile() {
     let run = c
         .run(&["plan", "examples/quickstart.yaml"], &vars, CLIENT_SCALE)
         .expect(1);
+    let stderr = flat(&run.stderr);
     assert!(
-        run.stderr
-            .contains(&format!("cannot reach http://127.0.0.1:{port}")),
-        "{}",
-        run.stderr
+        stderr.contains(&format!("cannot reach http://127.0.0.1:{port}")),
+        "{stderr}"
     );
-    assert!(run.stderr.contains("profile `ci`"), "{}", run.stderr);
+    assert!(stderr.contains("profile `ci`"), "{stderr}");
+    assert!(stderr.contains("ALIBABA_CLOUD_STS_ENDPOINT"), "{stderr}");
+    assert!(!stderr.contains(&c.keys.1), "{stderr}");
+
+    // The OpenAPI endpoint itself unreachable: the address, the real host it stands for
+    // and where the credentials come from.
+    let out =
+        c.sb.command(&["plan", "--cloud", "alibaba", "examples/quickstart.yaml"])
+            .env("FLINKFORM_ENDPOINT", format!("http://127.0.0.1:{port}"))
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", &c.keys.0)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", &c.keys.1)
+            .output()
+            .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stderr = flat(&stderr);
     assert!(
-        run.stderr.contains("ALIBABA_CLOUD_STS_ENDPOINT"),
-        "{}",
-        run.stderr
+        stderr.contains(&format!(
+            "cannot reach 127.0.0.1:{port} for sts.aliyuncs.com (credentials: environment, AK)"
+        )),
+        "{stderr}"
     );
-    assert!(!run.stderr.contains(&c.keys.1), "{}", run.stderr);
 
     // A role that does not trust the caller: STS's refusal, the role and what to check.
     let vars = vec![
@@ -323,13 +345,13 @@ fn an_unreachable_sts_endpoint_is_named_with_the_profile() {
     let run = c
         .run(&["plan", "examples/quickstart.yaml"], &vars, CLIENT_SCALE)
         .expect(1);
+    let stderr = flat(&run.stderr);
     assert!(
-        run.stderr.contains("STS AssumeRole at sts.aliyuncs.com"),
-        "{}",
-        run.stderr
+        stderr.contains("STS AssumeRole at sts.aliyuncs.com"),
+        "{stderr}"
     );
-    assert!(run.stderr.contains("EntityNotExist.Role"), "{}", run.stderr);
-    assert!(run.stderr.contains("account `main`"), "{}", run.stderr);
+    assert!(stderr.contains("EntityNotExist.Role"), "{stderr}");
+    assert!(stderr.contains("account `main`"), "{stderr}");
 }
 
 /// `sim console` sets up what the credential sources need (a role trusting the account and
