@@ -601,3 +601,25 @@ pub(crate) fn create_role_op(
         trust_policy,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_is_any_value_but_empty_false_or_0() {
+        for (value, ci) in [
+            (None, false),
+            (Some(""), false),
+            (Some("false"), false),
+            (Some("FALSE"), false),
+            (Some("0"), false),
+            (Some("true"), true),
+            (Some("1"), true),
+            (Some("yes"), true),
+        ] {
+            let env = |k: &str| (k == "CI").then(|| value.map(str::to_owned)).flatten();
+            assert_eq!(in_ci(&env), ci, "CI={value:?}");
+        }
+    }
+}
