@@ -118,6 +118,11 @@ async fn ram_role_credentials_are_refreshed_before_they_expire() {
 
     let who = caller(&client).await.unwrap();
     assert_eq!(who["AccountId"], sim.uid.as_str());
+    assert_eq!(who["IdentityType"], "AssumedRoleUser");
+    assert_eq!(
+        who["Arn"],
+        format!("acs:ram::{}:assumed-role/deployer/ci-run", sim.uid).as_str()
+    );
     let first = cache.get().await.unwrap();
     assert!(first.access_key_id.starts_with("STS."), "{first:?}");
     assert!(first.security_token.is_some());

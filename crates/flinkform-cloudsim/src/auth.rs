@@ -98,6 +98,21 @@ pub(crate) fn check_key(
     Ok((key.uid, key.secret))
 }
 
+/// The AccessKey id a request names (the V3 `Authorization` header's `Credential`, or the
+/// legacy `AccessKeyId` parameter); checked by [`authenticate`].
+pub(crate) fn access_key_id(req: &RpcRequest<'_>) -> Option<String> {
+    if let Some(auth) = req.headers.get("authorization")
+        && let Some(parsed) = V3Authorization::parse(auth)
+    {
+        return Some(parsed.access_key_id);
+    }
+    req.query
+        .iter()
+        .chain(req.form)
+        .find(|(k, _)| k == "AccessKeyId")
+        .map(|(_, v)| v.clone())
+}
+
 /// Authenticates the request; returns the caller's account UID.
 pub(crate) fn authenticate(world: &mut World, req: &RpcRequest<'_>) -> Result<String, ApiError> {
     if let Some(auth) = req.headers.get("authorization")

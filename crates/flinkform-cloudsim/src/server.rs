@@ -533,12 +533,17 @@ async fn handle(
                 ..ApiError::new(status, &code, message)
             });
         }
+        let assumed = auth::access_key_id(&rpc)
+            .and_then(|ak| world.sts_sessions.get(&ak))
+            .filter(|_| !uid.is_empty())
+            .map(|s| (s.role.clone(), s.session_name.clone()));
         let mut call = Call {
             world: &mut world,
             uid: uid.clone(),
             params: &params,
             host: &host,
             now,
+            assumed,
         };
         let value = api::dispatch(product, action, &mut call)?;
         lost = fault == Some(FaultKind::LoseResponse);

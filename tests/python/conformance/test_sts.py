@@ -61,6 +61,9 @@ def test_assume_role(sim, main, raw):
     # The SDK signs with the temporary keys and sends the token.
     who = sdk_ok(raw, temporary_client(sim, creds).get_caller_identity)
     assert who.account_id == uid
+    assert who.identity_type == "AssumedRoleUser"
+    assert who.arn == f"acs:ram::{uid}:assumed-role/conformancedeployer/conformance"
+    assert who.role_id and who.principal_id == f"{who.role_id}:conformance"
     # Without the token, or with another one, the keys are refused.
     creds_without = sts_models.AssumeRoleResponseBodyCredentials(
         access_key_id=creds.access_key_id, access_key_secret=creds.access_key_secret, security_token=None

@@ -62,6 +62,8 @@ pub(crate) struct Call<'a> {
     pub(crate) host: &'a str,
     /// Cloud time of the request.
     pub(crate) now: i64,
+    /// With temporary credentials: the assumed role's name and the session name.
+    pub(crate) assumed: Option<(String, String)>,
 }
 
 impl Call<'_> {
