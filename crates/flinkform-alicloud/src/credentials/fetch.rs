@@ -174,13 +174,20 @@ fn sts_answer(
     let body = match answer {
         Ok(b) => b,
         Err(e) if e.http_status.is_none() => {
+            // The client's message is `cannot reach <address>: <what happened> — <check>`;
+            // this error says the address and what to check its own way.
+            let detail = e
+                .message
+                .split_once(": ")
+                .map_or(e.message.as_str(), |(_, rest)| rest);
+            let detail = detail.rsplit_once(" — ").map_or(detail, |(what, _)| what);
             return Err(Error::Unreachable {
                 host: sts
                     .url
                     .clone()
                     .unwrap_or_else(|| format!("{}:443", sts.host)),
                 origin,
-                message: e.message,
+                message: detail.to_owned(),
                 hint: "ALIBABA_CLOUD_STS_ENDPOINT / ALIBABA_CLOUD_STS_REGION",
             });
         }
