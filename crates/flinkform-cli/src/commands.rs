@@ -50,6 +50,8 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
         }
         Command::Sim(SimCommand::Console(cmd)) => console(&global, cmd).await,
         Command::Sim(SimCommand::Outbox { json }) => crate::gates::outbox(&global, json),
+        Command::Completions { shell } => crate::everyday::completions(shell),
+        Command::Man { dir } => crate::everyday::man(dir.as_deref()),
     }
 }
 
@@ -615,6 +617,26 @@ async fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
             account,
             cents: amount,
         },
+        ConsoleCommand::CreateRole {
+            name,
+            trust_policy,
+            trust_oidc,
+            account,
+        } => crate::cloud::create_role_op(&path, account, name, trust_policy, trust_oidc)?,
+        ConsoleCommand::CreateOidcProvider {
+            name,
+            issuer_url,
+            client_ids,
+            account,
+        } => ConsoleOp::CreateOidcProvider {
+            account,
+            name,
+            issuer_url,
+            client_ids,
+        },
+        ConsoleCommand::AttachInstanceRole { role, account } => {
+            ConsoleOp::AttachInstanceRole { account, role }
+        }
     };
     let outcome = crate::cloud::console(&path, &op, creates_world).await?;
     view::note(&format!("console: {}", outcome.message));

@@ -24,8 +24,24 @@ pub(crate) fn out(text: &str) {
     }
 }
 
-/// Prints a message line on stderr.
+/// `-q`: notes are not printed.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns notes off (`-q`) or on.
+pub(crate) fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `-q` turned notes off.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints a message line on stderr (not with `-q`).
 pub(crate) fn note(text: &str) {
+    if quiet() {
+        return;
+    }
     eprintln!("{text}");
 }
 
@@ -69,7 +85,7 @@ pub(crate) async fn progress(mut rx: tokio::sync::mpsc::UnboundedReceiver<flinkf
     use flinkform_apply::Event;
     use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-    let bars = std::io::stderr().is_terminal().then(MultiProgress::new);
+    let bars = (std::io::stderr().is_terminal() && !quiet()).then(MultiProgress::new);
     let style = ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
     let mut running = std::collections::BTreeMap::<String, ProgressBar>::new();

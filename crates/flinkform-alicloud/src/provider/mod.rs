@@ -36,7 +36,7 @@ use flinkform_core::{
 use serde_json::{Value as Json, json};
 
 use crate::client::{ApiError, Client, ClientOptions, RpcMethod};
-use crate::credentials::Credentials;
+use crate::credentials::{CredentialCache, Credentials};
 use crate::endpoint::{Endpoints, Product};
 use crate::error::Result;
 use crate::tags;
@@ -305,6 +305,29 @@ impl AliProvider {
             bss_regions: Arc::default(),
             connector: None,
         })
+    }
+
+    /// A provider for `accounts`, each signing with its [`CredentialCache`] (temporary
+    /// credentials refreshed before they expire).
+    ///
+    /// # Errors
+    /// As [`AliProvider::new`].
+    pub fn with_credentials(
+        endpoints: Endpoints,
+        accounts: BTreeMap<AccountName, Arc<CredentialCache>>,
+        options: ClientOptions,
+    ) -> Result<Self> {
+        let mut provider = Self::new(endpoints.clone(), BTreeMap::new(), options.clone())?;
+        provider.clients = accounts
+            .into_iter()
+            .map(|(name, cache)| {
+                Ok((
+                    name,
+                    Client::with_cache(endpoints.clone(), cache, options.clone())?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        Ok(provider)
     }
 
     /// The same provider with a vendor connector (`specs/connector.md`) for the Billing

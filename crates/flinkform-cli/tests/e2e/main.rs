@@ -4,9 +4,11 @@
 mod china;
 mod ci_examples;
 mod cli;
+mod cli_contract;
 mod conformance;
 mod crash;
 mod crash_paths;
+mod credentials;
 mod exactly_once;
 mod harness;
 mod import;
