@@ -140,10 +140,10 @@ fn the_markdown_and_html_plan_reports_show_every_kind_of_action_with_prices() {
         ],
         "{json}"
     );
-    // `--json` and `--format` are one choice.
+    // `--json` and `--format` are one choice; like every usage error, exit 1.
     let both = sb
         .run(&["plan", "--json", "--format", "md", "specs"])
-        .expect(2);
+        .expect(1);
     assert!(
         both.stderr.contains("cannot be used with"),
         "{}",
