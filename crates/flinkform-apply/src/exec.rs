@@ -20,7 +20,7 @@ use flinkform_core::{
     Readiness, RecordedResource, Value,
 };
 use flinkform_plan::{Op, Plan, PlannedAction, client_token};
-use flinkform_state::{Intent, IntentOp, State, StateSink, WaitingGate, now_rfc3339};
+use flinkform_state::{Change, Intent, IntentOp, State, StateSink, WaitingGate, now_rfc3339};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
@@ -32,12 +32,10 @@ use crate::limiter::RateLimiter;
 use crate::options::ApplyOptions;
 use crate::report::{ApplyReport, NodeResult, NodeStatus};
 
-type Mutation = Box<dyn FnOnce(&mut State) + Send>;
-
 /// A state change a task asks the walker to commit.
 struct CommitRequest {
     idx: usize,
-    mutation: Mutation,
+    changes: Vec<Change>,
     reply: oneshot::Sender<Result<(), Arc<flinkform_state::Error>>>,
 }
 
@@ -61,6 +59,8 @@ struct Job {
     resolved: Attrs,
     /// What the state (else the plan) remembers of the resource.
     prior: Option<RecordedResource>,
+    /// For a gate: since when the state records it as waiting.
+    waiting_since: Option<String>,
 }
 
 /// How an action ended when it did not fail.
@@ -186,16 +186,13 @@ pub async fn apply(
                 while let Ok(more) = commit_rx.try_recv() {
                     batch.push(more);
                 }
-                let (mutations, waiters): (Vec<Mutation>, Vec<_>) =
-                    batch.into_iter().map(|r| (r.mutation, (r.idx, r.reply))).unzip();
-                let mut mutations = Some(mutations);
-                let result = store
-                    .commit(&mut |s: &mut State| {
-                        for m in mutations.take().into_iter().flatten() {
-                            m(s);
-                        }
-                    })
-                    .map_err(Arc::new);
+                let mut changes = Vec::new();
+                let mut waiters = Vec::with_capacity(batch.len());
+                for r in batch {
+                    changes.extend(r.changes);
+                    waiters.push((r.idx, r.reply));
+                }
+                let result = store.commit(changes).await.map_err(Arc::new);
                 if let Err(e) = &result {
                     tracing::warn!(error = %e, "state could not be saved; starting no further actions");
                     if let Some((idx, _)) = waiters.first() {
@@ -461,11 +458,15 @@ fn prepare(idx: usize, action: &PlannedAction, state: &State) -> Result<Job, Err
         .get(&action.addr)
         .cloned()
         .or_else(|| action.prior.clone());
+    let waiting_since = (action.op == Op::Gate)
+        .then(|| state.gates.get(action.addr.name()).map(|g| g.since.clone()))
+        .flatten();
     Ok(Job {
         idx,
         action: action.clone(),
         resolved,
         prior,
+        waiting_since,
     })
 }
 
@@ -544,6 +545,7 @@ impl Runner {
             action,
             resolved,
             prior,
+            waiting_since,
             ..
         } = job;
         let desired = action.desired.as_ref();
@@ -616,14 +618,14 @@ impl Runner {
             }
             Op::Gate => {
                 let d = desired.ok_or_else(|| self.bad_plan("gate without a desired resource"))?;
-                return self.gate(d, &resolved).await;
+                return self.gate(d, &resolved, waiting_since).await;
             }
             Op::Forget => {
                 let addr = self.addr.clone();
-                self.commit(move |s| {
-                    s.remove(&addr);
-                    s.journal.retain(|i| i.addr != addr);
-                })
+                self.commit(vec![
+                    Change::Remove(addr.clone()),
+                    Change::EndIntentsOf(addr),
+                ])
                 .await?;
                 Ok(None)
             }
@@ -633,26 +635,26 @@ impl Runner {
 
     /// A gate: passed with the person's input (the provider checks it, e.g. submits an
     /// e-mail verification code), else recorded as waiting in state.
-    async fn gate(&mut self, desired: &DesiredResource, resolved: &Attrs) -> Result<Step, Error> {
+    async fn gate(
+        &mut self,
+        desired: &DesiredResource,
+        resolved: &Attrs,
+        waiting_since: Option<String>,
+    ) -> Result<Step, Error> {
         let name = self.addr.name().to_owned();
         let instructions = crate::gate::instructions(resolved);
         let Some(input) = self.shared.opts.inputs.get(&name).cloned() else {
             let addr = self.addr.clone();
             let text = instructions.clone();
-            self.commit(move |s| {
-                let since = s
-                    .gates
-                    .get(&name)
-                    .map_or_else(now_rfc3339, |g| g.since.clone());
-                s.gates.insert(
-                    name,
-                    WaitingGate {
-                        addr,
-                        instructions: text,
-                        since,
-                    },
-                );
-            })
+            let since = waiting_since.unwrap_or_else(now_rfc3339);
+            self.commit(vec![Change::SetGate {
+                name,
+                gate: WaitingGate {
+                    addr,
+                    instructions: text,
+                    since,
+                },
+            }])
             .await?;
             return Ok(Step::Waiting(instructions));
         };
@@ -676,25 +678,22 @@ impl Runner {
             .ok_or_else(|| self.bad_plan("a gate cannot pass without its answer"))?;
         let cloud_id = outcome.cloud_id.clone();
         let rec = recorded(desired, outcome.cloud_id, resolved.clone());
-        self.commit(move |s| {
-            s.gates.remove(&name);
-            let addr = rec.addr.clone();
-            s.record(rec);
-            s.journal.retain(|i| i.addr != addr);
-        })
+        let addr = rec.addr.clone();
+        self.commit(vec![
+            Change::RemoveGate(name),
+            Change::Record(rec),
+            Change::EndIntentsOf(addr),
+        ])
         .await?;
         Ok(Step::Done(Some(cloud_id)))
     }
 
     /// Sends a state change to the walker and waits until it is durable.
-    async fn commit(
-        &self,
-        mutation: impl FnOnce(&mut State) + Send + 'static,
-    ) -> Result<(), Error> {
+    async fn commit(&self, changes: Vec<Change>) -> Result<(), Error> {
         let (reply, answer) = oneshot::channel();
         let request = CommitRequest {
             idx: self.idx,
-            mutation: Box::new(mutation),
+            changes,
             reply,
         };
         let lost = || Error::Internal {
@@ -714,14 +713,14 @@ impl Runner {
 
     /// Records `resource` and drops every intent of its address (the outcome is known now).
     async fn record(&self, resource: RecordedResource) -> Result<(), Error> {
-        self.commit(move |s| {
-            let addr = resource.addr.clone();
-            s.record(resource);
-            s.journal.retain(|i| i.addr != addr);
-            // A gate found passed in the cloud (adopted after an apply died between passing
-            // it and recording that) no longer waits.
-            s.gates.retain(|_, g| g.addr != addr);
-        })
+        let addr = resource.addr.clone();
+        // A gate found passed in the cloud (adopted after an apply died between passing it
+        // and recording that) no longer waits.
+        self.commit(vec![
+            Change::Record(resource),
+            Change::EndIntentsOf(addr.clone()),
+            Change::RemoveGatesOf(addr),
+        ])
         .await
     }
 
@@ -748,10 +747,10 @@ impl Runner {
         };
         // An intent left by an interrupted run for this address is superseded: this call
         // (planned from a fresh observation) settles it.
-        self.commit(move |s| {
-            s.journal.retain(|i| i.addr != intent.addr);
-            s.push_intent(intent);
-        })
+        self.commit(vec![
+            Change::EndIntentsOf(intent.addr.clone()),
+            Change::BeginIntent(intent),
+        ])
         .await?;
         Ok(id)
     }
@@ -762,10 +761,7 @@ impl Runner {
         if error.kind.is_retryable() {
             return Ok(());
         }
-        self.commit(move |s| {
-            s.end_intent(id);
-        })
-        .await
+        self.commit(vec![Change::EndIntent(id)]).await
     }
 
     /// One attempt of a provider call: a rate-limit token, a concurrency slot for the call
@@ -1157,18 +1153,15 @@ impl Runner {
                 return Err(e.into());
             }
         };
-        self.commit(move |s| {
-            s.end_intent(intent);
-        })
-        .await?;
+        self.commit(vec![Change::EndIntent(intent)]).await?;
         if !gone {
             self.wait_for(Want::Absent, &prior).await?;
         }
         let addr = self.addr.clone();
-        self.commit(move |s| {
-            s.remove(&addr);
-            s.journal.retain(|i| i.addr != addr);
-        })
+        self.commit(vec![
+            Change::Remove(addr.clone()),
+            Change::EndIntentsOf(addr),
+        ])
         .await
     }
 

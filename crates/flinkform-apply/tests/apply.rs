@@ -757,7 +757,7 @@ async fn rate_limit_spaces_calls_per_api() {
 
 #[tokio::test(start_paused = true)]
 async fn writes_through_the_locked_local_backend_and_a_noop_apply_keeps_the_serial() {
-    use flinkform_state::{LocalBackend, LockedState, StateSink as _};
+    use flinkform_state::{LocalBackend, StateSink as _};
 
     let dir = tempfile::tempdir().unwrap();
     let backend = LocalBackend::open(dir.path());
@@ -767,7 +767,7 @@ async fn writes_through_the_locked_local_backend_and_a_noop_apply_keeps_the_seri
     b.add(Op::Create, Some(vpc("a")), None)
         .add(Op::Create, Some(vswitch("a")), None);
 
-    let mut sink = LockedState::new(backend.lock("apply").unwrap()).unwrap();
+    let mut sink = backend.lock("apply").unwrap();
     let (tx, _rx) = mpsc::unbounded_channel();
     let report = apply(&b.plan, fake.clone(), &mut sink, &opts(2), tx).await;
     assert!(report.succeeded(), "{report:?}");
@@ -794,7 +794,7 @@ async fn writes_through_the_locked_local_backend_and_a_noop_apply_keeps_the_seri
             Vec::new(),
         );
     }
-    let mut sink = LockedState::new(backend.lock("apply").unwrap()).unwrap();
+    let mut sink = backend.lock("apply").unwrap();
     let (tx, _rx) = mpsc::unbounded_channel();
     let report = apply(&noop.plan, fake, &mut sink, &opts(2), tx).await;
     assert!(report.succeeded());

@@ -36,9 +36,14 @@ pub(crate) struct GlobalArgs {
     /// Only errors and warnings on stderr: no notes or progress
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
-    /// State file [default: .flinkform/state.json]
+    /// Where the state is kept: a file (a directory means `<dir>/.flinkform/state.json`) or
+    /// `postgres://USER@HOST/DB?stack=NAME` [default: .flinkform/state.json]
     #[arg(long, global = true, env = "FLINKFORM_STATE")]
-    pub(crate) state: Option<PathBuf>,
+    pub(crate) state: Option<String>,
+    /// How long to wait for the state lock while another run holds it, e.g. `30s`, `5m`
+    /// [default: 0s: fail at once, naming the holder]
+    #[arg(long, global = true, env = "FLINKFORM_LOCK_TIMEOUT", value_parser = crate::backend::parse_duration)]
+    pub(crate) lock_timeout: Option<std::time::Duration>,
     /// Emulator world file used with `--cloud sim` [default: .flinkform/sim-world.json]
     #[arg(long, global = true, hide = true, env = "FLINKFORM_SIM_WORLD")]
     pub(crate) sim_world: Option<PathBuf>,
@@ -263,11 +268,49 @@ pub(crate) struct GraphArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum StateCommand {
     /// List recorded resources
-    List,
+    List {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Show one recorded resource
     Show {
         /// Resource address, e.g. `flink_workspace.analytics-prod`
         address: String,
+    },
+    /// Forget resources: drop them from the state only (the cloud resources are kept)
+    Rm {
+        /// Resource addresses
+        #[arg(required = true)]
+        addresses: Vec<String>,
+    },
+    /// Record a resource under another address of the same kind
+    Mv {
+        /// The address recorded now
+        source: String,
+        /// The new address (not recorded yet)
+        destination: String,
+    },
+    /// Print the state as a version-1 state document
+    Pull {
+        /// A kept earlier version (see `state history`) instead of the current one
+        #[arg(long)]
+        serial: Option<u64>,
+    },
+    /// Replace the state with a state document (refuses another lineage or a serial not
+    /// newer than the stored one unless forced)
+    Push {
+        /// The state document (`-` for standard input)
+        file: PathBuf,
+        /// Replace even a state of another lineage or a newer serial
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the kept versions: serial, time, operation, who, changed addresses
+    History {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
     },
 }
 

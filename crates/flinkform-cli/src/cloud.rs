@@ -18,13 +18,6 @@ use crate::{Exit, view};
 /// Default emulator time scale: 5-10 minutes of provisioning take 5-10 seconds.
 const DEFAULT_TIME_SCALE: f64 = 60.0;
 
-pub(crate) fn state_path(global: &GlobalArgs) -> PathBuf {
-    global
-        .state
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(".flinkform/state.json"))
-}
-
 pub(crate) fn sim_world_path(global: &GlobalArgs) -> PathBuf {
     global
         .sim_world

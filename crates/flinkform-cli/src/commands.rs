@@ -7,14 +7,15 @@ use std::sync::Arc;
 use flinkform_apply::{ApplyReport, NodeStatus};
 use flinkform_core::{AccountName, Address, Provider};
 use flinkform_plan::{Desired, Op, Plan, PlanOptions};
-use flinkform_state::{LocalBackend, LockedState, StateSink as _};
+use flinkform_state::Change;
 use miette::{IntoDiagnostic as _, Result};
 
 use crate::args::{
     ApplyArgs, Cli, Command, ConsoleCommand, DestroyArgs, DriftArgs, GlobalArgs, GraphArgs,
-    PlanArgs, SafetyArgs, SimCommand, SpecArgs, StateCommand,
+    PlanArgs, SafetyArgs, SimCommand, SpecArgs,
 };
-use crate::cloud::{CloudSession, sim_world_path, state_path};
+use crate::backend::{Locked, lock_state, open_backend};
+use crate::cloud::{CloudSession, sim_world_path};
 use crate::error::CliError;
 use crate::{Exit, files, report, view};
 
@@ -38,10 +39,10 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
             ));
             Ok(Exit::Ok)
         }
-        Command::State(cmd) => state(&global, cmd),
+        Command::State(cmd) => crate::state_cmds::run(&global, cmd).await,
         Command::ForceUnlock { id } => {
-            let backend = LocalBackend::open(state_path(&global));
-            backend.force_unlock(&id)?;
+            let backend = open_backend(&global)?;
+            backend.force_unlock(&id).await?;
             view::note(&format!("lock `{id}` released"));
             Ok(Exit::Ok)
         }
@@ -113,7 +114,7 @@ pub(crate) fn plan_options(safety: &SafetyArgs) -> Result<PlanOptions> {
 /// Everything a plan needs, with the state lock and the cloud session held.
 pub(crate) struct Planned {
     pub(crate) plan: Plan,
-    pub(crate) state: LockedState,
+    pub(crate) state: Locked,
     pub(crate) session: CloudSession,
     /// Intents of an interrupted run that the observation settled (apply clears them).
     pub(crate) settled: BTreeSet<u64>,
@@ -132,7 +133,7 @@ async fn prepare(
     safety: &SafetyArgs,
     operation: &str,
 ) -> Result<Planned> {
-    let state = lock_state(global, operation)?;
+    let state = lock_state(global, operation).await?;
     let (session, target) = connect(global, &state, desired).await?;
     // Everything this stack creates carries its mark (the state's lineage), and only what
     // carries it (or what the journal names) is adopted from the cloud.
@@ -171,24 +172,11 @@ async fn prepare(
     })
 }
 
-/// Takes the state lock for `operation`, warning about a holder that died with it.
-pub(crate) fn lock_state(global: &GlobalArgs, operation: &str) -> Result<LockedState> {
-    let backend = LocalBackend::open(state_path(global));
-    let state = LockedState::new(backend.lock(operation)?)?;
-    if let Some(dead) = state.lock().stale_predecessor() {
-        view::warn(&format!(
-            "the previous holder of the state lock exited without releasing it: `{}` by {} (pid {}) since {} (lock id {}); the OS released its lock, and what it recorded is kept",
-            dead.operation, dead.who, dead.pid, dead.created, dead.id
-        ));
-    }
-    Ok(state)
-}
-
 /// Opens the cloud with credentials for every account of the state and of `desired`, and
 /// checks that the state belongs to it; returns the session and the target it reaches.
 pub(crate) async fn connect(
     global: &GlobalArgs,
-    state: &LockedState,
+    state: &Locked,
     desired: Option<&Desired>,
 ) -> Result<(CloudSession, flinkform_core::Target)> {
     let mut accounts: BTreeSet<AccountName> = state
@@ -288,7 +276,9 @@ pub(crate) async fn execute(
     if !settled.is_empty() {
         // The observation showed what those interrupted calls did; nothing is left to do
         // for them, with or without confirmation.
-        state.commit(&mut |s| s.journal.retain(|i| !settled.contains(&i.id)))?;
+        state
+            .commit(settled.iter().map(|id| Change::EndIntent(*id)).collect())
+            .await?;
     }
     if !plan.has_changes() {
         // Nothing to do: the state is not rewritten, so its serial does not move.
@@ -326,7 +316,7 @@ pub(crate) async fn execute(
         .collect();
     let target = session.target(&accounts).await?;
     let merged = merge_target(state.state().target.clone(), target);
-    state.commit(&mut |s| s.target = Some(merged.clone()))?;
+    state.commit(vec![Change::SetTarget(merged)]).await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let progress = tokio::spawn(view::progress(rx));
     let mut opts = session.apply_options(parallelism);
@@ -337,6 +327,7 @@ pub(crate) async fn execute(
     let provider: Arc<dyn Provider> = session.provider.clone();
     let report = flinkform_apply::apply(&plan, provider, &mut state, &opts, tx).await;
     let _ = progress.await;
+    crate::backend::finish(state).await;
     session.close().await?;
     if report.interrupted {
         return Ok(crate::interrupt::report(&report));
@@ -470,29 +461,6 @@ async fn graph(global: &GlobalArgs, args: GraphArgs) -> Result<Exit> {
     let planned = prepare(global, Some(&desired), &SafetyArgs::default(), "graph").await?;
     view::out(&report::graph(&planned.plan, args.format));
     planned.session.close().await?;
-    Ok(Exit::Ok)
-}
-
-fn state(global: &GlobalArgs, cmd: StateCommand) -> Result<Exit> {
-    let backend = LocalBackend::open(state_path(global));
-    let state = backend.read()?;
-    match cmd {
-        StateCommand::List => {
-            let mut out = String::new();
-            for (addr, r) in &state.resources {
-                out.push_str(&format!("{addr}\t{}\n", r.cloud_id));
-            }
-            view::out(&out);
-        }
-        StateCommand::Show { address } => {
-            let addr: Address = address.parse().map_err(CliError::from)?;
-            let r = state
-                .resources
-                .get(&addr)
-                .ok_or(CliError::NotInState { address })?;
-            view::out(&serde_json::to_string_pretty(r).into_diagnostic()?);
-        }
-    }
     Ok(Exit::Ok)
 }
 

@@ -86,6 +86,42 @@ pub(crate) enum CliError {
         help("run `flinkform state list` to see what is recorded")
     )]
     NotInState { address: String },
+    /// `--state` names a PostgreSQL URL, but this build has no PostgreSQL backend.
+    #[error("PostgreSQL backend not available in this build")]
+    #[diagnostic(
+        code(cli::no_postgres),
+        help(
+            "use a state file path with `--state` (or `FLINKFORM_STATE`), or a flinkform built with the PostgreSQL backend"
+        )
+    )]
+    NoPostgres,
+    /// `state mv` between two kinds.
+    #[error("cannot move `{from}` to `{to}`: a state entry keeps its kind")]
+    #[diagnostic(
+        code(cli::state_mv_kind),
+        help(
+            "`state mv` renames an address within one kind, e.g. `flinkform state mv vpc.old vpc.new`"
+        )
+    )]
+    StateMvKind { from: String, to: String },
+    /// `state mv` onto an address the state records already.
+    #[error("cannot move `{from}` to `{to}`: the state records `{to}` already")]
+    #[diagnostic(
+        code(cli::state_mv_exists),
+        help("remove or move `{to}` first (`flinkform state rm {to}`), then move `{from}`")
+    )]
+    StateMvExists { from: String, to: String },
+    /// State surgery on an address an interrupted call is unresolved for.
+    #[error("`{address}` has an unresolved call of an interrupted apply ({op}, intent {intent})")]
+    #[diagnostic(
+        code(cli::state_interrupted),
+        help("run `flinkform apply` first: it finds out what that call did and records it")
+    )]
+    StateInterrupted {
+        address: String,
+        op: String,
+        intent: u64,
+    },
     /// `import` of a kind that cannot be imported.
     #[error("`{address}` cannot be imported: {reason}")]
     #[diagnostic(

@@ -3,11 +3,10 @@
 //! shows the e-mails the emulated vendor sent (the verification codes).
 
 use flinkform_apply::ApplyReport;
-use flinkform_state::LocalBackend;
 use miette::{IntoDiagnostic as _, Result};
 
 use crate::args::{ApplyArgs, GlobalArgs};
-use crate::cloud::{sim_world_path, state_path};
+use crate::cloud::sim_world_path;
 use crate::error::CliError;
 use crate::{Exit, view};
 
@@ -82,7 +81,7 @@ pub(crate) async fn resume_on_tty(
     if exit != Exit::Gated || args.run.auto_approve || !view::interactive() {
         return Ok(exit);
     }
-    let state = LocalBackend::open(state_path(global)).read()?;
+    let state = crate::backend::open_backend(global)?.read().await?;
     let mut given = false;
     for name in state.gates.keys() {
         let answer = view::ask(&format!(

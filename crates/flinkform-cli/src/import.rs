@@ -20,12 +20,13 @@ use flinkform_core::{
     Owner, Provider as _, Readiness, RecordedResource, ResourceKind, STACK_TAG, Value, attr,
 };
 use flinkform_plan::{After, Desired, Op, Plan, PlanOptions};
-use flinkform_state::{LockedState, StateSink as _};
+use flinkform_state::Change;
 use miette::Result;
 
 use crate::args::{GlobalArgs, ImportArgs};
+use crate::backend::{Locked, lock_state};
 use crate::cloud::CloudSession;
-use crate::commands::{connect, load_specs, lock_state, merge_target};
+use crate::commands::{connect, load_specs, merge_target};
 use crate::error::CliError;
 use crate::{Exit, view};
 
@@ -37,7 +38,7 @@ pub(crate) async fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Exit
     let desired = flinkform_plan::expand(&stack)?;
     declared(&desired, &addr)?;
     let id = cloud_id(&addr, &args.id)?;
-    let mut state = lock_state(global, "import")?;
+    let mut state = lock_state(global, "import").await?;
     recordable(&state, &addr, &id)?;
     let (session, target) = connect(global, &state, Some(&desired)).await?;
     let desired = flinkform_apply::marked(&desired, state.state());
@@ -51,6 +52,7 @@ pub(crate) async fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Exit
     let (record, planned, immutable) = outcome?;
     closed?;
     report(&args, &state, &record, planned, &immutable);
+    crate::backend::finish(state).await;
     Ok(Exit::Ok)
 }
 
@@ -203,7 +205,7 @@ fn cloud_id(addr: &Address, id: &str) -> Result<CloudId, CliError> {
 
 /// Refuses an address the state records already, an id it records under another address,
 /// and an address an interrupted apply's call is unresolved for.
-fn recordable(state: &LockedState, addr: &Address, id: &CloudId) -> Result<(), CliError> {
+fn recordable(state: &Locked, addr: &Address, id: &CloudId) -> Result<(), CliError> {
     let s = state.state();
     if let Some(r) = s.resources.get(addr) {
         return Err(CliError::ImportInState {
@@ -243,7 +245,7 @@ type Imported = (RecordedResource, Planned, Vec<String>);
 /// Reads the resource, checks whose it is, plans with it recorded and records it.
 async fn run(
     session: &CloudSession,
-    state: &mut LockedState,
+    state: &mut Locked,
     desired: &Desired,
     addr: &Address,
     id: &CloudId,
@@ -288,10 +290,12 @@ async fn run(
     };
     let immutable = immutable_differences(d, &found.attrs, &next.resources);
     let merged = merge_target(state.state().target.clone(), target);
-    state.commit(&mut |s| {
-        s.record(record.clone());
-        s.target = Some(merged.clone());
-    })?;
+    state
+        .commit(vec![
+            Change::Record(record.clone()),
+            Change::SetTarget(merged),
+        ])
+        .await?;
     Ok((record, planned, immutable))
 }
 
@@ -447,7 +451,7 @@ fn recorded_attrs(observed: &Attrs, desired: &Attrs) -> Attrs {
 /// Prints the next plan and what it does with the imported resource.
 fn report(
     args: &ImportArgs,
-    state: &LockedState,
+    state: &Locked,
     record: &RecordedResource,
     planned: Planned,
     immutable: &[String],

@@ -2,6 +2,7 @@
 //! the exit code. This is the only crate that prints or knows exit codes.
 
 mod args;
+mod backend;
 mod cloud;
 mod commands;
 mod error;
@@ -12,6 +13,7 @@ mod import;
 mod interrupt;
 mod report;
 mod saved;
+mod state_cmds;
 mod view;
 
 use std::process::ExitCode;

@@ -7,7 +7,6 @@ use flinkform_plan::render::{self, ReportMeta};
 use miette::{IntoDiagnostic as _, Result};
 
 use crate::args::{GlobalArgs, GraphFormat, ReportFormat, SpecArgs};
-use crate::cloud::state_path;
 
 /// `--json` is `--format json`.
 pub(crate) fn format(json: bool, format: ReportFormat) -> ReportFormat {
@@ -35,7 +34,7 @@ pub(crate) fn meta(global: &GlobalArgs, specs: &SpecArgs, lineage: &str) -> Repo
         facts: vec![
             ("Specs".to_owned(), paths),
             ("Cloud".to_owned(), cloud.to_owned()),
-            ("State".to_owned(), state_path(global).display().to_string()),
+            ("State".to_owned(), crate::backend::display_state(global)),
             ("Stack lineage".to_owned(), lineage.to_owned()),
         ],
     }

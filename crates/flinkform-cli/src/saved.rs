@@ -11,11 +11,11 @@ use flinkform_plan::saved::{
     FORMAT, FORMAT_VERSION, SavedOptions, Scope, SpecDigest, StateRef, observed_digests, sha256_hex,
 };
 use flinkform_plan::{Desired, PlanFile};
-use flinkform_state::StateSink as _;
 use miette::{IntoDiagnostic as _, Result};
 
 use crate::args::{ApplyArgs, GlobalArgs, SafetyArgs, SpecArgs};
-use crate::commands::{Planned, connect, execute, lock_state};
+use crate::backend::lock_state;
+use crate::commands::{Planned, connect, execute};
 use crate::error::{CliError, StalePlan};
 use crate::{Exit, files, view};
 
@@ -168,13 +168,16 @@ pub(crate) async fn apply_saved(
     if !edited.is_empty() {
         return Err(stale(path, &edited));
     }
-    let mut state = lock_state(global, "apply")?;
+    let mut state = lock_state(global, "apply").await?;
     let fresh = file.state.serial == 0 && state.state().serial == 0;
     if fresh {
         // Planned before the first apply, when no state file existed: the plan's lineage
         // (which marks every resource it creates) becomes this state's.
         if let Ok(lineage) = file.state.lineage.parse::<flinkform_state::Lineage>() {
-            state.commit(&mut |s| s.lineage = lineage)?;
+            // A stack never written takes any lineage (the only whole-state write here).
+            let mut next = state.state().clone();
+            next.lineage = lineage;
+            state.replace(next, false).await?;
         }
     }
     let (lineage, serial) = (state.state().lineage.to_string(), state.state().serial);

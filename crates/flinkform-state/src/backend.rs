@@ -177,7 +177,7 @@ pub trait Backend: Send + Sync {
     /// The state as it was at `serial`.
     ///
     /// # Errors
-    /// When that version is not kept.
+    /// `Error::SerialNotKept` when that version is not kept.
     async fn read_serial(&self, serial: u64) -> Result<State>;
 }
 
@@ -200,11 +200,14 @@ pub trait Session: Send + Sync {
     /// When the changes cannot be persisted.
     async fn commit(&mut self, changes: Vec<Change>) -> Result<()>;
 
-    /// Replaces the whole content (`state push`, migrations). Refuses another lineage or a
-    /// serial older than the stored one unless `force`.
+    /// Replaces the whole content (`state push`, migrations). Refuses another lineage
+    /// (`Error::LineageMismatch`) or a serial not newer than the stored one
+    /// (`Error::StaleSerial`) unless `force`; a stack never written (serial 0) takes any
+    /// lineage. The stored serial becomes `max(state.serial, stored + 1)`: a replace is
+    /// always a new serial, and a forced older state never reuses a serial already written.
     ///
     /// # Errors
-    /// `Error::LineageMismatch`, a stale serial, or when it cannot be persisted.
+    /// `Error::LineageMismatch`, `Error::StaleSerial`, or when it cannot be persisted.
     async fn replace(&mut self, state: State, force: bool) -> Result<()>;
 
     /// Ends the run: compacts what the run wrote (where the backend does that) and releases

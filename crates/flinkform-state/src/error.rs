@@ -156,6 +156,38 @@ pub enum Error {
         reason: String,
     },
 
+    /// `replace` (`state push`) of a state that is not newer than the stored one.
+    #[error(
+        "refusing to replace state serial {stored} with serial {given}: the pushed state is not newer"
+    )]
+    #[diagnostic(
+        code(state::stale_serial),
+        help(
+            "pull the current state (`flinkform state pull`), apply your edits to it, and push that; or pass `--force` to overwrite it anyway"
+        )
+    )]
+    StaleSerial {
+        /// The serial stored now.
+        stored: u64,
+        /// The serial of the state given.
+        given: u64,
+    },
+
+    /// `read_serial` of a version the backend does not keep.
+    #[error("state serial {serial} is not kept by {backend}: {reason}")]
+    #[diagnostic(
+        code(state::serial_not_kept),
+        help("`flinkform state history` lists the serials that are kept")
+    )]
+    SerialNotKept {
+        /// The serial asked for.
+        serial: u64,
+        /// The backend (`Backend::describe`).
+        backend: String,
+        /// Why it is not kept.
+        reason: String,
+    },
+
     /// The state could not be encoded (never expected: every field is plain data).
     #[error("could not encode the state as JSON: {0}")]
     #[diagnostic(code(state::encode))]

@@ -277,3 +277,79 @@ pub fn decode(text: &str, path: &Path) -> Result<State> {
     let file: StateFileV1 = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
     file.into_state(path)
 }
+
+impl From<&RecordedResource> for ResourceV1 {
+    fn from(r: &RecordedResource) -> Self {
+        Self {
+            address: r.addr.clone(),
+            mode: r.mode,
+            account: r.account.clone(),
+            region: r.region.clone(),
+            cloud_id: r.cloud_id.clone(),
+            attrs: r.attrs.clone(),
+            depends_on: r.depends_on.clone(),
+            protect: r.protect,
+        }
+    }
+}
+
+impl From<ResourceV1> for RecordedResource {
+    fn from(r: ResourceV1) -> Self {
+        Self {
+            addr: r.address,
+            mode: r.mode,
+            account: r.account,
+            region: r.region,
+            cloud_id: r.cloud_id,
+            attrs: r.attrs,
+            depends_on: r.depends_on,
+            protect: r.protect,
+        }
+    }
+}
+
+impl From<&Intent> for IntentV1 {
+    fn from(i: &Intent) -> Self {
+        Self {
+            id: i.id,
+            address: i.addr.clone(),
+            op: i.op,
+            client_token: i.client_token.clone(),
+            identity: i.identity.clone(),
+            started_at: i.started_at.clone(),
+        }
+    }
+}
+
+impl From<IntentV1> for Intent {
+    fn from(i: IntentV1) -> Self {
+        Self {
+            id: i.id,
+            addr: i.address,
+            op: i.op,
+            client_token: i.client_token,
+            identity: i.identity,
+            started_at: i.started_at,
+        }
+    }
+}
+
+impl From<&Target> for TargetV1 {
+    fn from(t: &Target) -> Self {
+        Self {
+            cloud: t.cloud,
+            world: t.world.clone(),
+            accounts: t.accounts.clone(),
+        }
+    }
+}
+
+impl From<TargetV1> for Target {
+    fn from(t: TargetV1) -> Self {
+        Self {
+            cloud: t.cloud,
+            world: t.world,
+            accounts: t.accounts,
+        }
+    }
+}

@@ -1,27 +1,37 @@
 //! State: what flinkform remembers about the resources it manages, the versioned file format
-//! that stores it (`specs/state-format.md`), and the local backend with its OS file lock.
+//! that stores it (`specs/state-format.md`), and the backends that keep it.
 //!
 //! - [`State`] is the domain model (lineage, serial, target, resources, intent journal) and
 //!   [`State::check_target`] enforces that a state is only ever applied to its own cloud.
-//! - [`format`] holds the on-disk type [`StateFileV1`] and [`format::encode`] /
-//!   [`format::decode`].
-//! - [`LocalBackend`] keeps the state in `.flinkform/state.json`, locked by [`StateLock`],
-//!   written atomically.
-//! - [`StateSink`] is the executor's interface to state, implemented by [`LockedState`] and
-//!   [`MemorySink`].
+//! - [`Backend`] / [`Session`] ([`backend`]) is the contract every place that keeps state
+//!   implements; a commit is a list of [`Change`]s, persisted in O(change).
+//! - [`format`] holds the snapshot type [`StateFileV1`] and [`format::encode`] /
+//!   [`format::decode`]; [`journal`] the local journal's lines.
+//! - [`LocalBackend`] keeps the state in `.flinkform/state.json` plus an append-only
+//!   journal, locked by [`StateLock`] (its [`Session`]); [`MemoryBackend`] keeps it in memory.
+//! - [`StateSink`] is the executor's interface to a session; [`MemorySink`] a bare one.
+//! - [`conformance`] is the test suite every backend passes.
 //!
-//! No async and no network: backends that need them live elsewhere.
+//! No network: backends that need one live elsewhere.
 
 pub mod backend;
+pub mod conformance;
 mod error;
 pub mod format;
+pub mod journal;
 mod local;
+mod memory;
 mod model;
+mod session;
 mod sink;
+mod store;
+mod undo;
 
 pub use backend::{Backend, Change, HistoryEntry, Session};
 pub use error::{Error, Result};
 pub use format::{FORMAT_VERSION, GateV1, StateFileV1};
-pub use local::{DEFAULT_STATE_PATH, LocalBackend, LockInfo, LockStatus, StateLock};
+pub use local::{COMPACT_FLOOR, DEFAULT_STATE_PATH, LocalBackend, LockInfo, LockStatus, StateLock};
+pub use memory::{MemoryBackend, MemorySession};
 pub use model::{Intent, IntentOp, Lineage, State, WaitingGate, describe_target, now_rfc3339};
-pub use sink::{LockedState, MemorySink, StateSink};
+pub use sink::{MemorySink, StateSink};
+pub use undo::Undo;

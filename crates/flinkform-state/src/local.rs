@@ -1,6 +1,13 @@
-//! The local file backend: `.flinkform/state.json`, an OS file lock on `state.json.lock`
-//! with owner information, atomic writes (temp file, fsync, rename, fsync of the directory)
-//! and a `state.json.backup` of the previous version.
+//! The local file backend: `.flinkform/state.json` (the snapshot, format v1), the journal
+//! `state.json.journal` beside it (one appended, synced JSON line per commit, see
+//! [`crate::journal`]), an OS file lock on `state.json.lock` with owner information, and
+//! `state.json.backup`, the snapshot the run's first compaction replaced.
+//!
+//! A commit appends one line and syncs it: O(change) bytes per action. The snapshot is
+//! rewritten (temp file, fsync, rename, fsync of the directory, then the journal truncated)
+//! only when the journal outgrows it, at the end of a run whose journal is at least half the
+//! snapshot, and by whole-state writes (`state push`). A crash between any two of these
+//! writes leaves snapshot + journal equal to the state before or after each commit.
 //!
 //! The lock is `flock(2)` through std's `File::try_lock`: advisory, held by an open file
 //! description, released by the OS when the holder exits however it exits. The lock file is
@@ -13,17 +20,19 @@
 //! (a blocking `flock`, held only for those few file operations). A holder writes its record
 //! before it lets go of the guard, and clears it before it unlocks, so whoever finds the lock
 //! held reads the complete record of the process holding it, never a half-written one or the
-//! record of the previous holder.
+//! record of the previous holder. Waiting for a held lock (`--lock-timeout`) retries that
+//! step with a short, bounded backoff: a blocking `flock` would hold the guard meanwhile.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::format;
 use crate::model::{State, now_rfc3339};
+use crate::store::{self, Current};
 
 /// Where the CLI keeps state by default, relative to the working directory.
 pub const DEFAULT_STATE_PATH: &str = ".flinkform/state.json";
@@ -58,7 +67,12 @@ pub enum LockStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalBackend {
     path: PathBuf,
+    /// The journal is compacted during a run once it is larger than the snapshot and this.
+    compact_floor: u64,
 }
+
+/// The default [`LocalBackend`] compaction floor: 256 KiB.
+pub const COMPACT_FLOOR: u64 = 256 * 1024;
 
 impl LocalBackend {
     /// A backend for `dir_or_path`: an existing directory means `<dir>/.flinkform/state.json`,
@@ -71,7 +85,23 @@ impl LocalBackend {
         } else {
             p.to_path_buf()
         };
-        Self { path }
+        Self {
+            path,
+            compact_floor: COMPACT_FLOOR,
+        }
+    }
+
+    /// Test support: compacts during a run once the journal is larger than the snapshot
+    /// and `bytes` (default [`COMPACT_FLOOR`]), so that tests reach a compaction quickly.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn with_compact_floor(mut self, bytes: u64) -> Self {
+        self.compact_floor = bytes;
+        self
+    }
+
+    pub(crate) fn compact_floor(&self) -> u64 {
+        self.compact_floor
     }
 
     /// The state file.
@@ -101,7 +131,7 @@ impl LocalBackend {
 
     /// Takes the guard: blocks until no other process is taking, releasing or reading the
     /// lock. Released when the returned file is dropped.
-    fn guard(&self) -> Result<File> {
+    pub(crate) fn guard(&self) -> Result<File> {
         let path = self.guard_path();
         let guard = open_lock_file(&path)?;
         guard.lock().map_err(io_err("lock", &path))?;
@@ -120,13 +150,44 @@ impl LocalBackend {
     /// # Errors
     /// [`Error::Io`], [`Error::Corrupt`], [`Error::TooNew`].
     pub fn read(&self) -> Result<State> {
-        Ok(load(&self.path)?.0)
+        Ok(store::load(self)?.state)
     }
 
-    /// Takes the state lock for `operation`, or fails at once if another holder has it.
+    /// The journal of commits since the last compaction, `<state>.journal`.
+    #[must_use]
+    pub fn journal_path(&self) -> PathBuf {
+        sibling(&self.path, ".journal")
+    }
+
+    /// Takes the state lock for `operation`, waiting up to `timeout` while another process
+    /// holds it (retrying with a backoff of 10 ms doubling up to 250 ms).
     ///
     /// # Errors
-    /// [`Error::StateLocked`] with the holder's information; [`Error::Io`].
+    /// [`Error::StateLocked`] naming the holder once `timeout` has passed; [`Error::Io`].
+    pub fn lock_wait(&self, operation: &str, timeout: Duration) -> Result<StateLock> {
+        let start = Instant::now();
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            match self.lock(operation) {
+                Err(e @ Error::StateLocked { .. }) => {
+                    let left = timeout.saturating_sub(start.elapsed());
+                    if left.is_zero() {
+                        return Err(e);
+                    }
+                    std::thread::sleep(backoff.min(left));
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Takes the state lock for `operation`, or fails at once if another holder has it, and
+    /// reads the state under it.
+    ///
+    /// # Errors
+    /// [`Error::StateLocked`] with the holder's information; [`Error::Io`], and what
+    /// [`LocalBackend::read`] fails with.
     pub fn lock(&self, operation: &str) -> Result<StateLock> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
@@ -163,13 +224,18 @@ impl LocalBackend {
             let _ = file.unlock();
             return Err(io_err("write", &lock_path)(e));
         }
-        Ok(StateLock {
+        let mut lock = StateLock {
             file,
             info,
             stale,
             backend: self.clone(),
-            persisted: None,
-        })
+            cur: Current::default(),
+            journal: None,
+            compacted: false,
+            faults: Faults::default(),
+        };
+        lock.cur = store::load(self)?.into_current();
+        Ok(lock)
     }
 
     /// What the lock file says: free, held by a running process, or stale.
@@ -245,16 +311,31 @@ impl LocalBackend {
     }
 }
 
-/// The held state lock. Reads and writes go through it; dropping it releases the lock and
-/// clears the owner information.
+/// The held state lock, with the state as of the last commit: the local backend's
+/// [`crate::Session`]. Dropping it releases the lock and clears the owner information.
 #[derive(Debug)]
 pub struct StateLock {
     file: File,
     info: LockInfo,
     stale: Option<LockInfo>,
-    backend: LocalBackend,
-    /// The content last read or written, and whether the file existed then.
-    persisted: Option<(State, bool)>,
+    pub(crate) backend: LocalBackend,
+    pub(crate) cur: Current,
+    /// The journal, once opened for appending.
+    pub(crate) journal: Option<File>,
+    /// Whether this run has rewritten the snapshot (and so made its one backup).
+    pub(crate) compacted: bool,
+    pub(crate) faults: Faults,
+}
+
+/// Test-only fault injection: a simulated crash after a number of write steps.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    /// Fail the write step after this many succeeded.
+    pub(crate) after: Option<u64>,
+    /// Write steps done.
+    pub(crate) done: u64,
+    /// Crashed: no further IO at all, as for a process that died.
+    pub(crate) crashed: bool,
 }
 
 impl StateLock {
@@ -275,62 +356,15 @@ impl StateLock {
     pub fn path(&self) -> &Path {
         &self.backend.path
     }
-
-    /// The serial of the content on disk as of the last read or write (0 before either).
-    #[must_use]
-    pub fn serial(&self) -> u64 {
-        self.persisted.as_ref().map_or(0, |(s, _)| s.serial)
-    }
-
-    /// Reads the state. A missing file is a new empty state with a fresh lineage and serial 0.
-    ///
-    /// # Errors
-    /// [`Error::Io`], [`Error::Corrupt`], [`Error::TooNew`].
-    pub fn read(&mut self) -> Result<State> {
-        let (state, exists) = load(&self.backend.path)?;
-        self.persisted = Some((state.clone(), exists));
-        Ok(state)
-    }
-
-    /// Writes `state` atomically. The serial written is one more than the serial on disk,
-    /// and nothing is written at all when the content (everything but the serial) is what is
-    /// on disk already: a no-op apply does not bump the serial. The previous version is kept
-    /// as `<state>.backup`.
-    ///
-    /// # Errors
-    /// [`Error::LineageMismatch`] when the file holds another lineage; [`Error::Io`] when any
-    /// step fails, in which case the state file still holds the previous version.
-    pub fn write(&mut self, state: &State) -> Result<()> {
-        if self.persisted.is_none() {
-            self.read()?;
-        }
-        let (serial, exists) = match &self.persisted {
-            Some((prev, exists)) => {
-                if prev.same_content(state) {
-                    return Ok(());
-                }
-                if *exists && prev.lineage != state.lineage {
-                    return Err(Error::LineageMismatch {
-                        path: self.backend.path.clone(),
-                        file: prev.lineage.to_string(),
-                        given: state.lineage.to_string(),
-                    });
-                }
-                (prev.serial + 1, *exists)
-            }
-            None => (1, false),
-        };
-        let mut next = state.clone();
-        next.serial = serial;
-        let text = format::encode(&next)?;
-        write_atomic(&self.backend, text.as_bytes(), exists)?;
-        self.persisted = Some((next, true));
-        Ok(())
-    }
 }
 
 impl Drop for StateLock {
     fn drop(&mut self) {
+        if self.faults.crashed {
+            // A simulated crash: the process "died", so its owner record stays (stale) and
+            // only the OS lock goes away, with the file handle.
+            return;
+        }
         // Clearing the owner information is best effort: if it fails, the next holder
         // reports it as stale. The OS lock goes away with the file handle either way. The
         // guard keeps a process that finds the lock held from reading the cleared record
@@ -341,28 +375,11 @@ impl Drop for StateLock {
     }
 }
 
-fn write_atomic(backend: &LocalBackend, bytes: &[u8], exists: bool) -> Result<()> {
-    let path = &backend.path;
-    let tmp = backend.temp_path();
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&tmp)
-        .map_err(io_err("create", &tmp))?;
-    f.write_all(bytes).map_err(io_err("write", &tmp))?;
-    f.sync_all().map_err(io_err("sync", &tmp))?;
-    drop(f);
-    if exists {
-        let backup = backend.backup_path();
-        fs::copy(path, &backup).map_err(io_err("back up to", &backup))?;
-    }
-    fs::rename(&tmp, path).map_err(io_err("rename into place", path))?;
-    sync_dir(path)
-}
+/// The longest pause between two attempts to take a held lock.
+const MAX_BACKOFF: Duration = Duration::from_millis(250);
 
 #[cfg(unix)]
-fn sync_dir(path: &Path) -> Result<()> {
+pub(crate) fn sync_dir(path: &Path) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -373,24 +390,8 @@ fn sync_dir(path: &Path) -> Result<()> {
 }
 
 #[cfg(not(unix))]
-fn sync_dir(_path: &Path) -> Result<()> {
+pub(crate) fn sync_dir(_path: &Path) -> Result<()> {
     Ok(())
-}
-
-/// Loads the state at `path`; a missing file is a fresh state. The flag says whether the
-/// file existed.
-fn load(path: &Path) -> Result<(State, bool)> {
-    match fs::read(path) {
-        Ok(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|e| Error::Corrupt {
-                path: path.to_path_buf(),
-                reason: format!("not UTF-8 text: {e}"),
-            })?;
-            Ok((format::decode(&text, path)?, true))
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((State::new(), false)),
-        Err(e) => Err(io_err("read", path)(e)),
-    }
 }
 
 fn open_lock_file(path: &Path) -> Result<File> {
@@ -441,7 +442,7 @@ fn write_info(file: &mut File, info: Option<&LockInfo>) -> io::Result<()> {
     file.sync_data()
 }
 
-fn who() -> String {
+pub(crate) fn who() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".to_owned());
@@ -449,7 +450,7 @@ fn who() -> String {
     format!("{user}@{host}")
 }
 
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path
         .file_name()
         .map(std::ffi::OsStr::to_os_string)
@@ -458,7 +459,10 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
+pub(crate) fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> Error + 'a {
     move |source| Error::Io {
         action,
         path: path.to_path_buf(),

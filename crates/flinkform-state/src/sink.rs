@@ -1,72 +1,54 @@
-//! [`StateSink`]: how the executor reads and durably changes state while it runs, with an
-//! implementation over a held [`StateLock`] and an in-memory one.
+//! [`StateSink`]: how the executor reads and durably changes state while it runs. Every
+//! [`Session`] is one (through `Box<dyn Session>`), and [`MemorySink`] is a bare in-memory one
+//! for tests and benchmarks.
 
+use async_trait::async_trait;
+
+use crate::backend::{Change, Session};
 use crate::error::Result;
 use crate::local::StateLock;
 use crate::model::State;
 
 /// The executor's view of state: the current content, and durable changes to it.
 ///
-/// `commit` calls `f` exactly once on a copy of the state and persists the result before it
-/// returns; when it fails, the in-memory state is left as it was before the call.
+/// `commit` persists the changes as one step before it returns; when it fails, the
+/// in-memory state is left as it was before the call.
+#[async_trait]
 pub trait StateSink: Send {
     /// The current state (as of the last successful commit).
     fn state(&self) -> &State;
 
-    /// Applies `f` and persists the result.
+    /// Applies `changes` in order and persists them as one step.
     ///
     /// # Errors
-    /// When the result cannot be persisted.
-    fn commit(&mut self, f: &mut dyn FnMut(&mut State)) -> Result<()>;
+    /// When they cannot be persisted.
+    async fn commit(&mut self, changes: Vec<Change>) -> Result<()>;
 }
 
-/// A state read under a held lock; every commit is an atomic write through the lock.
-#[derive(Debug)]
-pub struct LockedState {
-    lock: StateLock,
-    state: State,
-}
-
-impl LockedState {
-    /// Reads the state through `lock`.
-    ///
-    /// # Errors
-    /// See [`StateLock::read`].
-    pub fn new(mut lock: StateLock) -> Result<Self> {
-        let state = lock.read()?;
-        Ok(Self { lock, state })
-    }
-
-    /// The lock (e.g. to show its id).
-    #[must_use]
-    pub fn lock(&self) -> &StateLock {
-        &self.lock
-    }
-
-    /// Gives back the final state and the lock.
-    #[must_use]
-    pub fn into_parts(self) -> (State, StateLock) {
-        (self.state, self.lock)
-    }
-}
-
-impl StateSink for LockedState {
+#[async_trait]
+impl StateSink for Box<dyn Session> {
     fn state(&self) -> &State {
-        &self.state
+        (**self).state()
     }
 
-    fn commit(&mut self, f: &mut dyn FnMut(&mut State)) -> Result<()> {
-        let mut next = self.state.clone();
-        f(&mut next);
-        self.lock.write(&next)?;
-        next.serial = self.lock.serial();
-        self.state = next;
-        Ok(())
+    async fn commit(&mut self, changes: Vec<Change>) -> Result<()> {
+        (**self).commit(changes).await
     }
 }
 
-/// A state kept only in memory (tests, dry runs). Commits never fail; they bump the serial
-/// the way a file write would (only when the content changed) and are counted.
+#[async_trait]
+impl StateSink for StateLock {
+    fn state(&self) -> &State {
+        self.current()
+    }
+
+    async fn commit(&mut self, changes: Vec<Change>) -> Result<()> {
+        self.commit_changes(&changes)
+    }
+}
+
+/// A state kept only in memory (tests, benchmarks). Commits never fail; they bump the serial
+/// the way a backend does (only when the content changed) and are counted.
 #[derive(Debug, Clone, Default)]
 pub struct MemorySink {
     state: State,
@@ -93,19 +75,18 @@ impl MemorySink {
     }
 }
 
+#[async_trait]
 impl StateSink for MemorySink {
     fn state(&self) -> &State {
         &self.state
     }
 
-    fn commit(&mut self, f: &mut dyn FnMut(&mut State)) -> Result<()> {
-        let mut next = self.state.clone();
-        f(&mut next);
-        if !next.same_content(&self.state) {
-            next.serial = self.state.serial + 1;
+    async fn commit(&mut self, changes: Vec<Change>) -> Result<()> {
+        let undo = self.state.apply_tracked(&changes);
+        if undo.changed(&self.state) {
+            self.state.serial += 1;
             self.commits += 1;
         }
-        self.state = next;
         Ok(())
     }
 }

@@ -216,3 +216,50 @@ fn fuzz_regressions_decode_without_panicking() {
         let _ = decode_within("fuzz.json", &String::from_utf8_lossy(&bytes));
     }
 }
+
+/// Journal bytes of any shape are split into valid lines and a torn tail, or refused as
+/// corrupt: never a panic. A line survives only with its checksum.
+#[test]
+fn hostile_journals_never_panic() {
+    use flinkform_state::journal::{EntryV1, decode_line, encode_line, parse};
+    let entry = EntryV1 {
+        serial: 1,
+        lineage: "bbe13754-9b5c-40f5-bd85-ede221fac603".parse().unwrap(),
+        time: "2026-01-01T00:00:00Z".to_owned(),
+        operation: "apply".to_owned(),
+        who: "ops@host".to_owned(),
+        changes: Vec::new(),
+    };
+    let line = encode_line(&entry).unwrap();
+    assert_eq!(decode_line(line.trim_end().as_bytes()), Some(entry.clone()));
+    let path = Path::new("state.json.journal");
+    let mut cases: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        b"\n".to_vec(),
+        b"\n\n\n".to_vec(),
+        b"{}\n".to_vec(),
+        b"\xff\xfe\n".to_vec(),
+        b"{\"sha256\":\"0000000000000000\",\"entry\":{}}\n".to_vec(),
+        line.replace("apply", "APPLY").into_bytes(),
+        vec![0u8; 4096],
+    ];
+    for cut in 0..line.len() {
+        cases.push(line.as_bytes()[..cut].to_vec());
+        let mut two = line.as_bytes().to_vec();
+        two.extend_from_slice(&line.as_bytes()[..cut]);
+        cases.push(two);
+    }
+    for (i, bytes) in cases.iter().enumerate() {
+        match parse(bytes, path) {
+            Ok(read) => {
+                assert_eq!(read.valid_len + read.torn, bytes.len() as u64, "case {i}");
+                for e in &read.entries {
+                    assert_eq!(e, &entry, "case {i}: only intact lines are read");
+                }
+            }
+            Err(e) => assert!(matches!(e, Error::Corrupt { .. }), "case {i}: {e}"),
+        }
+    }
+    // The tampered line fails its checksum.
+    assert!(decode_line(line.replace("apply", "APPLY").trim_end().as_bytes()).is_none());
+}

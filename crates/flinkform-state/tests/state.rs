@@ -10,7 +10,7 @@ use flinkform_core::{
     TargetCloud, Value,
 };
 use flinkform_state::{
-    Error, IntentOp, LocalBackend, LockStatus, LockedState, MemorySink, State, StateSink, format,
+    Change, Error, IntentOp, LocalBackend, LockStatus, MemorySink, State, StateSink, format,
 };
 
 fn addr(s: &str) -> Address {
@@ -125,6 +125,9 @@ fn serial_bumps_only_when_content_changes_and_lineage_is_kept() {
     lock.write(&s).unwrap();
     assert_eq!(backend.read().unwrap().serial, 1);
 
+    // A new run: its one backup is the snapshot as the run found it.
+    drop(lock);
+    let mut lock = backend.lock("apply").unwrap();
     s.record(vpc("b", "vpc-2"));
     lock.write(&s).unwrap();
     let on_disk = lock.read().unwrap();
@@ -366,20 +369,24 @@ fn intents_are_journaled_and_removed() {
     assert_eq!(s.journal.len(), 1);
 }
 
-#[test]
-fn locked_state_and_memory_sink_commit() {
+#[tokio::test]
+async fn state_lock_and_memory_sink_commit() {
     let dir = tempfile::tempdir().unwrap();
     let backend = LocalBackend::open(dir.path().join("state.json"));
-    let mut sink = LockedState::new(backend.lock("apply").unwrap()).unwrap();
-    sink.commit(&mut |s| s.record(vpc("a", "vpc-1"))).unwrap();
-    assert_eq!(sink.state().serial, 1);
-    sink.commit(&mut |_| {}).unwrap();
-    assert_eq!(sink.state().serial, 1);
-    assert_eq!(backend.read().unwrap(), *sink.state());
+    let mut sink = backend.lock("apply").unwrap();
+    sink.commit(vec![Change::Record(vpc("a", "vpc-1"))])
+        .await
+        .unwrap();
+    assert_eq!(StateSink::state(&sink).serial, 1);
+    sink.commit(Vec::new()).await.unwrap();
+    assert_eq!(StateSink::state(&sink).serial, 1);
+    assert_eq!(backend.read().unwrap(), *StateSink::state(&sink));
 
     let mut mem = MemorySink::new(State::new());
-    mem.commit(&mut |_| {}).unwrap();
-    mem.commit(&mut |s| s.record(vpc("a", "vpc-1"))).unwrap();
+    mem.commit(Vec::new()).await.unwrap();
+    mem.commit(vec![Change::Record(vpc("a", "vpc-1"))])
+        .await
+        .unwrap();
     assert_eq!((mem.commits(), mem.state().serial), (1, 1));
 }
 

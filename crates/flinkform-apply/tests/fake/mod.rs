@@ -386,12 +386,16 @@ impl SharedSink {
     }
 }
 
+#[async_trait::async_trait]
 impl StateSink for SharedSink {
     fn state(&self) -> &State {
         &self.state
     }
 
-    fn commit(&mut self, f: &mut dyn FnMut(&mut State)) -> flinkform_state::Result<()> {
+    async fn commit(
+        &mut self,
+        changes: Vec<flinkform_state::Change>,
+    ) -> flinkform_state::Result<()> {
         if self.fail_after.is_some_and(|n| self.commits >= n) {
             return Err(flinkform_state::Error::Io {
                 action: "write",
@@ -399,9 +403,7 @@ impl StateSink for SharedSink {
                 source: std::io::Error::other("disk full"),
             });
         }
-        let mut next = self.state.clone();
-        f(&mut next);
-        self.state = next;
+        self.state.apply_all(&changes);
         self.commits += 1;
         *self.view.lock().unwrap() = self.state.clone();
         Ok(())

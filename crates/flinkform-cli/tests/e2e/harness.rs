@@ -110,10 +110,14 @@ impl Sandbox {
         World::load(&self.dir.path().join(".flinkform/sim-world.json")).expect("world")
     }
 
-    /// The state file as JSON.
+    /// The state (snapshot and journal) as the JSON of a state file.
     pub(crate) fn state(&self) -> serde_json::Value {
-        let text =
-            std::fs::read_to_string(self.dir.path().join(".flinkform/state.json")).expect("state");
+        let path = self.dir.path().join(".flinkform/state.json");
+        assert!(path.is_file(), "no state file at {}", path.display());
+        let state = flinkform_state::LocalBackend::open(path)
+            .read()
+            .expect("state");
+        let text = flinkform_state::format::encode(&state).expect("encode");
         serde_json::from_str(&text).expect("state parses")
     }
 }

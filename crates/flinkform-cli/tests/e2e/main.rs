@@ -22,4 +22,5 @@ mod safety;
 mod saved_plans;
 mod secrets;
 mod simworld;
+mod state_cmds;
 mod tags;

@@ -304,6 +304,14 @@ impl Scenario {
             PathBuf::from(".flinkform/state.json"),
             std::fs::read(sb.path().join(".flinkform/state.json")).expect("state"),
         )];
+        // The state's journal of commits since its last compaction, if there is one.
+        let journal = sb.path().join(".flinkform/state.json.journal");
+        if journal.is_file() {
+            files.push((
+                PathBuf::from(".flinkform/state.json.journal"),
+                std::fs::read(&journal).expect("journal"),
+            ));
+        }
         for entry in std::fs::read_dir(sb.path()).expect("sandbox") {
             let path = entry.expect("entry").path();
             if path.is_file() {
