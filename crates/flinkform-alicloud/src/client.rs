@@ -14,7 +14,7 @@ use std::time::Duration;
 use flinkform_core::{ProviderError, ProviderErrorKind, Region};
 use serde::Deserialize;
 
-use crate::credentials::Credentials;
+use crate::credentials::{CredentialCache, Credentials};
 use crate::endpoint::{Endpoints, Product, oss_host};
 use crate::error::{Error, Result};
 use crate::sign::{self, OssV1Request, V3Request};
@@ -85,6 +85,11 @@ impl OssMethod {
         }
     }
 }
+
+/// The RPC error code of a request signed with expired temporary credentials.
+const EXPIRED: &str = "InvalidSecurityToken.Expired";
+/// The OSS error code of the same.
+const OSS_EXPIRED: &str = "SecurityTokenExpired";
 
 /// Query parameters OSS V1 signs as sub-resources (from oss2's list, those flinkform sends
 /// besides the `subresource` argument).
@@ -254,9 +259,48 @@ pub fn classify(
     K::Fatal
 }
 
-fn transport_error(action: &str, e: &reqwest::Error) -> ApiError {
-    // `without_url`: a GET's URL carries parameter values, which must not be logged.
-    let message = format!("{}", ReqwestDisplay(e));
+/// What went wrong on the way, without the URL (a GET's URL carries parameter values,
+/// which must not be logged).
+pub(crate) fn transport_message(e: &reqwest::Error) -> String {
+    format!("{}", ReqwestDisplay(e))
+}
+
+/// A request that got no answer: names the address tried (and the real host it stands for,
+/// and where the credentials come from) and what to check.
+fn transport_error(
+    action: &str,
+    e: &reqwest::Error,
+    url: &str,
+    host: &str,
+    origin: &str,
+    overridden: bool,
+) -> ApiError {
+    let target = url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            let h = u.host_str()?.to_owned();
+            Some(format!("{h}:{}", u.port_or_known_default().unwrap_or(443)))
+        })
+        .unwrap_or_else(|| host.to_owned());
+    let for_host = if target.starts_with(host) {
+        String::new()
+    } else {
+        format!(" for {host}")
+    };
+    let check = if overridden {
+        "check the network and the endpoint override"
+    } else {
+        "check the network and proxy settings (HTTPS_PROXY)"
+    };
+    let origin = if origin.is_empty() {
+        String::new()
+    } else {
+        format!(" (credentials: {origin})")
+    };
+    let message = format!(
+        "cannot reach {target}{for_host}{origin}: {} — {check}",
+        transport_message(e)
+    );
     ApiError::local(ProviderErrorKind::Transient, action, message)
 }
 
@@ -296,7 +340,7 @@ struct OssErrorXml {
 struct Inner {
     http: reqwest::Client,
     endpoints: Endpoints,
-    credentials: Credentials,
+    credentials: Arc<CredentialCache>,
     options: ClientOptions,
     calls: AtomicU64,
 }
@@ -313,7 +357,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("endpoints", &self.inner.endpoints)
-            .field("access_key_id", &self.inner.credentials.access_key_id)
+            .field("credentials", &self.inner.credentials.source().describe())
             .field("api_calls", &self.api_calls())
             .finish_non_exhaustive()
     }
@@ -352,6 +396,23 @@ impl Client {
     pub fn new(
         endpoints: Endpoints,
         credentials: Credentials,
+        options: ClientOptions,
+    ) -> Result<Self> {
+        Self::with_cache(
+            endpoints,
+            Arc::new(CredentialCache::fixed(credentials)),
+            options,
+        )
+    }
+
+    /// Builds a client that asks `credentials` for the credentials of every request (which
+    /// refreshes temporary ones before they expire).
+    ///
+    /// # Errors
+    /// As [`Client::new`].
+    pub fn with_cache(
+        endpoints: Endpoints,
+        credentials: Arc<CredentialCache>,
         options: ClientOptions,
     ) -> Result<Self> {
         endpoints.validate()?;
@@ -405,6 +466,34 @@ impl Client {
         &self.inner.endpoints
     }
 
+    /// The credentials this client signs with.
+    #[must_use]
+    pub fn credentials(&self) -> &Arc<CredentialCache> {
+        &self.inner.credentials
+    }
+
+    /// The credentials for the next request of `action`.
+    async fn current_credentials(&self, action: &str) -> Result<Credentials, ApiError> {
+        self.inner.credentials.get().await.map_err(|e| {
+            let kind = if matches!(e, Error::Unreachable { .. }) {
+                ProviderErrorKind::Transient
+            } else {
+                ProviderErrorKind::Auth
+            };
+            ApiError::local(kind, action, e.to_string())
+        })
+    }
+
+    /// Where the credentials come from, for messages (empty for keys handed over).
+    fn origin(&self) -> String {
+        let source = self.inner.credentials.source();
+        if *source.origin() == crate::credentials::Origin::Given {
+            String::new()
+        } else {
+            source.describe()
+        }
+    }
+
     /// One RPC call, signed with V3. `params` are sent in the query string (`Get`) or as a
     /// form body (`Post`); complex values must already be JSON strings. Returns the parsed
     /// JSON body of a 2xx answer.
@@ -421,6 +510,47 @@ impl Client {
         method: RpcMethod,
     ) -> Result<serde_json::Value, ApiError> {
         let host = product.host(region);
+        self.rpc_at(&host, product, action, params, method, true)
+            .await
+    }
+
+    /// [`Client::rpc`] to an explicit `host` (`sts.cn-hangzhou.aliyuncs.com`), signed or
+    /// (`signed: false`, for `AssumeRoleWithOIDC`) anonymous.
+    ///
+    /// # Errors
+    /// As [`Client::rpc`].
+    pub async fn rpc_at(
+        &self,
+        host: &str,
+        product: Product,
+        action: &str,
+        params: Vec<(String, String)>,
+        method: RpcMethod,
+        signed: bool,
+    ) -> Result<serde_json::Value, ApiError> {
+        match self
+            .rpc_once(host, product, action, params.clone(), method, signed)
+            .await
+        {
+            Err(e) if signed && e.has_code(EXPIRED) && self.inner.credentials.expire().await => {
+                tracing::debug!(product = %product, action, "credentials refused as expired; fetching new ones");
+                self.rpc_once(host, product, action, params, method, signed)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    async fn rpc_once(
+        &self,
+        host: &str,
+        product: Product,
+        action: &str,
+        params: Vec<(String, String)>,
+        method: RpcMethod,
+        signed: bool,
+    ) -> Result<serde_json::Value, ApiError> {
+        let host = host.to_owned();
         let url_base = self.inner.endpoints.url_for(&host);
         let (query, body): (Vec<(String, String)>, Option<String>) = match method {
             RpcMethod::Get => (params, None),
@@ -454,26 +584,32 @@ impl Client {
                 "application/x-www-form-urlencoded".into(),
             );
         }
-        let creds = &self.inner.credentials;
-        if let Some(token) = &creds.security_token {
+        let creds = if signed {
+            Some(self.current_credentials(action).await?)
+        } else {
+            None
+        };
+        if let Some(token) = creds.as_ref().and_then(|c| c.security_token.as_ref()) {
             headers.insert("x-acs-security-token".into(), token.expose().to_owned());
         }
         let signed: Vec<String> = headers.keys().cloned().collect();
-        let authorization = V3Request {
-            method: match method {
-                RpcMethod::Get => "GET",
-                RpcMethod::Post => "POST",
-            },
-            path: "/",
-            query: &query,
-            headers: &headers,
-            signed_headers: &signed,
-            body_sha256: &body_sha,
-        }
-        .authorization(&creds.access_key_id, creds.access_key_secret.expose());
+        let authorization = creds.as_ref().map(|creds| {
+            V3Request {
+                method: match method {
+                    RpcMethod::Get => "GET",
+                    RpcMethod::Post => "POST",
+                },
+                path: "/",
+                query: &query,
+                headers: &headers,
+                signed_headers: &signed,
+                body_sha256: &body_sha,
+            }
+            .authorization(&creds.access_key_id, creds.access_key_secret.expose())
+        });
 
         let url = if query.is_empty() {
-            url_base
+            url_base.clone()
         } else {
             format!("{url_base}?{}", encode_params(&query))
         };
@@ -484,18 +620,20 @@ impl Client {
         for (k, v) in &headers {
             req = req.header(k.as_str(), v.as_str());
         }
-        req = req
-            .header("authorization", authorization)
-            .header("accept", "application/json");
+        if let Some(authorization) = authorization {
+            req = req.header("authorization", authorization);
+        }
+        req = req.header("accept", "application/json");
         if !body_bytes.is_empty() {
             req = req.body(body_bytes);
         }
 
         self.count();
+        let overridden = matches!(self.inner.endpoints, Endpoints::Override(_));
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
-                let err = transport_error(action, &e);
+                let err = transport_error(action, &e, &url_base, &host, &self.origin(), overridden);
                 tracing::debug!(product = %product, action, error = %err.message, "api call failed");
                 return Err(err);
             }
@@ -504,7 +642,16 @@ impl Client {
         let retry_after = header_str(resp.headers(), "x-acs-retry-after");
         let text = match resp.text().await {
             Ok(t) => t,
-            Err(e) => return Err(transport_error(action, &e)),
+            Err(e) => {
+                return Err(transport_error(
+                    action,
+                    &e,
+                    &url_base,
+                    &host,
+                    &self.origin(),
+                    overridden,
+                ));
+            }
         };
         let json: Option<serde_json::Value> = serde_json::from_str(&text).ok();
         let request_id = json
@@ -676,6 +823,37 @@ impl Client {
         headers: &BTreeMap<String, String>,
         body: Vec<u8>,
     ) -> Result<(u16, String), ApiError> {
+        match self
+            .oss_once(
+                method,
+                region,
+                bucket,
+                subresource,
+                query,
+                headers,
+                body.clone(),
+            )
+            .await
+        {
+            Err(e) if e.has_code(OSS_EXPIRED) && self.inner.credentials.expire().await => {
+                self.oss_once(method, region, bucket, subresource, query, headers, body)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn oss_once(
+        &self,
+        method: OssMethod,
+        region: &Region,
+        bucket: Option<&str>,
+        subresource: Option<&str>,
+        query: &[(String, String)],
+        headers: &BTreeMap<String, String>,
+        body: Vec<u8>,
+    ) -> Result<(u16, String), ApiError> {
         let action = match (method, bucket, subresource) {
             (OssMethod::Get, None, _) => "ListBuckets",
             (OssMethod::Get, Some(_), Some("bucketInfo")) => "GetBucketInfo",
@@ -732,7 +910,7 @@ impl Client {
             use md5::Digest as _;
             base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&body))
         };
-        let creds = &self.inner.credentials;
+        let creds = &self.current_credentials(action).await?;
         let mut oss_headers = headers.clone();
         if let Some(token) = &creds.security_token {
             oss_headers.insert("x-oss-security-token".to_owned(), token.expose().to_owned());
@@ -746,16 +924,20 @@ impl Client {
             resource: &resource,
         }
         .signature(creds.access_key_secret.expose());
+        let url_base = url.clone();
         let mut req = match method {
             OssMethod::Get => self.inner.http.get(url),
             OssMethod::Put => self.inner.http.put(url),
             OssMethod::Delete => self.inner.http.delete(url),
             OssMethod::Post => self.inner.http.post(url),
         };
-        req = req.header("host", host).header("date", date).header(
-            "authorization",
-            format!("OSS {}:{signature}", creds.access_key_id),
-        );
+        req = req
+            .header("host", host.clone())
+            .header("date", date)
+            .header(
+                "authorization",
+                format!("OSS {}:{signature}", creds.access_key_id),
+            );
         for (k, v) in &oss_headers {
             req = req.header(k.as_str(), v.as_str());
         }
@@ -766,17 +948,20 @@ impl Client {
                 .body(body);
         }
         self.count();
+        let overridden = matches!(self.inner.endpoints, Endpoints::Override(_));
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
-                let err = transport_error(action, &e);
+                let err = transport_error(action, &e, &url_base, &host, &self.origin(), overridden);
                 tracing::debug!(product = "oss", action, error = %err.message, "api call failed");
                 return Err(err);
             }
         };
         let status = resp.status().as_u16();
         let header_request_id = header_str(resp.headers(), "x-oss-request-id");
-        let text = resp.text().await.map_err(|e| transport_error(action, &e))?;
+        let text = resp.text().await.map_err(|e| {
+            transport_error(action, &e, &url_base, &host, &self.origin(), overridden)
+        })?;
         tracing::debug!(
             product = "oss",
             action,

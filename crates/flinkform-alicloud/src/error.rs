@@ -11,13 +11,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum Error {
     /// No credentials were found for an account.
-    #[error("no Alibaba Cloud credentials for account `{account}`")]
+    #[error("no Alibaba Cloud credentials for account `{account}` (checked: {checked})")]
     #[diagnostic(
         code(alicloud::no_credentials),
         help(
             "either add a profile named `{account}` to the aliyun CLI configuration ({config}) with \
-             `aliyun configure --profile {account}`, or set ALIBABA_CLOUD_ACCESS_KEY_ID and \
-             ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS credentials)"
+             `aliyun configure --profile {account}` (or select one with ALIBABA_CLOUD_PROFILE), or set \
+             ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (and \
+             ALIBABA_CLOUD_SECURITY_TOKEN for STS credentials, ALIBABA_CLOUD_ROLE_ARN to assume a \
+             role), or ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and \
+             ALIBABA_CLOUD_OIDC_TOKEN_FILE for an OIDC role, or ALIBABA_CLOUD_ECS_METADATA for the \
+             ECS instance's RAM role (specs/cli.md, \"Credentials\")"
         )
     )]
     NoCredentials {
@@ -25,6 +29,77 @@ pub enum Error {
         account: String,
         /// Where the aliyun CLI configuration was looked for.
         config: String,
+        /// What the chain looked at, in order.
+        checked: String,
+    },
+
+    /// STS refused to issue temporary credentials.
+    #[error("{0}")]
+    #[diagnostic(code(alicloud::sts_refused))]
+    StsRefused(Box<StsRefusal>),
+
+    /// A credentials endpoint (STS, the ECS metadata service) could not be reached.
+    #[error("cannot reach {host} ({origin}): {message} — check the network and {hint}")]
+    #[diagnostic(code(alicloud::unreachable))]
+    Unreachable {
+        /// Host and port (or URL) tried.
+        host: String,
+        /// Where these credentials are configured.
+        origin: String,
+        /// What the transport said.
+        message: String,
+        /// The setting that chooses this endpoint.
+        hint: &'static str,
+    },
+
+    /// A credentials endpoint answered something unusable.
+    #[error("{service} at {endpoint} ({origin}) answered badly: {message} — {hint}")]
+    #[diagnostic(code(alicloud::credentials_answer))]
+    CredentialsAnswer {
+        /// `STS AssumeRole`, `the ECS metadata service`.
+        service: &'static str,
+        /// Host or URL.
+        endpoint: String,
+        /// Where these credentials are configured.
+        origin: String,
+        /// What was wrong.
+        message: String,
+        /// What to check.
+        hint: &'static str,
+    },
+
+    /// The OIDC token file cannot be read.
+    #[error("cannot read the OIDC token file {path} ({origin})")]
+    #[diagnostic(
+        code(alicloud::oidc_token_file),
+        help(
+            "ALIBABA_CLOUD_OIDC_TOKEN_FILE (or the profile's oidc_token_file) must name a file the CI \
+             system or ACK RRSA writes the identity token to"
+        )
+    )]
+    OidcTokenFile {
+        /// The file.
+        path: PathBuf,
+        /// Where it is configured.
+        origin: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A credential source lacks a setting it needs.
+    #[error("{origin}: {message}")]
+    #[diagnostic(
+        code(alicloud::credentials_incomplete),
+        help(
+            "see specs/cli.md, \"Credentials\", for the variables and profile fields of each mode"
+        )
+    )]
+    CredentialsIncomplete {
+        /// Where the source is configured.
+        origin: String,
+        /// What is missing.
+        message: String,
     },
 
     /// Only one of the two access key variables is set.
@@ -87,7 +162,10 @@ pub enum Error {
     #[error("profile `{profile}` uses mode `{mode}`, which flinkform does not support")]
     #[diagnostic(
         code(alicloud::profile_mode),
-        help("use a profile with mode `AK` or `StsToken`, or set the ALIBABA_CLOUD_* variables")
+        help(
+            "use a profile with mode `AK`, `StsToken`, `RamRoleArn`, `EcsRamRole` or `OIDC`, or set the \
+             ALIBABA_CLOUD_* variables"
+        )
     )]
     UnsupportedProfileMode {
         /// The profile.
@@ -129,4 +207,39 @@ pub enum Error {
         /// What reqwest said.
         message: String,
     },
+}
+
+/// What STS answered when it refused to issue credentials (boxed in [`Error::StsRefused`]).
+#[derive(Debug)]
+pub struct StsRefusal {
+    /// `AssumeRole` or `AssumeRoleWithOIDC`.
+    pub action: &'static str,
+    /// The STS host (or override URL).
+    pub endpoint: String,
+    /// The role asked for.
+    pub role_arn: String,
+    /// Where these credentials are configured (`profile `ci``, `environment`).
+    pub origin: String,
+    /// STS's error code.
+    pub code: String,
+    /// STS's message.
+    pub message: String,
+    /// What to check.
+    pub hint: &'static str,
+}
+
+impl std::fmt::Display for StsRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "STS {} at {} refused role {} ({}): {}: {} — {}",
+            self.action,
+            self.endpoint,
+            self.role_arn,
+            self.origin,
+            self.code,
+            self.message,
+            self.hint
+        )
+    }
 }

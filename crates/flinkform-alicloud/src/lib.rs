@@ -27,5 +27,5 @@ pub use client::{ApiError, Client, ClientOptions, OssMethod, RpcMethod, classify
 pub use connector::{Connector, ConnectorMethod};
 pub use credentials::{Credentials, Secret, default_aliyun_config_path, resolve, resolve_all};
 pub use endpoint::{Endpoints, Product};
-pub use error::{Error, Result};
+pub use error::{Error, Result, StsRefusal};
 pub use provider::AliProvider;

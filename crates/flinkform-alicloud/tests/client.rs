@@ -131,9 +131,10 @@ fn missing_credentials_explain_both_options() {
     let (_dir, path) = config_file();
     let none = |_: &str| None;
     let err = resolve("prod", &none, Some(&path)).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "no Alibaba Cloud credentials for account `prod`"
+    assert!(
+        err.to_string()
+            .starts_with("no Alibaba Cloud credentials for account `prod` (checked: "),
+        "{err}"
     );
     let help = miette::Diagnostic::help(&err).unwrap().to_string();
     assert!(help.contains("aliyun configure --profile prod"), "{help}");
@@ -1334,4 +1335,131 @@ async fn observe_reads_networks_buckets_roles_and_account_facts_in_batches() {
     // (shared with the check), regions, zones.
     assert_eq!(observed.api_calls, 11);
     assert_eq!(seen.lock().unwrap().len(), 11);
+}
+
+// ---------------------------------------------------------------- prices
+
+fn desired_workspace(attrs: Attrs) -> DesiredResource {
+    DesiredResource {
+        addr: "flink_workspace.analytics".parse().unwrap(),
+        mode: Mode::Managed,
+        account: AccountName::new("main").unwrap(),
+        region: Some(region("ap-southeast-1")),
+        attrs,
+        depends_on: BTreeSet::new(),
+        protect: false,
+        origin: None,
+    }
+}
+
+/// One `QueryCreateInstancePrice` per quote, the amounts read as money (floats with at most
+/// two decimals; more is refused, as an error inside a 200 answer is), a year's monthly
+/// share, a quota decrease negative, nothing to price without a call.
+#[tokio::test]
+async fn workspace_quotes_read_query_create_instance_price() {
+    let (url, seen) = serve(|r| {
+        r.verify_v3(SECRET);
+        assert_eq!(r.action(), "QueryCreateInstancePrice");
+        let p = r.params();
+        let info = match (
+            p["ChargeType"].as_str(),
+            p.get("ResourceSpec").map(String::as_str),
+        ) {
+            ("PRE", Some(r#"{"Cpu":16,"MemoryGB":64}"#)) => serde_json::json!({
+                "Currency": "USD", "OriginalAmount": 19200.0, "TradeAmount": 16320.0, "Code": ""
+            }),
+            ("PRE", Some(r#"{"Cpu":4,"MemoryGB":16}"#)) => serde_json::json!({
+                "Currency": "USD", "OriginalAmount": 400, "TradeAmount": 400
+            }),
+            ("PRE", Some(r#"{"Cpu":2,"MemoryGB":8}"#)) => serde_json::json!({
+                "Currency": "USD", "OriginalAmount": 0.125, "TradeAmount": 0.125
+            }),
+            ("POST", None) => serde_json::json!({
+                "Currency": "USD", "Code": "ORDER.INST_HAS_UNPAID_ORDER", "Message": "unpaid order"
+            }),
+            other => panic!("unexpected {other:?}"),
+        };
+        json_ok(serde_json::json!({"RequestId": "Q", "PriceInfo": info}))
+    })
+    .await;
+    let prov = provider(&url);
+    let mut two_years = workspace_attrs();
+    two_years.insert("pricing_cycle".into(), Value::str("Year"));
+    two_years.insert("duration".into(), Value::Int(2));
+    let price = prov
+        .quote(&desired_workspace(two_years), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(price.amount.to_string(), "USD 16320.00");
+    assert_eq!(price.list.to_string(), "USD 19200.00");
+    assert_eq!(price.term, flinkform_core::PriceTerm::Months(24));
+    assert_eq!(price.monthly.unwrap().to_string(), "USD 680.00");
+    {
+        let seen = seen.lock().unwrap();
+        let p = seen[0].params();
+        assert_eq!(
+            (
+                p["PricingCycle"].as_str(),
+                p["Duration"].as_str(),
+                p["InstanceName"].as_str()
+            ),
+            ("Year", "2", "analytics")
+        );
+        assert_eq!(p["VSwitchIds"], r#"["vsw-2","vsw-1"]"#);
+    }
+
+    // 16 → 12 CU: the 4 CU released, for a month, negative.
+    let mut now = workspace_attrs();
+    now.insert("cu".into(), Value::Int(16));
+    let mut smaller = workspace_attrs();
+    smaller.insert("cu".into(), Value::Int(12));
+    let price = prov
+        .quote(&desired_workspace(smaller), Some(&now))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(price.amount.signed(), "-USD 400.00");
+    assert_eq!(price.term, flinkform_core::PriceTerm::QuotaChangePerMonth);
+    assert_eq!(price.monthly.unwrap().cents, -40_000);
+    {
+        let seen = seen.lock().unwrap();
+        let p = seen[1].params();
+        assert_eq!(
+            (p["PricingCycle"].as_str(), p["Duration"].as_str()),
+            ("Month", "1")
+        );
+    }
+
+    // Nothing changes the quota: nothing to price, no call.
+    let calls = seen.lock().unwrap().len();
+    assert_eq!(
+        prov.quote(&desired_workspace(workspace_attrs()), Some(&now))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(seen.lock().unwrap().len(), calls);
+
+    // Money fails closed: a third decimal is refused, and so is an error inside the answer.
+    let mut two_cu = workspace_attrs();
+    two_cu.insert("cu".into(), Value::Int(2));
+    let err = prov
+        .quote(&desired_workspace(two_cu), None)
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("TradeAmount"), "{err}");
+    let mut payg = workspace_attrs();
+    payg.insert("charge_type".into(), Value::str("POST"));
+    payg.remove("cu");
+    let err = prov
+        .quote(&desired_workspace(payg), None)
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("ORDER.INST_HAS_UNPAID_ORDER"), "{err}");
+
+    // Other kinds are not priced.
+    let mut vpc = desired_workspace(Attrs::new());
+    vpc.addr = "vpc.analytics".parse().unwrap();
+    assert_eq!(prov.quote(&vpc, None).await.unwrap(), None);
 }

@@ -68,7 +68,7 @@ fn secret_credentials_and_client_never_print_the_secret() {
     assert_clean("bad endpoint error", &shown(&err));
 }
 
-fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
     let vars: BTreeMap<String, String> = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -202,4 +202,85 @@ fn a_missing_profile_lists_names_not_secrets() {
     assert_clean("missing profile", &text);
     let err = resolve("main", &|_| None, Some(Path::new(&path))).expect_err("no credentials");
     assert_clean("no credentials", &shown(&err));
+}
+
+/// The credential chain's sources (RAM role, OIDC, ECS role) and the cache holding them:
+/// their `Debug`, their descriptions and every error of fetching (an STS endpoint nobody
+/// listens on, an unreadable token file) show no secret and no OIDC token; malformed
+/// configurations refused by the chain show none either.
+#[tokio::test]
+async fn credential_chain_sources_and_errors_never_print_secrets_or_tokens() {
+    use std::sync::Arc;
+
+    use flinkform_alicloud::credentials::{CredentialCache, ManualClock, chain};
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("header.{CANARY_TOKEN}.sig")).expect("token");
+    let path = dir.path().join("config.json");
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"current": "role", "profiles": [
+              {{"name": "role", "mode": "RamRoleArn", "access_key_id": "LTAIx", "access_key_secret": "{CANARY}", "ram_role_arn": "acs:ram::1:role/r", "policy": "{{}}"}},
+              {{"name": "oidc", "mode": "OIDC", "ram_role_arn": "acs:ram::1:role/r", "oidc_provider_arn": "acs:ram::1:oidc-provider/p", "oidc_token_file": "{}"}},
+              {{"name": "ecs", "mode": "EcsRamRole", "ram_role_name": "r"}}]}}"#,
+            token_file.display()
+        ),
+    )
+    .expect("write");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for profile in ["role", "oidc", "ecs"] {
+        let env = env_of(&[
+            ("ALIBABA_CLOUD_PROFILE", profile),
+            ("ALIBABA_CLOUD_STS_ENDPOINT", &endpoint),
+            ("ALIBABA_CLOUD_IMDS_ENDPOINT", &endpoint),
+            (credentials::ENV_SECURITY_TOKEN, CANARY_TOKEN),
+        ]);
+        let source = chain("main", &env, Some(&path)).expect(profile);
+        assert_clean("Source Debug", &format!("{source:?} {source:#?}"));
+        assert_clean("Source description", &source.describe());
+        let cache = CredentialCache::new(
+            source,
+            Endpoints::Real,
+            ClientOptions::default(),
+            Arc::new(ManualClock::new()),
+        );
+        assert_clean("CredentialCache Debug", &format!("{cache:?}"));
+        let err = cache.get().await.expect_err("nothing listens");
+        assert_clean(profile, &shown(&err));
+        let client = Client::with_cache(
+            Endpoints::Override(endpoint.clone()),
+            Arc::new(cache),
+            ClientOptions::default(),
+        )
+        .expect("client");
+        assert_clean("Client Debug", &format!("{client:?}"));
+    }
+
+    // A token file that cannot be read.
+    let env = env_of(&[
+        ("ALIBABA_CLOUD_ROLE_ARN", "acs:ram::1:role/r"),
+        (
+            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+            "acs:ram::1:oidc-provider/p",
+        ),
+        ("ALIBABA_CLOUD_OIDC_TOKEN_FILE", "/nonexistent/token"),
+        (credentials::ENV_ACCESS_KEY_SECRET, CANARY),
+    ]);
+    let err = chain("main", &env, Some(&path)).expect_err("half the access key");
+    assert_clean("half the access key", &shown(&err));
+
+    // Malformed configurations refused by the chain too.
+    let env = env_of(&[(credentials::ENV_ACCESS_KEY_SECRET, CANARY)]);
+    for (case, text) in malformed_configs() {
+        std::fs::write(&path, &text).expect("write");
+        if let Err(err) = chain("main", &env, Some(&path)) {
+            assert_clean(case, &shown(&err));
+        }
+    }
 }

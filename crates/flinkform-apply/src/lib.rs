@@ -30,7 +30,7 @@ pub use error::{Error, Result};
 pub use event::Event;
 pub use exec::apply;
 pub use options::{ApplyOptions, RetryPolicy};
-pub use prepare::{Prepared, marked, refresh_and_plan};
+pub use prepare::{Prepared, marked, quote_prices, refresh_and_plan};
 pub use recovery::{IntentResolution, resolve_intents};
 pub use report::{ApplyReport, NodeResult, NodeStatus};
 pub use saved::reobserve;

@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use flinkform_core::{Address, Observed, Provider, RecordedResource};
-use flinkform_plan::{Desired, Plan, PlanOptions};
+use flinkform_core::{Address, Attrs, Observed, Provider, RecordedResource};
+use flinkform_plan::{Desired, Op, Plan, PlanOptions, PlannedAction};
 use flinkform_state::State;
 
 use crate::error::Error;
@@ -25,6 +25,92 @@ pub struct Prepared {
     pub settled: BTreeSet<u64>,
     /// How many resources the refresh read.
     pub refreshed: usize,
+    /// How many prices were read ([`quote_prices`]): one API call each.
+    pub quotes: usize,
+}
+
+/// Most price quotes in flight at once.
+const QUOTE_CONCURRENCY: usize = 8;
+
+/// How many failed quotes are named one by one in the plan's warnings; the rest are
+/// counted in one more.
+const QUOTE_WARNINGS: usize = 3;
+
+/// What a change of `a` is priced from: the attributes it has now (the state's, with the
+/// diff's current values over them).
+fn current_attrs(a: &PlannedAction) -> Attrs {
+    let mut attrs = a
+        .prior
+        .as_ref()
+        .map(|p| p.attrs.clone())
+        .unwrap_or_default();
+    for d in &a.diffs {
+        if let Some(before) = &d.before {
+            attrs.insert(d.name.clone(), before.clone());
+        }
+    }
+    attrs
+}
+
+/// Asks the provider what each action that orders something costs (`Provider::quote`: a
+/// creation or replacement, or an in-place update such as a quota change) and keeps the
+/// answers in the plan's actions, where every rendering shows them. At most one quote per
+/// action, [`QUOTE_CONCURRENCY`] at a time. A quote that fails is a warning of the plan,
+/// never an error: a price is information, not a precondition. Returns how many prices
+/// were read (answers with a price or an error; a provider answers "nothing to price"
+/// without a call).
+///
+/// # Guarantees
+/// Never fails and never changes anything but `price` and `warnings`.
+pub async fn quote_prices(provider: &dyn Provider, plan: &mut Plan) -> usize {
+    use futures_util::StreamExt as _;
+
+    let asks: Vec<(usize, Option<Attrs>)> = plan
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.desired.is_some())
+        .filter_map(|(i, a)| match a.op {
+            Op::Create | Op::Replace => Some((i, None)),
+            Op::Update => Some((i, Some(current_attrs(a)))),
+            _ => None,
+        })
+        .collect();
+    let actions = &plan.actions;
+    let answers: Vec<_> = futures_util::stream::iter(asks)
+        .map(|(i, current)| async move {
+            let Some(desired) = actions[i].desired.as_ref() else {
+                return (i, Ok(None));
+            };
+            (i, provider.quote(desired, current.as_ref()).await)
+        })
+        .buffer_unordered(QUOTE_CONCURRENCY)
+        .collect()
+        .await;
+    let mut failed = Vec::new();
+    let mut count = 0;
+    for (i, answer) in answers {
+        if !matches!(answer, Ok(None)) {
+            count += 1;
+        }
+        match answer {
+            Ok(price) => plan.actions[i].price = price,
+            Err(e) => failed.push((plan.actions[i].addr.clone(), e)),
+        }
+    }
+    failed.sort_by(|a, b| a.0.cmp(&b.0));
+    for (addr, e) in failed.iter().take(QUOTE_WARNINGS) {
+        plan.warnings.push(format!(
+            "the price of `{addr}` is unknown (the plan shows none for it): {e}"
+        ));
+    }
+    if failed.len() > QUOTE_WARNINGS {
+        plan.warnings.push(format!(
+            "the prices of {} more resource(s) are unknown",
+            failed.len() - QUOTE_WARNINGS
+        ));
+    }
+    count
 }
 
 /// `desired` marked with the ownership mark of the stack `state` is (its lineage), as every
@@ -38,7 +124,8 @@ pub fn marked(desired: &Desired, state: &State) -> Desired {
 
 /// Refreshes what `desired` (already [`marked`]; `None`: destroy) and the state name,
 /// plans against it with `opts` (the journal's addresses are claimed: an interrupted apply
-/// made them) and resolves the journal's intents.
+/// made them), resolves the journal's intents and prices what the plan orders
+/// ([`quote_prices`]).
 ///
 /// # Errors
 /// A refresh that cannot read the cloud; a plan that is refused.
@@ -60,6 +147,7 @@ pub async fn refresh_and_plan(
     }
     .map_err(Error::Plan)?;
     let resolutions = resolve_intents(&mut plan, &state.journal);
+    let quotes = quote_prices(provider, &mut plan).await;
     let settled = resolutions
         .iter()
         .filter(|r| r.settled)
@@ -71,5 +159,6 @@ pub async fn refresh_and_plan(
         resolutions,
         settled,
         refreshed,
+        quotes,
     })
 }

@@ -108,6 +108,7 @@ impl PlanBuilder {
             prior,
             cloud_id: cloud_id.map(|c| CloudId::new(c).unwrap()),
             objects: None,
+            price: None,
             wait_ready: false,
         });
         self

@@ -54,6 +54,7 @@ fn action(i: u32, op: Op, d: DesiredResource, cloud_id: Option<&str>) -> Planned
         prior: None,
         cloud_id: cloud_id.map(|c| CloudId::new(c).unwrap()),
         objects: None,
+        price: None,
         wait_ready: false,
     }
 }

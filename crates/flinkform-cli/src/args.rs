@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "flinkform",
     version,
     about = "Declarative Alibaba Cloud fully managed Flink workspaces: plan, apply, drift",
-    propagate_version = true
+    propagate_version = true,
+    after_help = crate::everyday::TOP_AFTER_HELP
 )]
 pub(crate) struct Cli {
     #[command(flatten)]
@@ -23,9 +24,18 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
     /// Which cloud to talk to. Default: `alibaba` when Alibaba Cloud credentials are
-    /// configured (environment or ~/.aliyun/config.json), else the bundled emulator `sim`
+    /// configured (the credential chain: environment, OIDC, ~/.aliyun/config.json, ECS
+    /// metadata); else, on an interactive terminal without `CI`, the bundled emulator `sim`;
+    /// else an error
     #[arg(long, global = true, value_enum, env = "FLINKFORM_CLOUD")]
     pub(crate) cloud: Option<CloudArg>,
+    /// More log output on stderr: -v info, -vv debug, -vvv trace (FLINKFORM_LOG or
+    /// RUST_LOG, when set, decide instead)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Only errors and warnings on stderr: no notes or progress
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
     /// Where the state is kept: a file (a directory means `<dir>/.flinkform/state.json`) or
     /// `postgres://USER@HOST/DB?stack=NAME` [default: .flinkform/state.json]
     // The value may hold a database password: `--help` never shows it.
@@ -36,19 +46,19 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, env = "FLINKFORM_LOCK_TIMEOUT", value_parser = crate::backend::parse_duration)]
     pub(crate) lock_timeout: Option<std::time::Duration>,
     /// Emulator world file used with `--cloud sim` [default: .flinkform/sim-world.json]
-    #[arg(long, global = true, env = "FLINKFORM_SIM_WORLD")]
+    #[arg(long, global = true, hide = true, env = "FLINKFORM_SIM_WORLD")]
     pub(crate) sim_world: Option<PathBuf>,
     /// Emulator time scale: cloud seconds per wall-clock second (60 makes the 5-10 minutes
     /// of provisioning take 5-10 seconds)
-    #[arg(long, global = true, env = "FLINKFORM_SIM_TIME_SCALE")]
+    #[arg(long, global = true, hide = true, env = "FLINKFORM_SIM_TIME_SCALE")]
     pub(crate) sim_time_scale: Option<f64>,
     /// Fault plan (JSON, see specs/cloud-api.md) for the emulator this process starts
     /// (`--cloud sim` or `sim serve`)
-    #[arg(long, global = true, env = "FLINKFORM_SIM_FAULTS")]
+    #[arg(long, global = true, hide = true, env = "FLINKFORM_SIM_FAULTS")]
     pub(crate) sim_faults: Option<PathBuf>,
     /// Use an emulator that is already running at this URL (e.g. one started by `sim serve`)
     /// instead of starting one; credentials and the world id are read from the world file
-    #[arg(long, global = true, env = "FLINKFORM_SIM_ENDPOINT")]
+    #[arg(long, global = true, hide = true, env = "FLINKFORM_SIM_ENDPOINT")]
     pub(crate) sim_endpoint: Option<String>,
 }
 
@@ -92,8 +102,20 @@ pub(crate) enum Command {
         id: String,
     },
     /// The bundled emulator
-    #[command(subcommand)]
+    #[command(subcommand, after_help = crate::everyday::SIM_AFTER_HELP)]
     Sim(SimCommand),
+    /// Print a shell completion script (e.g. `flinkform completions bash > /etc/bash_completion.d/flinkform`)
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, or write one page per command into a directory
+    Man {
+        /// Write `flinkform.1`, `flinkform-plan.1`, ... into this directory instead
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -134,13 +156,39 @@ pub(crate) struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none
     #[arg(long)]
     pub(crate) detailed_exitcode: bool,
-    /// Print the plan as JSON (specs/plan-json.md) on stdout
-    #[arg(long)]
+    /// Print the plan as JSON (specs/plan-json.md) on stdout; the same as `--format json`
+    #[arg(long, conflicts_with = "format")]
     pub(crate) json: bool,
+    /// Output format: `text`, `json` (specs/plan-json.md), `md` (a pull-request comment),
+    /// `html` (one self-contained page)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub(crate) format: ReportFormat,
     /// Also save the plan to FILE (specs/plan-file.md), for `flinkform apply FILE` and
     /// `flinkform show FILE`; `-out FILE` works too
     #[arg(long = "out", value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+}
+
+/// The formats of `plan` and `drift` (specs/cli.md, "Output formats").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// Text for people
+    Text,
+    /// Versioned JSON (specs/plan-json.md)
+    Json,
+    /// GitHub-flavoured Markdown, for a pull-request comment
+    Md,
+    /// One self-contained HTML page (inline CSS, loads nothing)
+    Html,
+}
+
+/// The formats of `graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphFormat {
+    /// Graphviz DOT
+    Dot,
+    /// A Mermaid flowchart
+    Mermaid,
 }
 
 #[derive(Debug, Args)]
@@ -200,15 +248,22 @@ pub(crate) struct ImportArgs {
 pub(crate) struct DriftArgs {
     #[command(flatten)]
     pub(crate) specs: SpecArgs,
-    /// Print the report as JSON on stdout
-    #[arg(long)]
+    /// Print the report as JSON on stdout; the same as `--format json`
+    #[arg(long, conflicts_with = "format")]
     pub(crate) json: bool,
+    /// Output format: `text`, `json` (specs/plan-json.md), `md` (a pull-request comment),
+    /// `html` (one self-contained page to keep as a CI artifact)
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub(crate) format: ReportFormat,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct GraphArgs {
     #[command(flatten)]
     pub(crate) specs: SpecArgs,
+    /// Output format: Graphviz `dot` or a `mermaid` flowchart
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub(crate) format: GraphFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +318,7 @@ pub(crate) enum StateCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum SimCommand {
     /// Run the emulator standalone on a loopback port
+    #[command(after_help = crate::everyday::SIM_AFTER_HELP)]
     Serve {
         /// Port (0 picks a free one)
         #[arg(long, default_value_t = 0)]
@@ -441,6 +497,44 @@ pub(crate) enum ConsoleCommand {
         /// CIDR block inside the VPC's
         #[arg(long)]
         cidr: String,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Create a RAM role with a trust policy; prints its ARN (for STS AssumeRole and
+    /// AssumeRoleWithOIDC, see specs/cloud-api.md)
+    CreateRole {
+        /// Role name
+        name: String,
+        /// The trust policy (JSON); default: trusts the account itself (`Principal.RAM`)
+        #[arg(long)]
+        trust_policy: Option<String>,
+        /// Also trust this OIDC provider (`Principal.Federated`, its name in the account)
+        #[arg(long, value_name = "PROVIDER")]
+        trust_oidc: Option<String>,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Register an OIDC identity provider; prints its ARN
+    CreateOidcProvider {
+        /// Provider name
+        name: String,
+        /// Issuer URL (the tokens' `iss`), e.g. https://token.actions.githubusercontent.com
+        #[arg(long)]
+        issuer_url: String,
+        /// Accepted client id (the tokens' `aud`; repeatable)
+        #[arg(long = "client-id", required = true)]
+        client_ids: Vec<String>,
+        /// Account (profile) name
+        #[arg(long, default_value = "main")]
+        account: String,
+    },
+    /// Attach a RAM role to the emulated ECS instance (its metadata service hands out the
+    /// role's credentials)
+    AttachInstanceRole {
+        /// Role name
+        role: String,
         /// Account (profile) name
         #[arg(long, default_value = "main")]
         account: String,

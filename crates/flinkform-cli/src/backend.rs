@@ -27,6 +27,23 @@ pub(crate) fn open_backend(global: &GlobalArgs) -> Result<Box<dyn Backend>> {
     }
 }
 
+/// Where the state is, for reports and messages: the path, or the URL without a password.
+pub(crate) fn display_state(global: &GlobalArgs) -> String {
+    let Some(given) = global.state.as_deref() else {
+        return flinkform_state::DEFAULT_STATE_PATH.to_owned();
+    };
+    match given.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((user, host)) => {
+                let user = user.split_once(':').map_or(user, |(u, _)| u);
+                format!("{scheme}://{user}@{host}")
+            }
+            None => given.to_owned(),
+        },
+        None => given.to_owned(),
+    }
+}
+
 /// The PostgreSQL backend for `url` (`postgres://USER@HOST/DB?stack=NAME`,
 /// specs/state-postgres.md). It connects (and migrates the schema) on first use.
 fn open_postgres(url: &str) -> Result<Box<dyn Backend>> {
@@ -146,6 +163,19 @@ mod tests {
         .err()
         .unwrap();
         assert!(err.to_string().contains("invalid stack name"), "{err}");
+    }
+
+    #[test]
+    fn a_state_url_is_shown_without_its_password() {
+        assert_eq!(display_state(&global(&[])), ".flinkform/state.json");
+        assert_eq!(display_state(&global(&["--state", "s.json"])), "s.json");
+        assert_eq!(
+            display_state(&global(&[
+                "--state",
+                "postgres://ops:hunter2@db.example/ff?stack=prod"
+            ])),
+            "postgres://ops@db.example/ff?stack=prod"
+        );
     }
 
     #[test]

@@ -25,17 +25,112 @@ pub(crate) fn sim_world_path(global: &GlobalArgs) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".flinkform/sim-world.json"))
 }
 
-fn chosen_cloud(global: &GlobalArgs) -> CloudArg {
+/// Whether `CI` says this runs in a pipeline: set, non-empty, and not `false` or `0`.
+fn in_ci(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    env("CI").is_some_and(|v| {
+        let v = v.trim();
+        !v.is_empty() && !v.eq_ignore_ascii_case("false") && v != "0"
+    })
+}
+
+/// The cloud to use: `--cloud`/`FLINKFORM_CLOUD`; else `alibaba` when the credential chain
+/// has a source configured; else the emulator, but only for a person at a terminal: with
+/// `CI` set or without a terminal that is an error (a pipeline must never "apply" to the
+/// emulator because its credentials went missing).
+fn chosen_cloud(global: &GlobalArgs) -> Result<CloudArg> {
     if let Some(c) = global.cloud {
-        return c;
+        return Ok(c);
     }
-    let env = std::env::var_os("ALIBABA_CLOUD_ACCESS_KEY_ID").is_some();
-    let profile = dirs::home_dir().is_some_and(|h| h.join(".aliyun/config.json").is_file());
-    if env || profile {
-        CloudArg::Alibaba
-    } else {
-        CloudArg::Sim
+    let env = |k: &str| std::env::var(k).ok();
+    if flinkform_alicloud::credentials::configured(&env, None) {
+        return Ok(CloudArg::Alibaba);
     }
+    let ci = in_ci(&env);
+    if ci || !view::interactive() {
+        let checked = match flinkform_alicloud::credentials::chain("(any)", &env, None) {
+            Err(flinkform_alicloud::Error::NoCredentials { checked, .. }) => {
+                checked.replace("profile `(any)` in ", "profiles in ")
+            }
+            Err(e) => e.to_string(),
+            Ok(source) => source.describe(),
+        };
+        let why = if ci { "CI is set" } else { "not on a terminal" };
+        return Err(CliError::NoCloud {
+            why: why.to_owned(),
+            checked,
+        }
+        .into());
+    }
+    Ok(CloudArg::Sim)
+}
+
+/// Before a command that talks to a cloud takes the state lock: the cloud can be chosen
+/// (see [`chosen_cloud`]), so that a pipeline without credentials fails touching nothing.
+pub(crate) fn preflight(cli: &crate::args::Cli) -> Result<()> {
+    use crate::args::Command;
+    let needs_cloud = matches!(
+        cli.command,
+        Command::Plan(_)
+            | Command::Apply(_)
+            | Command::Destroy(_)
+            | Command::Import(_)
+            | Command::Drift(_)
+            | Command::Graph(_)
+    );
+    if needs_cloud {
+        chosen_cloud(&cli.global)?;
+    }
+    Ok(())
+}
+
+/// `FLINKFORM_ENDPOINT`: a base URL every request of `--cloud alibaba` goes to (a proxy,
+/// or an emulator started by `flinkform sim serve`); the signed `Host` still names the
+/// real host.
+const ENV_ENDPOINT: &str = "FLINKFORM_ENDPOINT";
+/// The time scale of `--cloud alibaba`: 1, except with `FLINKFORM_ENDPOINT` (an emulator
+/// started by `sim serve`), where `--sim-time-scale` says how fast that emulator's clock
+/// runs: polling and credential lifetimes shrink accordingly.
+fn alibaba_time_scale(global: &GlobalArgs) -> Option<f64> {
+    std::env::var(ENV_ENDPOINT)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .and(global.sim_time_scale)
+        .filter(|s| s.is_finite() && *s > 1.0)
+}
+
+/// The real cloud's provider: one credential cache per account from the credential chain,
+/// each fetched once here so that a missing or refused credential fails before any work.
+async fn open_alibaba(
+    global: &GlobalArgs,
+    accounts: &BTreeSet<AccountName>,
+) -> Result<AliProvider> {
+    use flinkform_alicloud::credentials::{CredentialCache, MonotonicClock, chain};
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let endpoints = env(ENV_ENDPOINT).map_or(Endpoints::Real, Endpoints::Override);
+    let scale = alibaba_time_scale(global).unwrap_or(1.0);
+    let clock: Arc<dyn flinkform_alicloud::credentials::Clock> =
+        Arc::new(MonotonicClock::scaled(scale));
+    let mut caches = BTreeMap::new();
+    for a in accounts {
+        let context = |e: flinkform_alicloud::Error| {
+            miette::Report::new(e).wrap_err(format!("credentials of account `{a}`"))
+        };
+        let source = chain(a.as_str(), &env, None).map_err(context)?;
+        let cache = Arc::new(CredentialCache::new(
+            source,
+            endpoints.clone(),
+            ClientOptions::default(),
+            clock.clone(),
+        ));
+        cache.get().await.map_err(context)?;
+        view::note(&format!(
+            "account `{a}`: credentials from {}",
+            cache.source().describe()
+        ));
+        caches.insert(a.clone(), cache);
+    }
+    AliProvider::with_credentials(endpoints, caches, ClientOptions::default())
+        .map_err(miette::Report::new)
 }
 
 /// A running connection to a cloud.
@@ -222,7 +317,7 @@ impl CloudSession {
         global: &GlobalArgs,
         accounts: &BTreeSet<AccountName>,
     ) -> Result<Self> {
-        match chosen_cloud(global) {
+        match chosen_cloud(global)? {
             CloudArg::Sim if global.sim_endpoint.is_some() => {
                 let endpoint = global.sim_endpoint.as_deref().unwrap_or_default();
                 Self::open_external(global, endpoint, accounts)
@@ -276,23 +371,7 @@ impl CloudSession {
                 })
             }
             CloudArg::Alibaba => {
-                let config = dirs::home_dir().map(|h| h.join(".aliyun/config.json"));
-                let mut creds = BTreeMap::new();
-                for a in accounts {
-                    let c = flinkform_alicloud::credentials::resolve(
-                        a.as_str(),
-                        &|k| std::env::var(k).ok(),
-                        config.as_deref().filter(|p| p.is_file()),
-                    )
-                    .map_err(|e| CliError::Credentials {
-                        account: a.to_string(),
-                        message: e.to_string(),
-                    })?;
-                    creds.insert(a.clone(), c);
-                }
-                let mut provider =
-                    AliProvider::new(Endpoints::Real, creds, ClientOptions::default())
-                        .map_err(miette::Report::new)?;
+                let mut provider = open_alibaba(global, accounts).await?;
                 if let (Ok(url), Ok(token)) = (
                     std::env::var("FLINKFORM_CONNECTOR_URL"),
                     std::env::var("FLINKFORM_CONNECTOR_TOKEN"),
@@ -306,7 +385,7 @@ impl CloudSession {
                     provider: Arc::new(provider),
                     cloud: TargetCloud::Alibaba,
                     world_id: None,
-                    time_scale: None,
+                    time_scale: alibaba_time_scale(global),
                     sim: None,
                 })
             }
@@ -474,4 +553,72 @@ pub(crate) async fn serve(global: &GlobalArgs, port: u16, accounts: &[String]) -
     .map_err(|e| CliError::Sim(e.to_string()))?;
     drop(lock);
     Ok(Exit::Ok)
+}
+
+/// `sim console create-role`: the console operation, with the default trust policy (the
+/// account itself, and `trust_oidc`'s provider when given) filled in from the world's uid.
+pub(crate) fn create_role_op(
+    path: &Path,
+    account: String,
+    name: String,
+    trust_policy: Option<String>,
+    trust_oidc: Option<String>,
+) -> Result<flinkform_cloudsim::ConsoleOp> {
+    let trust_policy = match trust_policy {
+        Some(p) => p,
+        None => {
+            if !path.exists() {
+                return Err(CliError::Sim(format!(
+                    "no emulator world at `{}`: run `flinkform sim serve` or `sim console create-account` first",
+                    path.display()
+                ))
+                .into());
+            }
+            let world = World::load(path).map_err(|e| CliError::Sim(e.to_string()))?;
+            let uid = world
+                .summary()
+                .get(&account)
+                .map(|a| a.uid.clone())
+                .ok_or_else(|| {
+                    CliError::Sim(format!("the emulated cloud has no account `{account}`"))
+                })?;
+            let mut principal = serde_json::json!({ "RAM": [format!("acs:ram::{uid}:root")] });
+            if let Some(p) = trust_oidc {
+                principal["Federated"] =
+                    serde_json::json!([format!("acs:ram::{uid}:oidc-provider/{p}")]);
+            }
+            serde_json::json!({
+                "Version": "1",
+                "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": principal}],
+            })
+            .to_string()
+        }
+    };
+    Ok(flinkform_cloudsim::ConsoleOp::CreateRole {
+        account,
+        name,
+        trust_policy,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_is_any_value_but_empty_false_or_0() {
+        for (value, ci) in [
+            (None, false),
+            (Some(""), false),
+            (Some("false"), false),
+            (Some("FALSE"), false),
+            (Some("0"), false),
+            (Some("true"), true),
+            (Some("1"), true),
+            (Some("yes"), true),
+        ] {
+            let env = |k: &str| (k == "CI").then(|| value.map(str::to_owned)).flatten();
+            assert_eq!(in_ci(&env), ci, "CI={value:?}");
+        }
+    }
 }

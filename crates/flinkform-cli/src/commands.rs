@@ -17,7 +17,7 @@ use crate::args::{
 use crate::backend::{Locked, lock_state, open_backend};
 use crate::cloud::{CloudSession, sim_world_path};
 use crate::error::CliError;
-use crate::{Exit, files, view};
+use crate::{Exit, files, report, view};
 
 /// Runs the command `cli` names.
 pub(crate) async fn run(cli: Cli) -> Result<Exit> {
@@ -51,6 +51,8 @@ pub(crate) async fn run(cli: Cli) -> Result<Exit> {
         }
         Command::Sim(SimCommand::Console(cmd)) => console(&global, cmd).await,
         Command::Sim(SimCommand::Outbox { json }) => crate::gates::outbox(&global, json),
+        Command::Completions { shell } => crate::everyday::completions(shell),
+        Command::Man { dir } => crate::everyday::man(dir.as_deref()),
     }
 }
 
@@ -148,6 +150,12 @@ async fn prepare(
         "refreshed {} resource(s) with {} API call(s)",
         prepared.refreshed, prepared.observed.api_calls
     ));
+    if prepared.quotes > 0 {
+        view::note(&format!(
+            "read {} price(s) of what the plan orders, one API call each",
+            prepared.quotes
+        ));
+    }
     for w in &prepared.plan.warnings {
         view::warn(w);
     }
@@ -190,12 +198,13 @@ async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Exit> {
     let stack = load_specs(&args.specs)?;
     let desired = flinkform_plan::expand(&stack)?;
     let planned = prepare(global, Some(&desired), &args.safety, "plan").await?;
-    if args.json {
-        let json = flinkform_plan::render::plan_json(&planned.plan);
-        view::out(&serde_json::to_string_pretty(&json).into_diagnostic()?);
-    } else {
-        view::out(&flinkform_plan::render::render_text(&planned.plan));
-    }
+    let meta = report::meta(
+        global,
+        &args.specs,
+        &planned.state.state().lineage.to_string(),
+    );
+    let format = report::format(args.json, args.format);
+    view::out(&report::plan(&planned.plan, format, &meta)?);
     if let Some(out) = &args.out {
         crate::saved::write(out, &args.specs, &desired, &args.safety, &planned)?;
     }
@@ -434,19 +443,13 @@ async fn drift(global: &GlobalArgs, args: DriftArgs) -> Result<Exit> {
     let stack = load_specs(&args.specs)?;
     let desired = flinkform_plan::expand(&stack)?;
     let planned = prepare(global, Some(&desired), &SafetyArgs::default(), "drift").await?;
-    if args.json {
-        let json = flinkform_plan::render::drift_json(&planned.plan);
-        view::out(&serde_json::to_string_pretty(&json).into_diagnostic()?);
-    } else {
-        let mut text = flinkform_plan::render::render_drift_text(&planned.plan);
-        if planned.plan.has_changes() {
-            text.push_str(&format!(
-                "\nTo make the cloud match the specs again, apply would: {}\n",
-                planned.plan.summary()
-            ));
-        }
-        view::out(&text);
-    }
+    let meta = report::meta(
+        global,
+        &args.specs,
+        &planned.state.state().lineage.to_string(),
+    );
+    let format = report::format(args.json, args.format);
+    view::out(&report::drift(&planned.plan, format, &meta)?);
     let drifted = !planned.plan.drift.is_empty();
     planned.session.close().await?;
     Ok(if drifted { Exit::Changes } else { Exit::Ok })
@@ -456,7 +459,7 @@ async fn graph(global: &GlobalArgs, args: GraphArgs) -> Result<Exit> {
     let stack = load_specs(&args.specs)?;
     let desired = flinkform_plan::expand(&stack)?;
     let planned = prepare(global, Some(&desired), &SafetyArgs::default(), "graph").await?;
-    view::out(&view::dot(&planned.plan));
+    view::out(&report::graph(&planned.plan, args.format));
     planned.session.close().await?;
     Ok(Exit::Ok)
 }
@@ -582,6 +585,26 @@ async fn console(global: &GlobalArgs, cmd: ConsoleCommand) -> Result<Exit> {
             account,
             cents: amount,
         },
+        ConsoleCommand::CreateRole {
+            name,
+            trust_policy,
+            trust_oidc,
+            account,
+        } => crate::cloud::create_role_op(&path, account, name, trust_policy, trust_oidc)?,
+        ConsoleCommand::CreateOidcProvider {
+            name,
+            issuer_url,
+            client_ids,
+            account,
+        } => ConsoleOp::CreateOidcProvider {
+            account,
+            name,
+            issuer_url,
+            client_ids,
+        },
+        ConsoleCommand::AttachInstanceRole { role, account } => {
+            ConsoleOp::AttachInstanceRole { account, role }
+        }
     };
     let outcome = crate::cloud::console(&path, &op, creates_world).await?;
     view::note(&format!("console: {}", outcome.message));

@@ -70,15 +70,15 @@ pub(crate) enum CliError {
     #[error("emulator: {0}")]
     #[diagnostic(code(cli::sim))]
     Sim(String),
-    /// No credentials for the real cloud.
-    #[error("--cloud alibaba needs credentials for account `{account}`: {message}")]
+    /// No `--cloud` and no credentials where the emulator must not be chosen silently.
+    #[error("no Alibaba Cloud credentials found and no --cloud given ({why})")]
     #[diagnostic(
-        code(cli::credentials),
+        code(cli::no_cloud),
         help(
-            "set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or add an aliyun CLI profile named `{account}` (aliyun configure --profile {account}); use --cloud sim to try flinkform against the emulator"
+            "checked: {checked}. With CI set, or without a terminal, flinkform does not fall back to the emulator: pass `--cloud sim` (or FLINKFORM_CLOUD=sim) to use the emulator, or configure credentials (specs/cli.md, \"Credentials\")"
         )
     )]
-    Credentials { account: String, message: String },
+    NoCloud { why: String, checked: String },
     /// A recorded resource was asked for that the state does not have.
     #[error("`{address}` is not in the state")]
     #[diagnostic(

@@ -6,19 +6,17 @@ mod backend;
 mod cloud;
 mod commands;
 mod error;
+mod everyday;
 mod files;
 mod gates;
 mod import;
 mod interrupt;
+mod report;
 mod saved;
 mod state_cmds;
 mod view;
 
 use std::process::ExitCode;
-
-use clap::Parser as _;
-
-use crate::args::Cli;
 
 /// Exit codes (specs/cli.md): 0 success / no changes, 1 error, 2 changes or drift present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +33,11 @@ pub(crate) enum Exit {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(saved::normalize_args(std::env::args_os()));
-    init_tracing();
+    let cli = match everyday::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    everyday::init_tracing(&cli.global);
     miette::set_hook(Box::new(|_| {
         Box::new(
             miette::MietteHandlerOpts::new()
@@ -59,7 +60,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let run = async {
+        cloud::preflight(&cli)?;
+        commands::run(cli).await
+    };
+    match runtime.block_on(run) {
         Ok(Exit::Ok) => ExitCode::SUCCESS,
         Ok(Exit::Changes) => ExitCode::from(2),
         Ok(Exit::Gated) => ExitCode::from(3),
@@ -69,15 +74,4 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("FLINKFORM_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }

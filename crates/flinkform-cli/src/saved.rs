@@ -2,7 +2,7 @@
 //! when the state, the specs or the cloud changed since), `show FILE` prints it. The file
 //! format is `flinkform_plan::saved` (specs/plan-file.md).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -305,7 +305,6 @@ fn render(file: &PlanFile, format: ShowFormat) -> Result<String> {
             s.push('\n');
             s
         }
-        // Replaced by `flinkform_plan::render::plan_markdown` once the reports land.
         ShowFormat::Md => markdown(file),
     })
 }
@@ -326,44 +325,13 @@ fn metadata(file: &PlanFile) -> serde_json::Value {
     })
 }
 
-/// A simple Markdown rendering: summary, a table of actions, the text plan in a details
-/// block.
+/// The plan's Markdown (`flinkform_plan::render::plan_markdown`, what `plan --format md`
+/// prints) with a line saying which state it was made against, and when.
 fn markdown(file: &PlanFile) -> String {
-    let plan = &file.plan;
-    let mut s = String::from("### flinkform plan\n\n");
-    if plan.has_changes() {
-        s.push_str(&format!("**{}**\n\n", plan.summary()));
-        s.push_str("| | Resource | Action | Why |\n|---|---|---|---|\n");
-        let mut seen = BTreeSet::new();
-        for a in &plan.actions {
-            if matches!(a.op, flinkform_plan::Op::NoOp | flinkform_plan::Op::Check) {
-                continue;
-            }
-            if !seen.insert((a.addr.clone(), a.op)) {
-                continue;
-            }
-            s.push_str(&format!(
-                "| `{}` | `{}` | {} | {} |\n",
-                a.op.symbol().trim(),
-                a.addr,
-                a.op,
-                a.reasons.join("; ").replace('|', "\\|")
-            ));
-        }
-    } else {
-        s.push_str("**No changes.** The cloud matches the specs.\n");
-    }
-    if !plan.warnings.is_empty() {
-        s.push_str("\n**Warnings**\n\n");
-        for w in &plan.warnings {
-            s.push_str(&format!("- {w}\n"));
-        }
-    }
+    let mut s = flinkform_plan::render::plan_markdown(&file.plan);
     s.push_str(&format!(
-        "\n<details><summary>Full plan</summary>\n\n```\n{}```\n\n</details>\n\nState serial {}, made {}.\n",
-        flinkform_plan::render::render_text(plan),
-        file.state.serial,
-        file.created
+        "\nSaved plan: state serial {}, made {}.\n",
+        file.state.serial, file.created
     ));
     s
 }

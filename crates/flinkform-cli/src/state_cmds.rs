@@ -127,13 +127,13 @@ async fn rm(global: &GlobalArgs, addresses: &[String]) -> Result<()> {
         if markable(addr.kind()) {
             let _ = write!(
                 msg,
-                ", and it still carries this stack's ownership mark (tag `{STACK_TAG}` = {lineage}): a plan whose specs declare `{addr}` finds it and records it again. To take it back explicitly: `flinkform import {addr} {}`; to hand it to another stack, remove its `{STACK_TAG}` tag first",
+                ", and it still carries this stack's ownership mark (tag `{STACK_TAG}` = {lineage}): a plan whose specs declare `{addr}` finds it and records it again. To take it back explicitly: `flinkform import {addr} {} SPEC...`; to hand it to another stack, remove its `{STACK_TAG}` tag first",
                 r.cloud_id
             );
         } else {
             let _ = write!(
                 msg,
-                ". To take it back: `flinkform import {addr} {}` where import supports the kind",
+                ". To take it back: `flinkform import {addr} {} SPEC...` where import supports the kind",
                 r.cloud_id
             );
         }

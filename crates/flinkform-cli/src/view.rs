@@ -24,8 +24,24 @@ pub(crate) fn out(text: &str) {
     }
 }
 
-/// Prints a message line on stderr.
+/// `-q`: notes are not printed.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns notes off (`-q`) or on.
+pub(crate) fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `-q` turned notes off.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Prints a message line on stderr (not with `-q`).
 pub(crate) fn note(text: &str) {
+    if quiet() {
+        return;
+    }
     eprintln!("{text}");
 }
 
@@ -63,40 +79,13 @@ pub(crate) fn ask(question: &str) -> std::io::Result<String> {
     Ok(line.trim().to_owned())
 }
 
-/// The plan's DAG in Graphviz DOT: one node per action (labelled with its symbol and
-/// address), one edge per dependency, in plan order.
-pub(crate) fn dot(plan: &flinkform_plan::Plan) -> String {
-    let mut out = String::from(
-        "digraph flinkform {\n  rankdir = LR;\n  node [shape = box, fontname = \"monospace\"];\n",
-    );
-    for a in &plan.actions {
-        let style = if a.op == flinkform_plan::Op::NoOp {
-            ", style = dashed"
-        } else {
-            ""
-        };
-        out.push_str(&format!(
-            "  n{} [label = \"{} {}\\n{}\"{style}];\n",
-            a.id.0,
-            a.op.symbol().trim(),
-            a.addr,
-            a.op
-        ));
-    }
-    for (from, to) in &plan.edges {
-        out.push_str(&format!("  n{} -> n{};\n", from.0, to.0));
-    }
-    out.push_str("}\n");
-    out
-}
-
 /// Shows executor events: a spinner per running action on a terminal, plain lines otherwise
 /// (CI logs, pipes).
 pub(crate) async fn progress(mut rx: tokio::sync::mpsc::UnboundedReceiver<flinkform_apply::Event>) {
     use flinkform_apply::Event;
     use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-    let bars = std::io::stderr().is_terminal().then(MultiProgress::new);
+    let bars = (std::io::stderr().is_terminal() && !quiet()).then(MultiProgress::new);
     let style = ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
     let mut running = std::collections::BTreeMap::<String, ProgressBar>::new();

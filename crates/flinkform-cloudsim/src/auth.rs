@@ -66,6 +66,53 @@ fn nonce_used() -> ApiError {
     )
 }
 
+/// The account and secret of AccessKey id `ak`. Temporary credentials must come with their
+/// SecurityToken (`token`) and be unexpired on the world's cloud clock.
+pub(crate) fn check_key(
+    world: &mut World,
+    ak: &str,
+    token: Option<&str>,
+) -> Result<(String, String), ApiError> {
+    let key = world.key(ak).ok_or_else(|| unknown_key(ak))?;
+    if let Some((expected, expires_ms)) = &key.session {
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Err(ApiError::bad_request(
+                "MissingSecurityToken",
+                "SecurityToken is mandatory for this action.",
+            ));
+        };
+        if token != expected {
+            return Err(ApiError::bad_request(
+                "InvalidSecurityToken.MismatchWithAccessKey",
+                "Specified SecurityToken mismatch with the AccessKey.",
+            ));
+        }
+        if world.now_ms() >= *expires_ms {
+            world.count_expired_token();
+            return Err(ApiError::bad_request(
+                "InvalidSecurityToken.Expired",
+                "Specified SecurityToken is expired.",
+            ));
+        }
+    }
+    Ok((key.uid, key.secret))
+}
+
+/// The AccessKey id a request names (the V3 `Authorization` header's `Credential`, or the
+/// legacy `AccessKeyId` parameter); checked by [`authenticate`].
+pub(crate) fn access_key_id(req: &RpcRequest<'_>) -> Option<String> {
+    if let Some(auth) = req.headers.get("authorization")
+        && let Some(parsed) = V3Authorization::parse(auth)
+    {
+        return Some(parsed.access_key_id);
+    }
+    req.query
+        .iter()
+        .chain(req.form)
+        .find(|(k, _)| k == "AccessKeyId")
+        .map(|(_, v)| v.clone())
+}
+
 /// Authenticates the request; returns the caller's account UID.
 pub(crate) fn authenticate(world: &mut World, req: &RpcRequest<'_>) -> Result<String, ApiError> {
     if let Some(auth) = req.headers.get("authorization")
@@ -94,10 +141,8 @@ fn verify_v3(world: &mut World, req: &RpcRequest<'_>, auth: &str) -> Result<Stri
             "The Authorization header is not a valid ACS3-HMAC-SHA256 header.",
         )
     })?;
-    let (account, secret) = world
-        .account_by_key(&parsed.access_key_id)
-        .ok_or_else(|| unknown_key(&parsed.access_key_id))?;
-    let uid = account.uid.clone();
+    let token = req.headers.get("x-acs-security-token").cloned();
+    let (uid, secret) = check_key(world, &parsed.access_key_id, token.as_deref())?;
     let date = req
         .headers
         .get("x-acs-date")
@@ -153,8 +198,8 @@ fn verify_legacy(world: &mut World, req: &RpcRequest<'_>) -> Result<String, ApiE
             .map(|(_, v)| v.clone())
     };
     let ak = get("AccessKeyId").ok_or_else(|| ApiError::missing("AccessKeyId"))?;
-    let (account, secret) = world.account_by_key(&ak).ok_or_else(|| unknown_key(&ak))?;
-    let uid = account.uid.clone();
+    let token = get("SecurityToken");
+    let (uid, secret) = check_key(world, &ak, token.as_deref())?;
     match get("SignatureMethod").as_deref() {
         Some("HMAC-SHA1") => {}
         _ => {

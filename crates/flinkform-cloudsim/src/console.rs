@@ -152,6 +152,33 @@ pub enum ConsoleOp {
         /// CIDR block.
         cidr: String,
     },
+    /// A RAM role is created with a trust policy (the outcome prints its ARN).
+    CreateRole {
+        /// Account (profile) name.
+        account: String,
+        /// Role name.
+        name: String,
+        /// The trust policy (JSON with a `Statement` list).
+        trust_policy: String,
+    },
+    /// An OIDC identity provider is registered (the outcome prints its ARN).
+    CreateOidcProvider {
+        /// Account (profile) name.
+        account: String,
+        /// Provider name.
+        name: String,
+        /// Issuer URL (the tokens' `iss`).
+        issuer_url: String,
+        /// Accepted client ids (the tokens' `aud`).
+        client_ids: Vec<String>,
+    },
+    /// A RAM role is attached to the emulated ECS instance (its metadata service).
+    AttachInstanceRole {
+        /// Account (profile) name.
+        account: String,
+        /// Role name.
+        role: String,
+    },
     /// An account's available balance is set (the account is created if missing).
     SetBalance {
         /// Account (profile) name.
@@ -251,6 +278,36 @@ impl World {
                     keys.uid,
                     keys.access_key_id,
                     keys.access_key_secret
+                ))
+            }
+            ConsoleOp::CreateRole {
+                account,
+                name,
+                trust_policy,
+            } => {
+                let arn = self.console_create_role(account, name, trust_policy)?;
+                ConsoleOutcome {
+                    message: format!("RAM role `{name}` created: {arn}"),
+                    printed: Some(arn),
+                }
+            }
+            ConsoleOp::CreateOidcProvider {
+                account,
+                name,
+                issuer_url,
+                client_ids,
+            } => {
+                let arn =
+                    self.console_create_oidc_provider(account, name, issuer_url, client_ids)?;
+                ConsoleOutcome {
+                    message: format!("OIDC provider `{name}` ({issuer_url}) registered: {arn}"),
+                    printed: Some(arn),
+                }
+            }
+            ConsoleOp::AttachInstanceRole { account, role } => {
+                self.console_attach_instance_role(account, role)?;
+                said(format!(
+                    "RAM role `{role}` attached to the emulated ECS instance"
                 ))
             }
             ConsoleOp::SetSite { name, site } => {

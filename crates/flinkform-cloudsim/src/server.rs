@@ -332,6 +332,31 @@ async fn handle(
         return admin_console(&app, &method, peer, &body).await;
     }
     let headers = header_map(&headers);
+    if uri.path().starts_with("/latest/") {
+        let mut world = app.world.lock().await;
+        let resp = api::sts::metadata(
+            &mut world,
+            method.as_str(),
+            uri.path(),
+            headers
+                .get("x-aliyun-ecs-metadata-token")
+                .map(String::as_str),
+        );
+        if resp.status == 200 && resp.json {
+            persist(&app, &world);
+        }
+        drop(world);
+        let content_type = if resp.json {
+            "application/json"
+        } else {
+            "text/plain"
+        };
+        return build(
+            resp.status,
+            vec![("content-type".to_owned(), content_type.to_owned())],
+            resp.body,
+        );
+    }
     let query = uri.query().map(pairs).unwrap_or_default();
     let host = headers.get("host").cloned().unwrap_or_default();
     let authorization = headers
@@ -453,7 +478,11 @@ async fn handle(
     let mut world = app.world.lock().await;
     let mut lost = false;
     let result = (|| -> Result<Value, ApiError> {
-        let uid = auth::authenticate(&mut world, &rpc)?;
+        let uid = if api::is_anonymous(product, action) {
+            String::new()
+        } else {
+            auth::authenticate(&mut world, &rpc)?
+        };
         world.record_call(action);
         let Some(product) = product else {
             return Err(if version.is_empty() {
@@ -504,12 +533,17 @@ async fn handle(
                 ..ApiError::new(status, &code, message)
             });
         }
+        let assumed = auth::access_key_id(&rpc)
+            .and_then(|ak| world.sts_sessions.get(&ak))
+            .filter(|_| !uid.is_empty())
+            .map(|s| (s.role.clone(), s.session_name.clone()));
         let mut call = Call {
             world: &mut world,
             uid: uid.clone(),
             params: &params,
             host: &host,
             now,
+            assumed,
         };
         let value = api::dispatch(product, action, &mut call)?;
         lost = fault == Some(FaultKind::LoseResponse);
@@ -525,7 +559,7 @@ async fn handle(
         Ok(value)
     })();
     let commit = result.is_ok() && api::is_mutating(action);
-    if commit {
+    if commit || (result.is_ok() && api::issues_credentials(product, action)) {
         persist(&app, &world);
     }
     drop(world);

@@ -447,6 +447,9 @@ pub(crate) struct Account {
     #[serde(default)]
     pub(crate) resource_groups: BTreeMap<String, ResourceGroup>,
     pub(crate) roles: BTreeMap<String, Role>,
+    /// OIDC identity providers, by name.
+    #[serde(default)]
+    pub(crate) oidc_providers: BTreeMap<String, crate::api::sts::OidcProvider>,
     pub(crate) vpcs: BTreeMap<String, Vpc>,
     pub(crate) vswitches: BTreeMap<String, VSwitch>,
     pub(crate) instances: BTreeMap<String, Instance>,
@@ -529,6 +532,28 @@ pub struct World {
     /// it to prove that a run changed nothing.
     #[serde(default)]
     calls: BTreeMap<String, u64>,
+    /// Temporary credentials STS and the metadata service issued, by AccessKey id.
+    #[serde(default)]
+    pub(crate) sts_sessions: BTreeMap<String, crate::api::sts::StsSession>,
+    /// The RAM role attached to the emulated ECS instance (its metadata service's role).
+    #[serde(default)]
+    pub(crate) instance_role: Option<crate::api::sts::InstanceRole>,
+    /// Requests refused because their temporary credentials had expired.
+    #[serde(default)]
+    expired_token_refusals: u64,
+    /// IMDSv2 session tokens the metadata service issued (not persisted).
+    #[serde(skip)]
+    pub(crate) imds_tokens: BTreeSet<String>,
+}
+
+/// What an AccessKey id authenticates as.
+pub(crate) struct KeyInfo {
+    /// The account's UID.
+    pub(crate) uid: String,
+    /// The key's secret.
+    pub(crate) secret: String,
+    /// For temporary credentials: their SecurityToken and cloud expiry time.
+    pub(crate) session: Option<(String, i64)>,
 }
 
 /// What an injected fault does to a matching RPC request.
@@ -631,6 +656,10 @@ impl World {
             nonces: NonceLog::default(),
             calls: BTreeMap::new(),
             faults: Vec::new(),
+            sts_sessions: BTreeMap::new(),
+            instance_role: None,
+            expired_token_refusals: 0,
+            imds_tokens: BTreeSet::new(),
         }
     }
 
@@ -866,6 +895,7 @@ impl World {
             resource_group_id,
             resource_groups: BTreeMap::new(),
             roles: BTreeMap::new(),
+            oidc_providers: BTreeMap::new(),
             vpcs: BTreeMap::from([(vpc.id.clone(), vpc)]),
             vswitches: BTreeMap::from([(vsw.id.clone(), vsw)]),
             instances: BTreeMap::new(),
@@ -921,6 +951,128 @@ impl World {
                 .find(|k| k.id == access_key_id)
                 .map(|k| (a, k.secret.clone()))
         })
+    }
+
+    /// What AccessKey id `access_key_id` authenticates as: an account's own key, or
+    /// temporary credentials STS issued (acting as the role's account).
+    pub(crate) fn key(&self, access_key_id: &str) -> Option<KeyInfo> {
+        if let Some((account, secret)) = self.account_by_key(access_key_id) {
+            return Some(KeyInfo {
+                uid: account.uid.clone(),
+                secret,
+                session: None,
+            });
+        }
+        self.sts_sessions.get(access_key_id).map(|s| KeyInfo {
+            uid: s.uid.clone(),
+            secret: s.secret.clone(),
+            session: Some((s.token.clone(), s.expires_ms)),
+        })
+    }
+
+    /// Counts a request refused because its temporary credentials had expired.
+    pub(crate) fn count_expired_token(&mut self) {
+        self.expired_token_refusals += 1;
+    }
+
+    /// How many requests were refused because their temporary credentials had expired
+    /// (tests prove with it that a client refreshed them in time).
+    #[must_use]
+    pub fn expired_token_refusals(&self) -> u64 {
+        self.expired_token_refusals
+    }
+
+    /// Creates RAM role `role` in account `account` with trust policy `trust_policy` (JSON),
+    /// as the console would; returns its ARN.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`]; [`Error::Invalid`] when the role exists or the policy is
+    /// not JSON with a `Statement` list.
+    pub fn console_create_role(
+        &mut self,
+        account: &str,
+        role: &str,
+        trust_policy: &str,
+    ) -> Result<String> {
+        let ok = serde_json::from_str::<serde_json::Value>(trust_policy)
+            .ok()
+            .is_some_and(|d| d.get("Statement").is_some_and(serde_json::Value::is_array));
+        if !ok {
+            return Err(Error::Invalid(
+                "the trust policy must be JSON with a Statement list".to_owned(),
+            ));
+        }
+        let id = self.digits(19);
+        let now = self.now_ms();
+        let a = self.account_mut_named(account)?;
+        if a.roles.contains_key(role) {
+            return Err(Error::Invalid(format!("role {role:?} exists already")));
+        }
+        a.roles.insert(
+            role.to_owned(),
+            Role {
+                id,
+                name: role.to_owned(),
+                description: String::new(),
+                policy_document: trust_policy.to_owned(),
+                max_session_duration: 3600,
+                created_ms: now,
+                updated_ms: now,
+                policies: BTreeMap::new(),
+            },
+        );
+        Ok(format!(
+            "acs:ram::{}:role/{}",
+            a.uid,
+            role.to_ascii_lowercase()
+        ))
+    }
+
+    /// Registers OIDC identity provider `name` (issuer URL, accepted client ids) in account
+    /// `account`; returns its ARN.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`].
+    pub fn console_create_oidc_provider(
+        &mut self,
+        account: &str,
+        name: &str,
+        issuer_url: &str,
+        client_ids: &[String],
+    ) -> Result<String> {
+        let now = self.now_ms();
+        let a = self.account_mut_named(account)?;
+        a.oidc_providers.insert(
+            name.to_owned(),
+            crate::api::sts::OidcProvider {
+                name: name.to_owned(),
+                issuer_url: issuer_url.to_owned(),
+                client_ids: client_ids.to_vec(),
+                created_ms: now,
+            },
+        );
+        Ok(format!("acs:ram::{}:oidc-provider/{name}", a.uid))
+    }
+
+    /// Attaches RAM role `role` of account `account` to the emulated ECS instance, whose
+    /// metadata service then hands out its credentials.
+    ///
+    /// # Errors
+    /// [`Error::UnknownAccount`], [`Error::NotFound`] when the role does not exist.
+    pub fn console_attach_instance_role(&mut self, account: &str, role: &str) -> Result<()> {
+        let a = self.account_named(account)?;
+        if !a.roles.contains_key(role) {
+            return Err(Error::NotFound {
+                kind: "RAM role",
+                name: role.to_owned(),
+                account: account.to_owned(),
+            });
+        }
+        self.instance_role = Some(crate::api::sts::InstanceRole {
+            uid: a.uid.clone(),
+            role: role.to_owned(),
+        });
+        Ok(())
     }
 
     /// Records a request nonce (wall-clock time); `false` if it is a replay.
@@ -1010,6 +1162,10 @@ impl World {
                 }
             }
         }
+        // Temporary credentials a day past their expiry are forgotten (until then a
+        // request with them is refused as expired rather than unknown).
+        self.sts_sessions
+            .retain(|_, s| s.expires_ms + 24 * 3600 * 1000 > now);
         for account in self.accounts.values_mut() {
             account
                 .instances

@@ -2494,6 +2494,53 @@ async fn marketplace_subscriptions_end_by_the_calendar() {
     }
 }
 
+/// The price model (specs/cloud-api.md, "Prices"): USD 100 per CU-month of a subscription,
+/// 15 % off a yearly term; USD 0.20 per reserved CU-hour of pay-as-you-go, nothing for a
+/// pay-as-you-go order that reserves nothing.
+#[tokio::test]
+async fn prices_follow_the_documented_model() {
+    let (_sim, c) = start().await;
+    let quote = |charge: &'static str, extra: Vec<(&'static str, &'static str)>| {
+        let c = &c;
+        async move {
+            let mut p = vec![("Region", REGION), ("ChargeType", charge)];
+            p.extend(extra);
+            c.call(FOAS, "QueryCreateInstancePrice", &p).await.ok()["PriceInfo"].clone()
+        }
+    };
+    let spec = ("ResourceSpec", r#"{"Cpu":8,"MemoryGB":32}"#);
+    let month = quote(
+        "PRE",
+        vec![spec, ("PricingCycle", "Month"), ("Duration", "2")],
+    )
+    .await;
+    assert_eq!(
+        (
+            &month["TradeAmount"],
+            &month["OriginalAmount"],
+            &month["Currency"]
+        ),
+        (
+            &serde_json::json!(1600),
+            &serde_json::json!(1600),
+            &serde_json::json!("USD")
+        )
+    );
+    let year = quote(
+        "PRE",
+        vec![spec, ("PricingCycle", "Year"), ("Duration", "1")],
+    )
+    .await;
+    assert_eq!(year["OriginalAmount"], 9600);
+    assert_eq!(year["DiscountAmount"], 1440);
+    assert_eq!(year["TradeAmount"], 8160);
+    let hour = quote("POST", vec![spec]).await;
+    assert_eq!(hour["TradeAmount"], 1.6);
+    assert_eq!(hour["StandDiscountPrice"], "1.60");
+    let usage = quote("POST", vec![]).await;
+    assert_eq!(usage["TradeAmount"], 0);
+}
+
 #[tokio::test]
 async fn subscription_durations_stay_within_the_limits() {
     let (_sim, c) = start().await;

@@ -9,7 +9,7 @@ mod catalog;
 mod error;
 mod ids;
 pub mod money;
-pub use money::Money;
+pub use money::{Money, Price, PriceTerm};
 mod observe;
 mod owner;
 mod provider;

@@ -11,8 +11,9 @@ use async_trait::async_trait;
 
 use crate::addr::Address;
 use crate::ids::{AccountName, AccountUid, CloudId, Region};
+use crate::money::Price;
 use crate::observe::{Observation, ObserveRequest, Observed};
-use crate::resource::{Mode, RecordedResource};
+use crate::resource::{DesiredResource, Mode, RecordedResource};
 use crate::value::Attrs;
 
 /// A request to create or update one resource. Attributes are fully resolved: no references.
@@ -159,4 +160,18 @@ pub trait Provider: Send + Sync {
 
     /// Deletes one resource.
     async fn delete(&self, req: &DeleteRequest) -> Result<Outcome, ProviderError>;
+
+    /// What ordering `desired` costs (`current`: `None`), or changing it from the
+    /// attributes it has now (`current`), as the cloud quotes it; `None` when nothing of it
+    /// is ordered or priced. A read: at most one API call, never mutating. `desired` may
+    /// still hold references (ids known only after apply); a provider prices without them.
+    /// The default prices nothing.
+    async fn quote(
+        &self,
+        desired: &DesiredResource,
+        current: Option<&Attrs>,
+    ) -> Result<Option<Price>, ProviderError> {
+        let _ = (desired, current);
+        Ok(None)
+    }
 }

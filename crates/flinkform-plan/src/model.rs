@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use flinkform_core::{Address, CloudId, DesiredResource, RecordedResource, Value};
+use flinkform_core::{Address, CloudId, DesiredResource, Money, Price, RecordedResource, Value};
 use serde::{Deserialize, Serialize};
 
 /// Index of an action in [`Plan::actions`].
@@ -160,6 +160,11 @@ pub struct PlannedAction {
     /// (`--allow-destroy ADDRESS=N`); the deletion refuses when the bucket holds more by
     /// then.
     pub objects: Option<u64>,
+    /// What it orders costs, as the cloud quoted it after planning
+    /// (`flinkform_apply::refresh_and_plan` asks `Provider::quote`; the planner itself
+    /// leaves it `None`): a workspace's creation or replacement, a quota change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
     /// A no-op for a resource the cloud is still creating or changing (an apply interrupted
     /// while waiting for it): the executor waits until it is ready before its dependents
     /// start.
@@ -287,6 +292,13 @@ impl Plan {
             }
         }
         s
+    }
+
+    /// How much the monthly bill changes if the plan is applied: the sum of the actions'
+    /// [`Price::monthly`], one amount per currency (sorted); empty when nothing is priced.
+    #[must_use]
+    pub fn monthly_change(&self) -> Vec<Money> {
+        flinkform_core::money::monthly_total(self.actions.iter().filter_map(|a| a.price.as_ref()))
     }
 
     /// Whether applying it would change anything (cloud or state).

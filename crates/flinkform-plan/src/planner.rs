@@ -1626,6 +1626,7 @@ impl<'a> Ctx<'a> {
                 prior: d.prior,
                 cloud_id: d.cloud_id,
                 objects: d.objects,
+                price: None,
             });
         }
         let edges = edges

@@ -173,7 +173,21 @@ ACCOUNTS = ["main", "poor", "fresh", "bare", "norole"]
 
 # Made before the emulator starts (console commands change the world file): `main` gets an
 # extra resource group, `Sim.printed[1]` is its id.
-SETUP = [["create-account", "main"], ["create-resource-group", "conformance-team", "--account", "main"]]
+SETUP = [
+    ["create-account", "main"],
+    ["create-resource-group", "conformance-team", "--account", "main"],
+    # `Sim.printed[2]`: the ARN of `main`'s OIDC provider (test_sts.py).
+    [
+        "create-oidc-provider",
+        "conformance-idp",
+        "--issuer-url",
+        "https://idp.conformance.example",
+        "--client-id",
+        "conformance",
+        "--account",
+        "main",
+    ],
+]
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ use flinkform_core::{
 use serde_json::{Value as Json, json};
 
 use crate::client::{ApiError, Client, ClientOptions, RpcMethod};
-use crate::credentials::Credentials;
+use crate::credentials::{CredentialCache, Credentials};
 use crate::endpoint::{Endpoints, Product};
 use crate::error::Result;
 use crate::tags;
@@ -307,6 +307,29 @@ impl AliProvider {
         })
     }
 
+    /// A provider for `accounts`, each signing with its [`CredentialCache`] (temporary
+    /// credentials refreshed before they expire).
+    ///
+    /// # Errors
+    /// As [`AliProvider::new`].
+    pub fn with_credentials(
+        endpoints: Endpoints,
+        accounts: BTreeMap<AccountName, Arc<CredentialCache>>,
+        options: ClientOptions,
+    ) -> Result<Self> {
+        let mut provider = Self::new(endpoints.clone(), BTreeMap::new(), options.clone())?;
+        provider.clients = accounts
+            .into_iter()
+            .map(|(name, cache)| {
+                Ok((
+                    name,
+                    Client::with_cache(endpoints.clone(), cache, options.clone())?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        Ok(provider)
+    }
+
     /// The same provider with a vendor connector (`specs/connector.md`) for the Billing
     /// Center steps of Marketplace subscriptions.
     #[must_use]
@@ -445,6 +468,19 @@ impl Provider for AliProvider {
             ResourceKind::OssBucket => bucket::delete(self, req, client).await,
             ResourceKind::FlinkWorkspace => workspace::delete(req, client).await,
             ResourceKind::FlinkProject => project::delete(req, client).await,
+        }
+    }
+
+    async fn quote(
+        &self,
+        desired: &flinkform_core::DesiredResource,
+        current: Option<&Attrs>,
+    ) -> Result<Option<flinkform_core::Price>, ProviderError> {
+        match desired.addr.kind() {
+            ResourceKind::FlinkWorkspace => {
+                workspace::quote(self.client(&desired.account)?, desired, current).await
+            }
+            _ => Ok(None),
         }
     }
 }

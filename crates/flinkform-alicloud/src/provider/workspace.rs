@@ -6,7 +6,8 @@
 //! `CreateInstance`, `ModifyPrepayInstanceSpec`, `DeleteInstance`, `DescribeNamespaces` (the
 //! default-project check), `TagResources` / `UntagResources` (through `crate::tags`); BSS
 //! `QueryAvailableInstances` (renewal statuses, one per account with subscriptions) and
-//! `SetRenewal`; ResourceManager `MoveResources` (through `crate::rm`).
+//! `SetRenewal`; ResourceManager `MoveResources` (through `crate::rm`); foasconsole
+//! `QueryCreateInstancePrice` (the price of an order or a quota change, `quote`).
 //!
 //! Idempotency: by name and ownership mark. `CreateInstance` takes no `ClientToken` and
 //! workspace names are unique across the account's regions, so a create looks the name up
@@ -17,9 +18,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use flinkform_core::{
-    AccountFacts, AccountName, Address, ChangeRequest, CloudId, DeleteRequest, Mode, Observation,
-    ObservedResource, Outcome, ProviderError, ProviderErrorKind, Readiness, Region, ResourceKind,
-    Value,
+    AccountFacts, AccountName, Address, Attrs, ChangeRequest, CloudId, DeleteRequest,
+    DesiredResource, Mode, Money, Observation, ObservedResource, Outcome, Price, PriceTerm,
+    ProviderError, ProviderErrorKind, Readiness, Region, ResourceKind, Value,
 };
 use serde_json::{Value as Json, json};
 
@@ -484,4 +485,144 @@ pub(super) async fn delete(req: &DeleteRequest, client: &Client) -> Result<Outco
         .rpc(Product::Foasconsole, Some(region), A, p, RpcMethod::Post)
         .await;
     deleted(prior, result, false)
+}
+
+/// The price of ordering `desired` (`current`: `None`) or of changing a subscription's `cu`
+/// from `current`'s, with one `QueryCreateInstancePrice` call (a read):
+///
+/// - a subscription's order: its `cu` for its term (`pricing_cycle`, `duration`); the
+///   monthly change is the term's amount divided by its months;
+/// - a pay-as-you-go order: one hour (`PriceTerm::Hour`, usage billed on top), no monthly
+///   amount;
+/// - a quota change of a subscription: the foasconsole API quotes a prepaid spec change only
+///   through the change itself (`QueryModifyInstancePrice` goes with `ModifyInstanceSpec`,
+///   not with the `ModifyPrepayInstanceSpec` flinkform calls), so the CU added or released
+///   are priced as a one-month subscription of that many CU, negative when released; what
+///   the rest of the current term costs at the change is not quoted.
+///
+/// Anything else (no `cu` change, attributes not resolved yet) is `None`, without a call.
+pub(super) async fn quote(
+    client: &Client,
+    desired: &DesiredResource,
+    current: Option<&Attrs>,
+) -> Result<Option<Price>, ProviderError> {
+    const A: &str = "QueryCreateInstancePrice";
+    let a = &desired.attrs;
+    let (Some(region), Some(charge)) = (&desired.region, attr_str(a, "charge_type")) else {
+        return Ok(None);
+    };
+    let mut p = params(&[("ChargeType", charge), ("Region", region.as_str())]);
+    let price = |resp: &Json| -> Result<(Money, Money), ProviderError> {
+        let info =
+            wire::at(resp, &["PriceInfo"]).ok_or_else(|| invalid(A, "answer has no PriceInfo"))?;
+        if let Some(code) = wire::string_at(info, &["Code"]).filter(|c| !c.is_empty()) {
+            let message = wire::string_at(info, &["Message"]).unwrap_or_default();
+            return Err(
+                ApiError::local(ProviderErrorKind::Fatal, A, format!("{code}: {message}")).into(),
+            );
+        }
+        let currency = wire::string_at(info, &["Currency"])
+            .ok_or_else(|| invalid(A, "PriceInfo has no Currency"))?;
+        let money = |field: &str| {
+            wire::at(info, &[field])
+                .and_then(amount_text)
+                .and_then(|t| Money::parse(&t, &currency))
+                .ok_or_else(|| {
+                    invalid(
+                        A,
+                        format!("PriceInfo.{field} is not an amount with at most two decimals"),
+                    )
+                })
+        };
+        Ok((money("TradeAmount")?, money("OriginalAmount")?))
+    };
+    match current {
+        None => {
+            if let Some(name) = attr_str(a, "name") {
+                p.push(("InstanceName".into(), name.to_owned()));
+            }
+            if let Some(vpc) = attr_str(a, "vpc_id") {
+                p.push(("VpcId".into(), vpc.to_owned()));
+            }
+            let vswitches = attr_strings(a, "vswitch_ids");
+            if !vswitches.is_empty() {
+                p.push(("VSwitchIds".into(), json!(vswitches).to_string()));
+            }
+            if let Some(bucket) = attr_str(a, "bucket") {
+                p.push((
+                    "Storage".into(),
+                    json!({"Oss": {"Bucket": bucket}}).to_string(),
+                ));
+            }
+            if charge != "PRE" {
+                let resp = client
+                    .rpc_read(Product::Foasconsole, Some(region), A, p, RpcMethod::Post)
+                    .await?;
+                let (amount, list) = price(&resp)?;
+                return Ok(Some(Price {
+                    amount,
+                    list,
+                    term: PriceTerm::Hour,
+                    monthly: None,
+                }));
+            }
+            let Some(cu) = attr_int(a, "cu") else {
+                return Ok(None);
+            };
+            let cycle = attr_str(a, "pricing_cycle").unwrap_or("Month");
+            let duration = attr_int(a, "duration").unwrap_or(1);
+            let per = if cycle.eq_ignore_ascii_case("year") {
+                12
+            } else {
+                1
+            };
+            let months = u32::try_from(duration.saturating_mul(per)).unwrap_or(u32::MAX);
+            p.push(("ResourceSpec".into(), resource_spec(cu)));
+            p.push(("PricingCycle".into(), cycle.to_owned()));
+            p.push(("Duration".into(), duration.to_string()));
+            let resp = client
+                .rpc_read(Product::Foasconsole, Some(region), A, p, RpcMethod::Post)
+                .await?;
+            let (amount, list) = price(&resp)?;
+            Ok(Some(Price::subscription(amount, list, months)))
+        }
+        Some(now) => {
+            let (Some(new), Some(old)) = (attr_int(a, "cu"), attr_int(now, "cu")) else {
+                return Ok(None);
+            };
+            if charge != "PRE" || new == old {
+                return Ok(None);
+            }
+            let delta = new - old;
+            p.push(("ResourceSpec".into(), resource_spec(delta.abs())));
+            p.push(("PricingCycle".into(), "Month".into()));
+            p.push(("Duration".into(), "1".into()));
+            let resp = client
+                .rpc_read(Product::Foasconsole, Some(region), A, p, RpcMethod::Post)
+                .await?;
+            let (amount, list) = price(&resp)?;
+            let sign = delta.signum();
+            let signed = |m: Money| Money {
+                cents: m.cents * sign,
+                currency: m.currency,
+            };
+            let amount = signed(amount);
+            Ok(Some(Price {
+                monthly: Some(amount.clone()),
+                amount,
+                list: signed(list),
+                term: PriceTerm::QuotaChangePerMonth,
+            }))
+        }
+    }
+}
+
+/// An amount as the API sends it (a JSON number such as `800`, `816.0` or `1.6`, or a
+/// decimal string), as text for `Money::parse`, which refuses more than two decimals.
+fn amount_text(v: &Json) -> Option<String> {
+    match v {
+        Json::Number(n) => Some(n.to_string()),
+        Json::String(s) => Some(s.clone()),
+        _ => None,
+    }
 }

@@ -140,13 +140,11 @@ fn gitlab_ci_merge_request_and_main_steps_run() {
 }
 
 #[test]
-#[ignore = "needs --format from the reports branch; enabled at merge"]
 fn github_actions_whole_pipeline_with_drift_report_runs() {
     whole_pipeline("github-actions.yml");
 }
 
 #[test]
-#[ignore = "needs --format from the reports branch; enabled at merge"]
 fn gitlab_ci_whole_pipeline_with_drift_report_runs() {
     whole_pipeline("gitlab-ci.yml");
 }

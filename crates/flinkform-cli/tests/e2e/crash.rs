@@ -64,7 +64,7 @@ impl Emulator {
         }
     }
 
-    fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         self.handle.as_ref().expect("running").endpoint()
     }
 

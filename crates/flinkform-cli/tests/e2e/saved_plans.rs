@@ -63,7 +63,8 @@ fn plan_out_then_apply_file_converges_and_the_file_cannot_be_applied_twice() {
     );
     let md = sb.run(&["show", "--format", "md", "plan.json"]).expect(0);
     assert!(
-        md.stdout.contains("| `+` | `flink_workspace.quickstart` |"),
+        md.stdout
+            .contains("| <code>+</code> | <code>flink\\_workspace.quickstart</code> | create |"),
         "{}",
         md.stdout
     );

@@ -15,7 +15,23 @@ pub(crate) fn money(cents: i64) -> String {
 }
 
 pub(crate) fn get_caller_identity(call: &mut Call<'_>) -> Result<Value, ApiError> {
-    let uid = call.account()?.uid.clone();
+    let account = call.account()?;
+    let uid = account.uid.clone();
+    if let Some((role, session)) = &call.assumed {
+        let role_id = account
+            .roles
+            .get(role)
+            .map(|r| r.id.clone())
+            .unwrap_or_default();
+        return Ok(json!({
+            "AccountId": uid,
+            "UserId": format!("{role_id}:{session}"),
+            "PrincipalId": format!("{role_id}:{session}"),
+            "RoleId": role_id,
+            "Arn": format!("acs:ram::{uid}:assumed-role/{}/{session}", role.to_ascii_lowercase()),
+            "IdentityType": "AssumedRoleUser",
+        }));
+    }
     Ok(json!({
         "AccountId": uid,
         "UserId": uid,

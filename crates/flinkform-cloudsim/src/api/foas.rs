@@ -20,6 +20,9 @@ const MIN_BALANCE_CNY_CENTS: i64 = 70_000;
 /// Subscription price of one CU for one month, in whole currency units (USD, CNY).
 const CU_MONTH_USD: u64 = 100;
 const CU_MONTH_CNY: u64 = 700;
+/// Pay-as-you-go price of one reserved CU for one hour, in cents (USD 0.20, CNY 1.40).
+const CU_HOUR_USD_CENTS: u64 = 20;
+const CU_HOUR_CNY_CENTS: u64 = 140;
 /// `ResourceExpiredTime` of pay-as-you-go workspaces (2099-12-31T23:59:59Z).
 const NEVER_EXPIRES_MS: i64 = 4_102_444_799_000;
 
@@ -127,19 +130,30 @@ pub(crate) fn query_create_instance_price(call: &mut Call<'_>) -> Result<Value, 
         } else {
             0
         };
-        (original, discount)
+        (original * 100, discount * 100)
     } else {
-        (0, 0)
+        // Pay-as-you-go: one hour of the CU a `ResourceSpec` reserves (none: nothing is
+        // reserved, usage is billed as it comes).
+        let cu = call
+            .params
+            .spec("ResourceSpec")?
+            .map_or(0, |s| u64::from(s.cpu));
+        let unit = if currency == "USD" {
+            CU_HOUR_USD_CENTS
+        } else {
+            CU_HOUR_CNY_CENTS
+        };
+        (cu * unit, 0)
     };
     let trade = original - discount;
     Ok(json!({
         "PriceInfo": {
             "Currency": currency,
-            "OriginalAmount": original,
-            "DiscountAmount": discount,
-            "TradeAmount": trade,
-            "StandPrice": format!("{original}.00"),
-            "StandDiscountPrice": format!("{trade}.00"),
+            "OriginalAmount": amount(original),
+            "DiscountAmount": amount(discount),
+            "TradeAmount": amount(trade),
+            "StandPrice": cents_text(original),
+            "StandDiscountPrice": cents_text(trade),
             "Code": "",
             "Message": "",
             "IsContractActivity": false,
@@ -147,6 +161,24 @@ pub(crate) fn query_create_instance_price(call: &mut Call<'_>) -> Result<Value, 
             "OptionalPromotions": [],
         }
     }))
+}
+
+/// An amount of cents as the API's JSON number: whole units as an integer (`800`), else a
+/// decimal (`1.6`).
+fn amount(cents: u64) -> Value {
+    if cents.is_multiple_of(100) {
+        json!(cents / 100)
+    } else {
+        // At most two decimals: the shortest representation reads back exactly.
+        #[allow(clippy::cast_precision_loss)]
+        let units = cents as f64 / 100.0;
+        json!(units)
+    }
+}
+
+/// `1.60`.
+fn cents_text(cents: u64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
 }
 
 fn valid_instance_name(name: &str) -> bool {

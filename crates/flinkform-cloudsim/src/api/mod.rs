@@ -7,6 +7,7 @@ pub(crate) mod market;
 pub(crate) mod oss;
 pub(crate) mod ram;
 pub(crate) mod rm;
+pub(crate) mod sts;
 pub(crate) mod vpc;
 
 use serde_json::{Map, Value};
@@ -61,6 +62,8 @@ pub(crate) struct Call<'a> {
     pub(crate) host: &'a str,
     /// Cloud time of the request.
     pub(crate) now: i64,
+    /// With temporary credentials: the assumed role's name and the session name.
+    pub(crate) assumed: Option<(String, String)>,
 }
 
 impl Call<'_> {
@@ -211,8 +214,22 @@ pub(crate) fn required(product: &str, action: &str) -> &'static [&'static str] {
         ("market", "DescribeInstance") => &["InstanceId"],
         ("market", "DescribeInstances") => &["PageNumber", "PageSize"],
         ("resourcemanager", "MoveResources") => &["ResourceGroupId", "Resources"],
+        ("sts", "AssumeRole") => &["RoleArn", "RoleSessionName"],
+        ("sts", "AssumeRoleWithOIDC") => &["RoleArn", "OIDCProviderArn", "OIDCToken"],
         _ => &[],
     }
+}
+
+/// Whether an action is answered without a signature (`AssumeRoleWithOIDC`: the OIDC token
+/// is the proof).
+pub(crate) fn is_anonymous(product: Option<&str>, action: &str) -> bool {
+    product == Some("sts") && action == "AssumeRoleWithOIDC"
+}
+
+/// Whether an action issues credentials (not a change of the cloud, but the world records
+/// them, so the server persists after those too).
+pub(crate) fn issues_credentials(product: Option<&str>, action: &str) -> bool {
+    product == Some("sts") && action.starts_with("AssumeRole")
 }
 
 /// Whether an action changes the world (the server persists after those).
@@ -230,6 +247,8 @@ type Handler = fn(&mut Call<'_>) -> Result<Value, ApiError>;
 fn handler(product: &str, action: &str) -> Option<Handler> {
     Some(match (product, action) {
         ("sts", "GetCallerIdentity") => billing::get_caller_identity,
+        ("sts", "AssumeRole") => sts::assume_role,
+        ("sts", "AssumeRoleWithOIDC") => sts::assume_role_with_oidc,
         ("market", "CreateOrder") => market::create_order,
         ("market", "DescribeOrder") => market::describe_order,
         ("market", "DescribeInstance") => market::describe_instance,

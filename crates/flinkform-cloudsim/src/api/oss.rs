@@ -337,14 +337,27 @@ fn authenticate(
         ));
     };
     let (ak, signature) = cred.trim().split_once(':').unwrap_or((cred, ""));
-    let Some((account, secret)) = world.account_by_key(ak) else {
-        return Err(ctx.error(
-            403,
-            "InvalidAccessKeyId",
-            "The OSS Access Key Id you provided does not exist in our records.",
-        ));
+    let token = req.headers.get("x-oss-security-token").map(String::as_str);
+    let (uid, secret) = match crate::auth::check_key(world, ak, token) {
+        Ok(found) => found,
+        Err(e) if e.code == "InvalidSecurityToken.Expired" => {
+            return Err(ctx.error(
+                403,
+                "SecurityTokenExpired",
+                "The security token you provided has expired.",
+            ));
+        }
+        Err(e) if e.code.starts_with("InvalidAccessKeyId") => {
+            return Err(ctx.error(
+                403,
+                "InvalidAccessKeyId",
+                "The OSS Access Key Id you provided does not exist in our records.",
+            ));
+        }
+        Err(e) => {
+            return Err(ctx.error(403, "InvalidSecurityToken", &e.message));
+        }
     };
-    let uid = account.uid.clone();
     let date = req
         .headers
         .get("date")

@@ -1,6 +1,22 @@
 //! Alibaba Cloud credentials and where they come from: the `ALIBABA_CLOUD_*` environment
-//! variables and the aliyun CLI's `~/.aliyun/config.json` profiles. Secrets are wrapped in
-//! [`Secret`], whose `Debug` and `Display` print `***`, so they never reach logs.
+//! variables and the aliyun CLI's `~/.aliyun/config.json` profiles, static (AccessKey, STS
+//! token) or temporary (RAM role through STS `AssumeRole`, OIDC role through
+//! `AssumeRoleWithOIDC`, the ECS instance's RAM role from its metadata service). Secrets are
+//! wrapped in [`Secret`], whose `Debug` and `Display` print `***`, so they never reach logs.
+//!
+//! - [`source`]: [`Source`], where one account's credentials come from, and [`chain`], which
+//!   picks it (the Alibaba Cloud credential chain's order and variable names) without any
+//!   network call.
+//! - [`cache`]: [`CredentialCache`], which holds an account's current credentials, fetches
+//!   temporary ones and refreshes them before they expire, on an injectable [`Clock`].
+//! - `fetch`: one function per source that talks to the network (STS, the metadata service).
+
+pub mod cache;
+mod fetch;
+pub mod source;
+
+pub use cache::{Clock, CredentialCache, ManualClock, MonotonicClock};
+pub use source::{Origin, Source, StsEndpoint, chain, configured};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -125,25 +141,44 @@ impl Credentials {
 
 /// The aliyun CLI configuration file: `{"current": "...", "profiles": [...]}`.
 #[derive(Debug, Deserialize)]
-struct AliyunConfig {
+pub(crate) struct AliyunConfig {
     #[serde(default)]
-    current: String,
+    pub(crate) current: String,
     #[serde(default)]
-    profiles: Vec<AliyunProfile>,
+    pub(crate) profiles: Vec<AliyunProfile>,
 }
 
-/// One profile of the aliyun CLI configuration (fields this client uses).
+/// One profile of the aliyun CLI configuration (fields this client uses; names as the
+/// aliyun CLI and the official credentials SDKs write them).
 #[derive(Deserialize)]
-struct AliyunProfile {
-    name: String,
+pub(crate) struct AliyunProfile {
+    pub(crate) name: String,
     #[serde(default)]
-    mode: String,
+    pub(crate) mode: String,
     #[serde(default)]
-    access_key_id: String,
+    pub(crate) access_key_id: String,
     #[serde(default)]
-    access_key_secret: String,
+    pub(crate) access_key_secret: String,
     #[serde(default)]
-    sts_token: String,
+    pub(crate) sts_token: String,
+    #[serde(default)]
+    pub(crate) ram_role_arn: String,
+    #[serde(default)]
+    pub(crate) ram_session_name: String,
+    #[serde(default)]
+    pub(crate) expired_seconds: u64,
+    #[serde(default)]
+    pub(crate) sts_region: String,
+    #[serde(default)]
+    pub(crate) enable_vpc: bool,
+    #[serde(default)]
+    pub(crate) policy: String,
+    #[serde(default)]
+    pub(crate) ram_role_name: String,
+    #[serde(default)]
+    pub(crate) oidc_token_file: String,
+    #[serde(default)]
+    pub(crate) oidc_provider_arn: String,
 }
 
 impl fmt::Debug for AliyunProfile {
@@ -156,7 +191,7 @@ impl fmt::Debug for AliyunProfile {
 }
 
 impl AliyunConfig {
-    fn read(path: &Path) -> Result<Self> {
+    pub(crate) fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
             path: path.to_owned(),
             source,
@@ -167,11 +202,11 @@ impl AliyunConfig {
         })
     }
 
-    fn profile(&self, name: &str) -> Option<&AliyunProfile> {
+    pub(crate) fn profile(&self, name: &str) -> Option<&AliyunProfile> {
         self.profiles.iter().find(|p| p.name == name)
     }
 
-    fn names(&self) -> String {
+    pub(crate) fn names(&self) -> String {
         let mut names: Vec<&str> = self.profiles.iter().map(|p| p.name.as_str()).collect();
         names.sort_unstable();
         if names.is_empty() {
@@ -204,7 +239,8 @@ fn parse_error_without_values(e: &serde_json::Error) -> String {
 }
 
 impl AliyunProfile {
-    fn credentials(&self) -> Result<Credentials> {
+    /// The static credentials of an `AK` or `StsToken` profile.
+    pub(crate) fn credentials(&self) -> Result<Credentials> {
         let sts = match self.mode.as_str() {
             "AK" | "" => false,
             "StsToken" => true,
@@ -243,8 +279,9 @@ pub fn default_aliyun_config_path() -> Option<PathBuf> {
     dirs::home_dir().map(|h| h.join(".aliyun").join("config.json"))
 }
 
-/// The credentials of `account_name`: the aliyun CLI profile of the same name when
-/// `aliyun_config` has one, else the `ALIBABA_CLOUD_*` variables read through `env`.
+/// The static credentials of `account_name`: the aliyun CLI profile of the same name when
+/// `aliyun_config` has one, else the `ALIBABA_CLOUD_*` AccessKey variables read through
+/// `env`. [`chain`] is the whole credential chain (roles, OIDC, the ECS metadata service).
 ///
 /// # Errors
 /// When the configuration file exists but cannot be read or parsed, when the matching
@@ -270,6 +307,7 @@ pub fn resolve(
             || "~/.aliyun/config.json".to_owned(),
             |p| p.display().to_string(),
         ),
+        checked: format!("profile `{account_name}`, {ENV_ACCESS_KEY_ID}"),
     })
 }
 
