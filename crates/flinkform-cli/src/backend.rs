@@ -71,7 +71,7 @@ pub(crate) async fn lock_state(global: &GlobalArgs, operation: &str) -> Result<L
     };
     if let Some(dead) = state.stale_predecessor() {
         view::warn(&format!(
-            "the previous holder of the state lock exited without releasing it: `{}` by {} (pid {}) since {} (lock id {}); the OS released its lock, and what it recorded is kept",
+            "the previous holder of the state lock exited without releasing it: `{}` by {} (pid {}) since {} (lock id {}); its lock went with it (a file lock with its process, a PostgreSQL lock with its connection), and what it recorded is kept",
             dead.operation, dead.who, dead.pid, dead.created, dead.id
         ));
     }
