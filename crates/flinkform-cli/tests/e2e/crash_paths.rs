@@ -67,7 +67,7 @@ fn change(name: &str, spec: &str, edits: &[(&str, &str)], file: &str) -> Scenari
 
 /// `examples/subscription.yaml` applied, then the quota raised (16 → 24), auto-renewal off,
 /// project `etl` at 6 CU (the default project's share grows to 16) and label `team` changed.
-fn update() -> Scenario {
+pub(crate) fn update() -> Scenario {
     change(
         "an in-place update of subscription.yaml",
         SUBSCRIPTION,
@@ -82,7 +82,7 @@ fn update() -> Scenario {
 }
 
 /// One modification order, and the workspace as the updated spec says.
-fn updated(o: &mut Outcome<'_>) {
+pub(crate) fn updated(o: &mut Outcome<'_>) {
     let what = o.what;
     assert_eq!(
         o.world.orders_of("main", "ModifyPrepayInstanceSpec"),

@@ -431,3 +431,14 @@ fn help_never_shows_a_password_in_the_state_url() {
     assert!(text.contains("FLINKFORM_STATE"), "{text}");
     assert!(!text.contains("s3cret-pw"), "{text}");
 }
+
+#[test]
+fn crash_matrix_of_an_update_with_postgres_state() {
+    let Some(db) = Database::new_or_skip("crash_matrix_of_an_update_with_postgres_state") else {
+        return;
+    };
+    // The snapshot's state (made with the file) is pushed into a new stack for every run.
+    crate::crash_paths::update()
+        .on_postgres(db)
+        .crash_matrix(&crate::crash_paths::updated);
+}
