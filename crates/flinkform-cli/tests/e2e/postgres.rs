@@ -224,7 +224,13 @@ fn two_runs_of_one_stack_take_turns() {
     let go = go;
     sb.write("one.yaml", &fleet_spec("shared-stack", 120));
     let url = db.url("shared");
-    let first = spawn(&sb, &emu, &url, &["apply", "--auto-approve", "one.yaml"]);
+    let first = with_endpoint(&sb, &emu, &["apply", "--auto-approve", "one.yaml"])
+        .env("FLINKFORM_STATE", &url)
+        .env("USER", "alice")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn flinkform");
     let first_pid = first.id();
     reached
         .recv()
@@ -253,7 +259,7 @@ fn two_runs_of_one_stack_take_turns() {
         .join(" ");
     for expected in [
         "postgres stack shared on".to_owned(),
-        "is locked by".to_owned(),
+        "is locked by alice@".to_owned(),
         format!("(pid {first_pid}) running `apply`"),
         "force-unlock".to_owned(),
     ] {
@@ -289,7 +295,8 @@ fn two_runs_of_one_stack_take_turns() {
         said.push('\n');
         if line.contains("waiting up to") {
             assert!(
-                line.contains(&format!("(pid {first_pid}) running `apply`")),
+                line.contains("locked by alice@")
+                    && line.contains(&format!("(pid {first_pid}) running `apply`")),
                 "{line}"
             );
             break;
