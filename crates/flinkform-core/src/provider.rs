@@ -159,4 +159,10 @@ pub trait Provider: Send + Sync {
 
     /// Deletes one resource.
     async fn delete(&self, req: &DeleteRequest) -> Result<Outcome, ProviderError>;
+
+    /// The throttled answers this provider's client has seen (including the ones it retried
+    /// itself), shared with the executor's rate limiter; `None` when it does not count them.
+    fn throttles(&self) -> Option<std::sync::Arc<crate::Throttles>> {
+        None
+    }
 }

@@ -272,6 +272,8 @@ pub struct AliProvider {
     bss_regions: Arc<std::sync::Mutex<BTreeMap<AccountName, Region>>>,
     /// The vendor's Billing Center connector, when one is configured.
     pub(crate) connector: Option<crate::connector::Connector>,
+    /// Throttled answers of every client, shared with the executor's limiter.
+    throttles: Arc<flinkform_core::Throttles>,
 }
 
 impl AliProvider {
@@ -285,12 +287,14 @@ impl AliProvider {
         accounts: BTreeMap<AccountName, Credentials>,
         options: ClientOptions,
     ) -> Result<Self> {
+        let throttles = Arc::new(flinkform_core::Throttles::default());
         let clients = accounts
             .into_iter()
             .map(|(name, creds)| {
                 Ok((
                     name,
-                    Client::new(endpoints.clone(), creds, options.clone())?,
+                    Client::new(endpoints.clone(), creds, options.clone())?
+                        .sharing_throttles(Arc::clone(&throttles)),
                 ))
             })
             .collect::<Result<_>>()?;
@@ -304,6 +308,7 @@ impl AliProvider {
             default_region,
             bss_regions: Arc::default(),
             connector: None,
+            throttles,
         })
     }
 
@@ -354,6 +359,10 @@ impl AliProvider {
 
 #[async_trait]
 impl Provider for AliProvider {
+    fn throttles(&self) -> Option<Arc<flinkform_core::Throttles>> {
+        Some(Arc::clone(&self.throttles))
+    }
+
     async fn whoami(&self, account: &AccountName) -> Result<AccountUid, ProviderError> {
         Ok(caller_uid(self.client(account)?).await?)
     }
