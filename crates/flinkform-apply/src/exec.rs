@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use flinkform_core::money;
 use flinkform_core::{
-    Address, ApiGroup, ApiKey, Attrs, CallClass, ChangeRequest, CloudId, DeleteRequest, DesiredResource, Mode, Observation,
-    ObserveRequest, ObservedResource, Outcome, Provider, ProviderError, ProviderErrorKind,
-    Readiness, RecordedResource, Value,
+    Address, ApiGroup, ApiKey, Attrs, CallClass, ChangeRequest, CloudId, DeleteRequest,
+    DesiredResource, Mode, Observation, ObserveRequest, ObservedResource, Outcome, Provider,
+    ProviderError, ProviderErrorKind, Readiness, RecordedResource, Value,
 };
 use flinkform_plan::{Op, Plan, PlannedAction, client_token};
 use flinkform_state::{Intent, IntentOp, State, StateSink, WaitingGate, now_rfc3339};
