@@ -299,6 +299,8 @@ struct Inner {
     credentials: Credentials,
     options: ClientOptions,
     calls: AtomicU64,
+    /// The UID behind the credentials, once asked (it does not change within a run).
+    uid: std::sync::OnceLock<flinkform_core::AccountUid>,
 }
 
 /// An OpenAPI client for one set of credentials. Cheap to clone (shared inside).
@@ -373,6 +375,7 @@ impl Client {
                 credentials,
                 options,
                 calls: AtomicU64::new(0),
+                uid: std::sync::OnceLock::new(),
             }),
             scope: None,
             throttles: Arc::new(Throttles::default()),
@@ -409,6 +412,16 @@ impl Client {
     #[must_use]
     pub fn api_calls(&self) -> u64 {
         self.inner.calls.load(Ordering::Relaxed)
+    }
+
+    /// The UID behind the credentials, when a call asked it already.
+    pub(crate) fn known_uid(&self) -> Option<flinkform_core::AccountUid> {
+        self.inner.uid.get().cloned()
+    }
+
+    /// Remembers the UID behind the credentials.
+    pub(crate) fn remember_uid(&self, uid: &flinkform_core::AccountUid) {
+        let _ = self.inner.uid.set(uid.clone());
     }
 
     /// The throttled answers this client has seen, per API group: every one, the reads it

@@ -7,6 +7,7 @@ mod conformance;
 mod crash;
 mod crash_paths;
 mod exactly_once;
+mod fleet_output;
 mod harness;
 mod import;
 mod lifecycle;
