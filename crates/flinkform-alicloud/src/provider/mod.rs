@@ -310,6 +310,9 @@ fn fixed(kind: ResourceKind) -> Result<Outcome, ProviderError> {
     ))
 }
 
+/// Batched workspace reads per account and region.
+type PollBatches = BTreeMap<(AccountName, Region), Arc<workspace::PollBatch>>;
+
 /// The Alibaba Cloud provider: one [`Client`] per account.
 #[derive(Debug, Clone)]
 pub struct AliProvider {
@@ -324,7 +327,7 @@ pub struct AliProvider {
     /// Throttled answers of every client, shared with the executor's limiter.
     throttles: Arc<flinkform_core::Throttles>,
     /// Batched reads of workspaces, per account and region.
-    poll_batches: Arc<std::sync::Mutex<BTreeMap<(AccountName, Region), Arc<workspace::PollBatch>>>>,
+    poll_batches: Arc<std::sync::Mutex<PollBatches>>,
 }
 
 impl AliProvider {

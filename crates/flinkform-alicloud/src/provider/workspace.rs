@@ -227,6 +227,9 @@ pub(super) fn observation(
     wire::workspace(inst, renew).map(Observation::Found)
 }
 
+/// A listing shared by batched reads, with when its first call started.
+type Shared = (tokio::time::Instant, std::sync::Arc<Listing>);
+
 /// Reads of workspaces of one account and region waiting together (the polls of a fleet's
 /// workspaces while they are created), answered from one listing per round.
 #[derive(Debug, Default)]
@@ -234,7 +237,7 @@ pub(crate) struct PollBatch {
     /// Reads in progress.
     active: std::sync::atomic::AtomicUsize,
     /// The last full listing and when its first call started.
-    last: tokio::sync::Mutex<Option<(tokio::time::Instant, std::sync::Arc<Listing>)>>,
+    last: tokio::sync::Mutex<Option<Shared>>,
 }
 
 /// Counts a read in progress until dropped.
