@@ -74,6 +74,8 @@ pub struct Row {
     pub written: u64,
     pub max_rss: u64,
     pub cpu: Duration,
+    /// CPU time of this process meanwhile: the in-process emulator serving the run.
+    pub emulator_cpu: Duration,
     pub bound: Option<Duration>,
 }
 
@@ -239,9 +241,9 @@ fn mib(b: u64) -> String {
 /// Prints `rows` as a Markdown table on stdout.
 pub fn print_table(rows: &[Row]) {
     println!(
-        "| scenario | N | latency ms | wall s | API calls | written to state MiB | peak RSS MiB | CPU s | critical-path bound s | wall / bound |"
+        "| scenario | N | latency ms | wall s | API calls | written to state MiB | peak RSS MiB | CPU s | emulator CPU s | critical-path bound s | wall / bound |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let (bound, ratio) = match r.bound {
             Some(b) => (
@@ -251,7 +253,7 @@ pub fn print_table(rows: &[Row]) {
             None => ("".to_owned(), "".to_owned()),
         };
         println!(
-            "| {} | {} | {} | {:.2} | {} | {} | {} | {:.2} | {bound} | {ratio} |",
+            "| {} | {} | {} | {:.2} | {} | {} | {} | {:.2} | {:.2} | {bound} | {ratio} |",
             r.scenario,
             r.n,
             r.latency_ms,
@@ -260,6 +262,7 @@ pub fn print_table(rows: &[Row]) {
             mib(r.written),
             mib(r.max_rss),
             r.cpu.as_secs_f64(),
+            r.emulator_cpu.as_secs_f64(),
         );
     }
 }
@@ -279,8 +282,7 @@ fn push(
     n: usize,
     latency_ms: u64,
     wall: Duration,
-    usage: proc::Usage,
-    calls: u64,
+    (usage, calls, emulator_cpu): (proc::Usage, u64, Duration),
     bound: Option<Duration>,
 ) {
     let r = Row {
@@ -292,6 +294,7 @@ fn push(
         written: usage.write_bytes,
         max_rss: usage.max_rss,
         cpu: usage.cpu,
+        emulator_cpu,
         bound,
     };
     eprintln!(
@@ -313,10 +316,12 @@ async fn measured(
     endpoint: &str,
     state: &Path,
     args: &[&str],
-) -> Result<(Duration, proc::Usage, u64), String> {
+) -> Result<(Duration, (proc::Usage, u64, Duration)), String> {
     let before = fleet.calls().await;
+    let cpu = proc::self_cpu();
     let (wall, usage, _) = runner.run(fleet, endpoint, state, args).await?;
-    Ok((wall, usage, fleet.calls().await - before))
+    let emulator_cpu = proc::self_cpu().saturating_sub(cpu);
+    Ok((wall, (usage, fleet.calls().await - before, emulator_cpu)))
 }
 
 /// One size: a world applied on loopback (apply, no-op plans and changes of 10 on loopback
@@ -340,33 +345,30 @@ async fn bench_size(
         let specs = write_specs(&dir, "ws", n, 0)?;
         let specs = specs.to_string_lossy().into_owned();
         let state = dir.join("state");
-        let (wall, usage, calls) =
-            measured(runner, &fleet, &plain, &state, &["apply", &specs]).await?;
+        let (wall, m) = measured(runner, &fleet, &plain, &state, &["apply", &specs]).await?;
         if has("apply") {
-            push(rows, "apply", n, 0, wall, usage, calls, None);
+            push(rows, "apply", n, 0, wall, m, None);
         }
         if has("noop-plan") {
             let plan = ["plan", "--detailed-exitcode", specs.as_str()];
-            let (wall, usage, calls) = measured(runner, &fleet, &plain, &state, &plan).await?;
-            push(rows, "no-op plan", n, 0, wall, usage, calls, None);
+            let (wall, m) = measured(runner, &fleet, &plain, &state, &plan).await?;
+            push(rows, "no-op plan", n, 0, wall, m, None);
             if with_latency {
-                let (wall, usage, calls) = measured(runner, &fleet, &slow, &state, &plan).await?;
-                push(rows, "no-op plan", n, lat, wall, usage, calls, None);
+                let (wall, m) = measured(runner, &fleet, &slow, &state, &plan).await?;
+                push(rows, "no-op plan", n, lat, wall, m, None);
             }
         }
         if has("change10") {
             // Labels on the first 10 workspaces, then on the next 10 as well.
             let first = write_specs(&dir, "ws", n, 10.min(n))?;
             let first = first.to_string_lossy().into_owned();
-            let (wall, usage, calls) =
-                measured(runner, &fleet, &plain, &state, &["apply", &first]).await?;
-            push(rows, "change 10", n, 0, wall, usage, calls, None);
+            let (wall, m) = measured(runner, &fleet, &plain, &state, &["apply", &first]).await?;
+            push(rows, "change 10", n, 0, wall, m, None);
             if with_latency {
                 let next = write_specs(&dir, "ws", n, 20.min(n))?;
                 let next = next.to_string_lossy().into_owned();
-                let (wall, usage, calls) =
-                    measured(runner, &fleet, &slow, &state, &["apply", &next]).await?;
-                push(rows, "change 10", n, lat, wall, usage, calls, None);
+                let (wall, m) = measured(runner, &fleet, &slow, &state, &["apply", &next]).await?;
+                push(rows, "change 10", n, lat, wall, m, None);
             }
         }
         fleet.plain.stop().await.map_err(|e| e.to_string())?;
@@ -386,7 +388,7 @@ async fn bench_size(
             .await?;
         let specs = write_specs(&dir, "ws", n, 0)?;
         let specs = specs.to_string_lossy().into_owned();
-        let (wall, usage, calls) = measured(
+        let (wall, m) = measured(
             runner,
             &fleet,
             &slow,
@@ -394,8 +396,8 @@ async fn bench_size(
             &["apply", &specs],
         )
         .await?;
-        let b = bound(chain, calls, Duration::from_millis(lat), args.parallelism);
-        push(rows, "apply", n, lat, wall, usage, calls, Some(b));
+        let b = bound(chain, m.1, Duration::from_millis(lat), args.parallelism);
+        push(rows, "apply", n, lat, wall, m, Some(b));
         fleet.plain.stop().await.map_err(|e| e.to_string())?;
         fleet.slow.stop().await.map_err(|e| e.to_string())?;
         let _ = std::fs::remove_dir_all(&dir);

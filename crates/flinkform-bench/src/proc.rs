@@ -78,3 +78,20 @@ pub(crate) fn wait(child: Child) -> std::io::Result<Usage> {
         write_bytes: written,
     })
 }
+
+/// User plus system CPU time of this process so far (`/proc/self/stat`, in the kernel's
+/// USER_HZ of 100 ticks per second).
+pub(crate) fn self_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line: after the name, field 3 comes first.
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
