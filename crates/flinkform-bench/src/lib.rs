@@ -61,6 +61,9 @@ pub struct Args {
     /// A smoke run: N = 5, 20 ms latency
     #[arg(long)]
     pub quick: bool,
+    /// Print each child's stderr (with `FLINKFORM_LOG=flinkform_alicloud=debug`: its calls)
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 /// One measured run.
@@ -151,6 +154,7 @@ struct Runner {
     binary: PathBuf,
     parallelism: usize,
     rate_limit: Vec<String>,
+    verbose: bool,
 }
 
 impl Runner {
@@ -216,6 +220,9 @@ impl Runner {
         let wall = start.elapsed();
         let out = out.join().unwrap_or_default();
         let err = err.join().unwrap_or_default();
+        if self.verbose {
+            eprintln!("--- flinkform {} ({:.2} s)\n{err}", args.join(" "), wall.as_secs_f64());
+        }
         // `plan --detailed-exitcode` exits 2 with changes: the runs here expect 0.
         if usage.code != 0 {
             return Err(format!(
@@ -434,6 +441,7 @@ pub async fn run(args: Args) -> Result<Vec<Row>, String> {
         binary,
         parallelism: args.parallelism,
         rate_limit: args.rate_limit.clone(),
+        verbose: args.verbose,
     };
     let mut rows = Vec::new();
     for n in sizes {
