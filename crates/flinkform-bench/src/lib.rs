@@ -221,7 +221,11 @@ impl Runner {
         let out = out.join().unwrap_or_default();
         let err = err.join().unwrap_or_default();
         if self.verbose {
-            eprintln!("--- flinkform {} ({:.2} s)\n{err}", args.join(" "), wall.as_secs_f64());
+            eprintln!(
+                "--- flinkform {} ({:.2} s)\n{err}",
+                args.join(" "),
+                wall.as_secs_f64()
+            );
         }
         // `plan --detailed-exitcode` exits 2 with changes: the runs here expect 0.
         if usage.code != 0 {
