@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use flinkform_core::{ProviderError, ProviderErrorKind, Region};
+use flinkform_core::{ApiGroup, ProviderError, ProviderErrorKind, Region, Throttles};
 use serde::Deserialize;
 
 use crate::credentials::{CredentialCache, Credentials};
@@ -343,6 +343,8 @@ struct Inner {
     credentials: Arc<CredentialCache>,
     options: ClientOptions,
     calls: AtomicU64,
+    /// The UID behind the credentials, once asked (it does not change within a run).
+    uid: std::sync::OnceLock<flinkform_core::AccountUid>,
 }
 
 /// An OpenAPI client for one set of credentials. Cheap to clone (shared inside).
@@ -351,6 +353,8 @@ pub struct Client {
     inner: Arc<Inner>,
     /// An extra counter (see [`Client::counting`]).
     scope: Option<Arc<AtomicU64>>,
+    /// Throttled answers per API group (the executor's limiter reads them too).
+    throttles: Arc<Throttles>,
 }
 
 impl fmt::Debug for Client {
@@ -432,8 +436,10 @@ impl Client {
                 credentials,
                 options,
                 calls: AtomicU64::new(0),
+                uid: std::sync::OnceLock::new(),
             }),
             scope: None,
+            throttles: Arc::new(Throttles::default()),
         })
     }
 
@@ -444,7 +450,16 @@ impl Client {
         Self {
             inner: Arc::clone(&self.inner),
             scope: Some(counter),
+            throttles: Arc::clone(&self.throttles),
         }
+    }
+
+    /// The same client counting its throttled answers in `throttles` (one set of counters
+    /// for the clients of every account, shared with the executor).
+    #[must_use]
+    pub fn sharing_throttles(mut self, throttles: Arc<Throttles>) -> Self {
+        self.throttles = throttles;
+        self
     }
 
     fn count(&self) {
@@ -458,6 +473,32 @@ impl Client {
     #[must_use]
     pub fn api_calls(&self) -> u64 {
         self.inner.calls.load(Ordering::Relaxed)
+    }
+
+    /// The UID behind the credentials, when a call asked it already.
+    pub(crate) fn known_uid(&self) -> Option<flinkform_core::AccountUid> {
+        self.inner.uid.get().cloned()
+    }
+
+    /// Remembers the UID behind the credentials.
+    pub(crate) fn remember_uid(&self, uid: &flinkform_core::AccountUid) {
+        let _ = self.inner.uid.set(uid.clone());
+    }
+
+    /// The throttled answers this client has seen, per API group: every one, the reads it
+    /// retried itself included. The executor's rate limiter shares it (through
+    /// [`flinkform_core::Provider::throttles`]).
+    #[must_use]
+    pub fn throttles(&self) -> Arc<Throttles> {
+        Arc::clone(&self.throttles)
+    }
+
+    /// Counts `err` in [`Client::throttles`] when it is a throttled answer.
+    fn note(&self, group: ApiGroup, err: ApiError) -> ApiError {
+        if err.kind == ProviderErrorKind::Throttling {
+            self.throttles.record(group);
+        }
+        err
     }
 
     /// The endpoints in use.
@@ -685,15 +726,18 @@ impl Client {
         let retry_after_ms = retry_after
             .as_deref()
             .and_then(|s| s.trim().parse::<u64>().ok());
-        Err(ApiError {
-            kind: classify(Some(status), code.as_deref(), retry_after.is_some()),
-            action: action.to_owned(),
-            code,
-            message,
-            request_id,
-            http_status: Some(status),
-            retry_after_ms,
-        })
+        Err(self.note(
+            product.api_group(),
+            ApiError {
+                kind: classify(Some(status), code.as_deref(), retry_after.is_some()),
+                action: action.to_owned(),
+                code,
+                message,
+                request_id,
+                http_status: Some(status),
+                retry_after_ms,
+            },
+        ))
     }
 
     /// [`Client::rpc`] for a call that changes nothing: a retryable failure (throttling,
@@ -973,15 +1017,18 @@ impl Client {
             return Ok((status, text));
         }
         let parsed: OssErrorXml = quick_xml::de::from_str(&text).unwrap_or_default();
-        Err(ApiError {
-            kind: classify(Some(status), parsed.code.as_deref(), false),
-            action: action.to_owned(),
-            code: parsed.code,
-            message: parsed.message.unwrap_or_else(|| format!("HTTP {status}")),
-            request_id: parsed.request_id.or(header_request_id),
-            http_status: Some(status),
-            retry_after_ms: None,
-        })
+        Err(self.note(
+            ApiGroup::Oss,
+            ApiError {
+                kind: classify(Some(status), parsed.code.as_deref(), false),
+                action: action.to_owned(),
+                code: parsed.code,
+                message: parsed.message.unwrap_or_else(|| format!("HTTP {status}")),
+                request_id: parsed.request_id.or(header_request_id),
+                http_status: Some(status),
+                retry_after_ms: None,
+            },
+        ))
     }
 
     /// [`Client::oss`] for a `GET`, retried like [`Client::rpc_read`].

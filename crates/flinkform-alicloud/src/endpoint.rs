@@ -31,6 +31,22 @@ pub enum Product {
 }
 
 impl Product {
+    /// The API family whose quotas this product's calls count against.
+    #[must_use]
+    pub fn api_group(self) -> flinkform_core::ApiGroup {
+        use flinkform_core::ApiGroup as G;
+        match self {
+            Self::Foasconsole => G::Flink,
+            Self::Vpc => G::Vpc,
+            Self::Ram => G::Ram,
+            Self::Bss => G::Bss,
+            Self::Sts => G::Sts,
+            Self::OssAdmin => G::Oss,
+            Self::Market => G::Market,
+            Self::ResourceManager => G::ResourceManager,
+        }
+    }
+
     /// The API version sent as `x-acs-version`.
     #[must_use]
     pub fn version(self) -> &'static str {

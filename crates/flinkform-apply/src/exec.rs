@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use flinkform_core::money;
 use flinkform_core::{
-    Address, Attrs, ChangeRequest, CloudId, DeleteRequest, DesiredResource, Mode, Observation,
-    ObserveRequest, ObservedResource, Outcome, Provider, ProviderError, ProviderErrorKind,
-    Readiness, RecordedResource, Value,
+    Address, ApiGroup, ApiKey, Attrs, CallClass, ChangeRequest, CloudId, DeleteRequest,
+    DesiredResource, Mode, Observation, ObserveRequest, ObservedResource, Outcome, Provider,
+    ProviderError, ProviderErrorKind, Readiness, RecordedResource, Value,
 };
 use flinkform_plan::{Op, Plan, PlannedAction, client_token};
 use flinkform_state::{Change, Intent, IntentOp, State, StateSink, WaitingGate, now_rfc3339};
@@ -48,7 +48,10 @@ struct Shared {
     events: UnboundedSender<Event>,
     commits: mpsc::UnboundedSender<CommitRequest>,
     intent_ids: AtomicU64,
-    throttled: AtomicU64,
+    /// Whether the provider counts its throttled answers itself (else the executor does).
+    provider_counts_throttles: bool,
+    /// Throttled answers counted before this apply started.
+    throttles_before: u64,
 }
 
 /// One action, prepared by the walker from the state as it is when the action starts.
@@ -122,15 +125,20 @@ pub async fn apply(
     }
 
     let (commit_tx, mut commit_rx) = mpsc::unbounded_channel();
+    let provider_throttles = provider.throttles();
+    let provider_counts_throttles = provider_throttles.is_some();
+    let throttles = provider_throttles.unwrap_or_default();
+    let throttles_before = throttles.total();
     let shared = Arc::new(Shared {
         provider,
         slots: Semaphore::new(opts.parallelism.clamp(1, Semaphore::MAX_PERMITS)),
-        limiter: RateLimiter::new(opts.rate_per_api),
+        limiter: RateLimiter::new(opts.rate_limits.clone(), throttles),
         opts: opts.clone(),
         events: events.clone(),
         commits: commit_tx,
         intent_ids: AtomicU64::new(store.state().next_intent_id()),
-        throttled: AtomicU64::new(0),
+        provider_counts_throttles,
+        throttles_before,
     });
     let remaining: Vec<usize> = deps.iter().map(BTreeSet::len).collect();
     let ready: BTreeSet<usize> = (0..n).filter(|i| remaining[*i] == 0).collect();
@@ -239,7 +247,11 @@ pub async fn apply(
 
     let mut report = ApplyReport {
         results: walk.results,
-        throttled: shared.throttled.load(Ordering::Relaxed),
+        throttled: shared
+            .limiter
+            .throttles()
+            .total()
+            .saturating_sub(shared.throttles_before),
         interrupted: opts.cancel.is_cancelled(),
         ..ApplyReport::default()
     };
@@ -513,6 +525,15 @@ async fn run(shared: Arc<Shared>, job: Job) -> NodeOutcome {
     }
 }
 
+/// What a provider call is, for its rate budget and its concurrency slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    /// A mutating call.
+    Write,
+    /// A read (a data read, a balance check, a read-back, a poll).
+    Read,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Want {
     Ready,
@@ -764,25 +785,40 @@ impl Runner {
         self.commit(vec![Change::EndIntent(id)]).await
     }
 
-    /// One attempt of a provider call: a rate-limit token, a concurrency slot for the call
-    /// only, and the throttling bookkeeping.
-    async fn attempt<T, Fut>(&mut self, f: impl FnOnce() -> Fut) -> Result<T, ProviderError>
+    /// One attempt of a provider call: a rate-limit token of its budget (the API group of
+    /// the resource's kind; changes, or reads and polls: polls never spend the budget of
+    /// creates), a concurrency slot for the call only, and the throttling bookkeeping.
+    async fn attempt<T, Fut>(
+        &mut self,
+        call: Call,
+        f: impl FnOnce() -> Fut,
+    ) -> Result<T, ProviderError>
     where
         Fut: Future<Output = Result<T, ProviderError>>,
     {
         let shared = Arc::clone(&self.shared);
-        let kind = self.addr.kind();
-        shared.limiter.acquire(kind).await;
+        let key = ApiKey {
+            group: ApiGroup::of_kind(self.addr.kind()),
+            class: if call == Call::Write {
+                CallClass::Write
+            } else {
+                CallClass::Read
+            },
+        };
+        shared.limiter.acquire(key).await;
         let result = {
             let _slot = shared.slots.acquire().await.ok();
             self.api_calls += 1;
             f().await
         };
         match &result {
-            Ok(_) => shared.limiter.succeeded(kind),
+            Ok(_) => shared.limiter.succeeded(key),
             Err(e) if e.kind == ProviderErrorKind::Throttling => {
-                shared.throttled.fetch_add(1, Ordering::Relaxed);
-                shared.limiter.throttled(kind);
+                if shared.provider_counts_throttles {
+                    // Counted by the client already: the limiter reads it on its next look.
+                } else {
+                    shared.limiter.throttled(key);
+                }
             }
             Err(_) => {}
         }
@@ -795,7 +831,7 @@ impl Runner {
     where
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        self.attempt(f).await
+        self.attempt(Call::Read, f).await
     }
 
     /// A mutating call: the one retry layer of mutations (the client never retries one).
@@ -820,7 +856,7 @@ impl Runner {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let error = match self.attempt(&mut f).await {
+            let error = match self.attempt(Call::Write, &mut f).await {
                 Ok(v) => return Ok(Some(v)),
                 Err(e) => e,
             };
@@ -885,7 +921,7 @@ impl Runner {
                 }
             }
             let read = self
-                .read_once(|| {
+                .attempt(Call::Read, || {
                     provider.read(
                         &rec.addr,
                         rec.mode,

@@ -135,15 +135,16 @@ pub async fn refresh_and_plan(
     desired: Option<&Desired>,
     mut opts: PlanOptions,
 ) -> Result<Prepared, Error> {
-    let recorded: BTreeMap<Address, RecordedResource> = state.resources.clone();
+    // Borrowed: a fleet's state holds thousands of resources.
+    let recorded: &BTreeMap<Address, RecordedResource> = &state.resources;
     let empty = Desired::default();
-    let req = flinkform_plan::observe_request(desired.unwrap_or(&empty), &recorded);
+    let req = flinkform_plan::observe_request(desired.unwrap_or(&empty), recorded);
     let refreshed = req.desired.len().max(recorded.len());
     let observed = provider.observe(&req).await?;
     opts.claimed = state.journal.iter().map(|i| i.addr.clone()).collect();
     let mut plan = match desired {
-        Some(d) => flinkform_plan::plan(d, &recorded, &observed, &opts),
-        None => flinkform_plan::plan_destroy(&recorded, &observed, &opts),
+        Some(d) => flinkform_plan::plan(d, recorded, &observed, &opts),
+        None => flinkform_plan::plan_destroy(recorded, &observed, &opts),
     }
     .map_err(Error::Plan)?;
     let resolutions = resolve_intents(&mut plan, &state.journal);

@@ -140,7 +140,7 @@ fn opts(parallelism: usize) -> ApplyOptions {
             base: Duration::from_millis(10),
             max: Duration::from_millis(100),
         },
-        rate_per_api: f64::INFINITY,
+        rate_limits: flinkform_apply::RateLimits::unlimited(),
         ..ApplyOptions::default()
     }
 }
@@ -741,7 +741,7 @@ async fn rate_limit_spaces_calls_per_api() {
         b.add(Op::Create, Some(bucket(i)), None);
     }
     let o = ApplyOptions {
-        rate_per_api: 2.0,
+        rate_limits: flinkform_apply::RateLimits::uniform(2.0),
         ..opts(10)
     };
     let start = tokio::time::Instant::now();

@@ -93,7 +93,7 @@ fn opts() -> ApplyOptions {
             base: Duration::from_millis(10),
             max: Duration::from_millis(100),
         },
-        rate_per_api: f64::INFINITY,
+        rate_limits: flinkform_apply::RateLimits::unlimited(),
         ..ApplyOptions::default()
     }
 }

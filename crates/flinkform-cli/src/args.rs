@@ -145,6 +145,28 @@ pub(crate) struct RunArgs {
     /// Most API calls in flight at once
     #[arg(long, default_value_t = 10)]
     pub(crate) parallelism: usize,
+    /// Calls per second of an API: `vpc=5`, `flink.write=2`, `oss.read=50`, `*=100` (`0`:
+    /// unlimited); repeatable. Defaults: the documented quotas, halved on throttling
+    #[arg(long = "rate-limit", value_name = "API=N", value_parser = parse_rate_limit)]
+    pub(crate) rate_limit: Vec<String>,
+}
+
+impl RunArgs {
+    /// The documented rate limits with every `--rate-limit` applied in order.
+    pub(crate) fn rate_limits(&self) -> flinkform_apply::RateLimits {
+        let mut limits = flinkform_apply::RateLimits::documented();
+        for spec in &self.rate_limit {
+            // Checked by the parser already.
+            let _ = limits.set(spec);
+        }
+        limits
+    }
+}
+
+/// Checks `API=N` of `--rate-limit`.
+fn parse_rate_limit(s: &str) -> Result<String, String> {
+    flinkform_apply::RateLimits::documented().set(s)?;
+    Ok(s.to_owned())
 }
 
 #[derive(Debug, Args)]

@@ -225,14 +225,7 @@ pub(crate) async fn apply(global: &GlobalArgs, args: ApplyArgs) -> Result<Exit> 
     let desired = flinkform_plan::expand(&stack)?;
     let planned = prepare(global, Some(&desired), &args.safety, "apply").await?;
     let inputs: BTreeMap<String, String> = args.inputs.iter().cloned().collect();
-    let exit = execute(
-        planned,
-        args.run.auto_approve,
-        args.run.parallelism,
-        "apply",
-        &inputs,
-    )
-    .await?;
+    let exit = execute(planned, args.run.auto_approve, &args.run, "apply", &inputs).await?;
     crate::gates::resume_on_tty(global, args, exit).await
 }
 
@@ -250,7 +243,7 @@ async fn destroy(global: &GlobalArgs, args: DestroyArgs) -> Result<Exit> {
     execute(
         planned,
         args.run.auto_approve,
-        args.run.parallelism,
+        &args.run,
         "destroy",
         &BTreeMap::new(),
     )
@@ -261,7 +254,7 @@ async fn destroy(global: &GlobalArgs, args: DestroyArgs) -> Result<Exit> {
 pub(crate) async fn execute(
     planned: Planned,
     auto_approve: bool,
-    parallelism: usize,
+    run: &crate::args::RunArgs,
     command: &'static str,
     inputs: &BTreeMap<String, String>,
 ) -> Result<Exit> {
@@ -318,8 +311,14 @@ pub(crate) async fn execute(
     let merged = merge_target(state.state().target.clone(), target);
     state.commit(vec![Change::SetTarget(merged)]).await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let progress = tokio::spawn(view::progress(rx));
-    let mut opts = session.apply_options(parallelism);
+    let total = plan
+        .actions
+        .iter()
+        .filter(|a| a.op != flinkform_plan::Op::NoOp)
+        .count();
+    let progress = tokio::spawn(view::progress(rx, total, apply_counters(&session)));
+    let mut opts = session.apply_options(run.parallelism);
+    opts.rate_limits = run.rate_limits();
     crate::gates::warn_unknown_inputs(&plan, inputs);
     opts.inputs = inputs.clone();
     // Ctrl-C (or SIGTERM) from here on stops cleanly: see `crate::interrupt`.
@@ -333,6 +332,16 @@ pub(crate) async fn execute(
         return Ok(crate::interrupt::report(&report));
     }
     summarize(&report, command)
+}
+
+/// The API calls and throttled answers of `session`'s provider, for the progress line.
+fn apply_counters(session: &crate::cloud::CloudSession) -> view::Counters {
+    let calls = Arc::clone(&session.provider);
+    let throttles = flinkform_core::Provider::throttles(session.provider.as_ref());
+    view::Counters {
+        calls: Box::new(move || calls.api_calls()),
+        throttled: Box::new(move || throttles.as_ref().map_or(0, |t| t.total())),
+    }
 }
 
 /// Every secret reference an action of `plan` will read (`env:NAME`, `file:PATH`) must be

@@ -265,7 +265,7 @@ pub(crate) async fn apply_saved(
         target,
     };
     let inputs: BTreeMap<String, String> = args.inputs.iter().cloned().collect();
-    execute(planned, true, args.run.parallelism, "apply", &inputs).await
+    execute(planned, true, &args.run, "apply", &inputs).await
 }
 
 /// `flinkform show FILE`.

@@ -79,65 +79,115 @@ pub(crate) fn ask(question: &str) -> std::io::Result<String> {
     Ok(line.trim().to_owned())
 }
 
-/// Shows executor events: a spinner per running action on a terminal, plain lines otherwise
-/// (CI logs, pipes).
-pub(crate) async fn progress(mut rx: tokio::sync::mpsc::UnboundedReceiver<flinkform_apply::Event>) {
-    use flinkform_apply::Event;
-    use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+/// What the progress line counts besides actions: the API calls and the throttled answers
+/// so far (read from the provider while the apply runs).
+pub(crate) struct Counters {
+    /// API calls made so far.
+    pub(crate) calls: Box<dyn Fn() -> u64 + Send>,
+    /// Throttled answers so far.
+    pub(crate) throttled: Box<dyn Fn() -> u64 + Send>,
+}
 
-    let bars = (std::io::stderr().is_terminal() && !quiet()).then(MultiProgress::new);
-    let style = ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
-    let mut running = std::collections::BTreeMap::<String, ProgressBar>::new();
+/// One executor event as a line, or `None` for the events of an unchanged resource (a
+/// no-op is counted, not printed: a fleet apply changing ten workspaces prints ten, not
+/// thousands). `done` says whether the action ended.
+fn event_line(event: flinkform_apply::Event) -> Option<(String, bool)> {
+    use flinkform_apply::Event;
+    use flinkform_plan::Op;
+    Some(match event {
+        Event::Started { op: Op::NoOp, .. } | Event::Finished { op: Op::NoOp, .. } => {
+            return None;
+        }
+        Event::Started { addr, op } => (format!("{addr}: {op}…"), false),
+        Event::Waiting { addr, status } => (format!("{addr}: waiting ({status})"), false),
+        Event::Retrying {
+            addr,
+            attempt,
+            error,
+        } => (format!("{addr}: retry {attempt} after: {error}"), false),
+        Event::Finished { addr, op, cloud_id } => {
+            let id = cloud_id.map(|c| format!(" [{c}]")).unwrap_or_default();
+            (format!("{addr}: {op} done{id}"), true)
+        }
+        Event::Failed { addr, error } => (format!("{addr}: FAILED: {error}"), true),
+        Event::Skipped { addr, because } => (
+            if because.kind() == flinkform_core::ResourceKind::Gate {
+                format!("{addr}: waits for gate `{because}`")
+            } else {
+                format!("{addr}: skipped because `{because}` failed")
+            },
+            true,
+        ),
+    })
+}
+
+/// Shows executor events. Unchanged resources are only counted (one line at the end).
+/// On a terminal: the lines of actions that ended (and retries) above one progress line
+/// with actions done of `total`, API calls, throttled answers and an estimate of the time
+/// left. Elsewhere (CI logs, pipes): plain lines, no progress line.
+pub(crate) async fn progress(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<flinkform_apply::Event>,
+    total: usize,
+    counters: Counters,
+) {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+    let mut unchanged = 0usize;
+    let bar = (std::io::stderr().is_terminal() && !quiet()).then(|| {
+        let bar = ProgressBar::with_draw_target(
+            Some(u64::try_from(total).unwrap_or(u64::MAX)),
+            ProgressDrawTarget::stderr(),
+        );
+        let style = ProgressStyle::with_template(
+            "{spinner} {elapsed:>4} [{bar:24}] {pos}/{len} actions · {msg} · about {eta} left",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    });
     while let Some(event) = rx.recv().await {
-        let (addr, line, done) = match event {
-            Event::Started { addr, op } => (addr.to_string(), format!("{addr}: {op}…"), false),
-            Event::Waiting { addr, status } => (
-                addr.to_string(),
-                format!("{addr}: waiting ({status})"),
-                false,
-            ),
-            Event::Retrying {
-                addr,
-                attempt,
-                error,
-            } => (
-                addr.to_string(),
-                format!("{addr}: retry {attempt} after: {error}"),
-                false,
-            ),
-            Event::Finished { addr, op, cloud_id } => {
-                let id = cloud_id.map(|c| format!(" [{c}]")).unwrap_or_default();
-                (addr.to_string(), format!("{addr}: {op} done{id}"), true)
+        let retry = matches!(event, flinkform_apply::Event::Retrying { .. });
+        let noop_done = matches!(
+            event,
+            flinkform_apply::Event::Finished {
+                op: flinkform_plan::Op::NoOp,
+                ..
             }
-            Event::Failed { addr, error } => {
-                (addr.to_string(), format!("{addr}: FAILED: {error}"), true)
+        );
+        let Some((line, done)) = event_line(event) else {
+            // Each no-op sends a start and a finish: count it once, as one action done.
+            unchanged += 1;
+            if let (true, Some(bar)) = (noop_done, &bar) {
+                bar.inc(1);
             }
-            Event::Skipped { addr, because } => (
-                addr.to_string(),
-                if because.kind() == flinkform_core::ResourceKind::Gate {
-                    format!("{addr}: waits for gate `{because}`")
-                } else {
-                    format!("{addr}: skipped because `{because}` failed")
-                },
-                true,
-            ),
+            continue;
         };
-        let Some(multi) = &bars else {
+        let Some(bar) = &bar else {
             note(&line);
             continue;
         };
-        let bar = running.entry(addr.clone()).or_insert_with(|| {
-            let b = multi.add(ProgressBar::new_spinner());
-            b.set_style(style.clone());
-            b.enable_steady_tick(std::time::Duration::from_millis(120));
-            b
-        });
         if done {
-            bar.finish_with_message(line);
-            running.remove(&addr);
-        } else {
-            bar.set_message(line);
+            bar.inc(1);
         }
+        if done || retry {
+            bar.println(&line);
+        }
+        bar.set_message(format!(
+            "{} API calls, {} throttled",
+            (counters.calls)(),
+            (counters.throttled)()
+        ));
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let unchanged = unchanged / 2;
+    if unchanged > 0 {
+        note(&format!(
+            "{unchanged} unchanged resource{} not shown.",
+            if unchanged == 1 { "" } else { "s" }
+        ));
     }
 }

@@ -5,6 +5,7 @@
 //! This crate does no IO. Every other flinkform crate depends on it; it depends on none.
 
 mod addr;
+pub mod api;
 mod catalog;
 mod error;
 mod ids;
@@ -17,6 +18,7 @@ mod resource;
 mod value;
 
 pub use addr::{Address, ResourceKind};
+pub use api::{ApiGroup, ApiKey, CallClass, Throttles};
 pub use catalog::{AttrSpec, Deletion, KindSpec, attr, kind_spec, updates_together};
 pub use error::{Error, Result};
 pub use ids::{AccountName, AccountUid, CloudId, Region, Target, TargetCloud, ZoneId};

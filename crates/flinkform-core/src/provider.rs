@@ -174,4 +174,10 @@ pub trait Provider: Send + Sync {
         let _ = (desired, current);
         Ok(None)
     }
+
+    /// The throttled answers this provider's client has seen (including the ones it retried
+    /// itself), shared with the executor's rate limiter; `None` when it does not count them.
+    fn throttles(&self) -> Option<std::sync::Arc<crate::Throttles>> {
+        None
+    }
 }

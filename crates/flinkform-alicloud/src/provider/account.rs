@@ -57,7 +57,18 @@ pub(super) async fn query_balance(
     Ok((amount, currency, cents))
 }
 
+/// The UID behind `client`'s credentials: asked once per client (`GetCallerIdentity`),
+/// then remembered for the rest of the run.
 pub(crate) async fn caller_uid(client: &Client) -> Result<AccountUid, ApiError> {
+    if let Some(uid) = client.known_uid() {
+        return Ok(uid);
+    }
+    let uid = ask_caller_uid(client).await?;
+    client.remember_uid(&uid);
+    Ok(uid)
+}
+
+async fn ask_caller_uid(client: &Client) -> Result<AccountUid, ApiError> {
     let resp = client
         .rpc_read(
             Product::Sts,

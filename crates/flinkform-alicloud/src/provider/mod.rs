@@ -97,8 +97,14 @@ fn resource_spec(cu: i64) -> String {
     json!({"Cpu": cu, "MemoryGB": 4 * cu}).to_string()
 }
 
+/// Pages of one listing fetched at once after the first (which tells the total).
+const PAGE_CONCURRENCY: usize = 16;
+
 /// Pages through a list action. `page_key`/`size_key` name the paging parameters;
-/// `list_path` and `total_path` locate the items and the total in each answer.
+/// `list_path` and `total_path` locate the items and the total in each answer. Once the
+/// first page tells the total, the other pages are fetched in parallel (at most
+/// [`PAGE_CONCURRENCY`] at once) and joined in page order; without a total, one after
+/// another until a short page.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn paged(
     client: &Client,
@@ -111,21 +117,64 @@ pub(crate) async fn paged(
     list_path: &[&str],
     total_path: &[&str],
 ) -> Result<Vec<Json>, ApiError> {
-    let mut all = Vec::new();
-    for page in 1..=10_000u32 {
+    let page_params = |page: u32| {
         let mut p = base.clone();
         p.push((page_key.to_owned(), page.to_string()));
         p.push((size_key.to_owned(), size.to_string()));
-        let resp = client.rpc_read(product, region, action, p, method).await?;
+        p
+    };
+    let resp = client
+        .rpc_read(product, region, action, page_params(1), method)
+        .await?;
+    let mut all = wire::list_at(&resp, list_path).to_vec();
+    let got = all.len();
+    let total = wire::int_at(&resp, total_path).and_then(|t| usize::try_from(t).ok());
+    if let Some(total) = total {
+        if got == 0 || all.len() >= total {
+            return Ok(all);
+        }
+        let pages = u32::try_from(total.div_ceil(size.max(1)).min(10_000)).unwrap_or(10_000);
+        let sem = Arc::new(tokio::sync::Semaphore::new(PAGE_CONCURRENCY));
+        let mut set = tokio::task::JoinSet::new();
+        for page in 2..=pages {
+            let (client, sem, region) = (client.clone(), Arc::clone(&sem), region.cloned());
+            let (action, params) = (action.to_owned(), page_params(page));
+            let list_path: Vec<String> = list_path.iter().map(|s| (*s).to_owned()).collect();
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await.ok();
+                let resp = client
+                    .rpc_read(product, region.as_ref(), &action, params, method)
+                    .await?;
+                let path: Vec<&str> = list_path.iter().map(String::as_str).collect();
+                Ok::<_, ApiError>((page, wire::list_at(&resp, &path).to_vec()))
+            });
+        }
+        let mut rest = Vec::with_capacity(set.len());
+        while let Some(joined) = set.join_next().await {
+            let page = joined.map_err(|e| {
+                ApiError::local(
+                    ProviderErrorKind::Fatal,
+                    action,
+                    format!("page task failed: {e}"),
+                )
+            })??;
+            rest.push(page);
+        }
+        rest.sort_by_key(|(page, _)| *page);
+        all.extend(rest.into_iter().flat_map(|(_, items)| items));
+        return Ok(all);
+    }
+    if got < size {
+        return Ok(all);
+    }
+    for page in 2..=10_000u32 {
+        let resp = client
+            .rpc_read(product, region, action, page_params(page), method)
+            .await?;
         let items = wire::list_at(&resp, list_path).to_vec();
         let got = items.len();
         all.extend(items);
-        let total = wire::int_at(&resp, total_path).and_then(|t| usize::try_from(t).ok());
-        let more = match total {
-            Some(t) => all.len() < t && got > 0,
-            None => got >= size,
-        };
-        if !more {
+        if got < size {
             break;
         }
     }
@@ -261,6 +310,9 @@ fn fixed(kind: ResourceKind) -> Result<Outcome, ProviderError> {
     ))
 }
 
+/// Batched workspace reads per account and region.
+type PollBatches = BTreeMap<(AccountName, Region), Arc<workspace::PollBatch>>;
+
 /// The Alibaba Cloud provider: one [`Client`] per account.
 #[derive(Debug, Clone)]
 pub struct AliProvider {
@@ -272,6 +324,10 @@ pub struct AliProvider {
     bss_regions: Arc<std::sync::Mutex<BTreeMap<AccountName, Region>>>,
     /// The vendor's Billing Center connector, when one is configured.
     pub(crate) connector: Option<crate::connector::Connector>,
+    /// Throttled answers of every client, shared with the executor's limiter.
+    throttles: Arc<flinkform_core::Throttles>,
+    /// Batched reads of workspaces, per account and region.
+    poll_batches: Arc<std::sync::Mutex<PollBatches>>,
 }
 
 impl AliProvider {
@@ -285,12 +341,14 @@ impl AliProvider {
         accounts: BTreeMap<AccountName, Credentials>,
         options: ClientOptions,
     ) -> Result<Self> {
+        let throttles = Arc::new(flinkform_core::Throttles::default());
         let clients = accounts
             .into_iter()
             .map(|(name, creds)| {
                 Ok((
                     name,
-                    Client::new(endpoints.clone(), creds, options.clone())?,
+                    Client::new(endpoints.clone(), creds, options.clone())?
+                        .sharing_throttles(Arc::clone(&throttles)),
                 ))
             })
             .collect::<Result<_>>()?;
@@ -304,6 +362,8 @@ impl AliProvider {
             default_region,
             bss_regions: Arc::default(),
             connector: None,
+            throttles,
+            poll_batches: Arc::default(),
         })
     }
 
@@ -354,6 +414,23 @@ impl AliProvider {
             .unwrap_or_else(|| self.default_region.clone())
     }
 
+    /// The batch of workspace reads of `account` in `region`.
+    pub(crate) fn poll_batch(
+        &self,
+        account: &AccountName,
+        region: &Region,
+    ) -> Arc<workspace::PollBatch> {
+        let mut batches = self
+            .poll_batches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(
+            batches
+                .entry((account.clone(), region.clone()))
+                .or_default(),
+        )
+    }
+
     /// The client of `account`.
     ///
     /// # Errors
@@ -377,6 +454,10 @@ impl AliProvider {
 
 #[async_trait]
 impl Provider for AliProvider {
+    fn throttles(&self) -> Option<Arc<flinkform_core::Throttles>> {
+        Some(Arc::clone(&self.throttles))
+    }
+
     async fn whoami(&self, account: &AccountName) -> Result<AccountUid, ProviderError> {
         Ok(caller_uid(self.client(account)?).await?)
     }
@@ -410,7 +491,9 @@ impl Provider for AliProvider {
             ResourceKind::Vpc => vpc::read(client, region, cloud_id).await,
             ResourceKind::Vswitch => vswitch::read(client, region, cloud_id).await,
             ResourceKind::OssBucket => bucket::read(self, client, region, cloud_id).await,
-            ResourceKind::FlinkWorkspace => workspace::read(self, client, region, cloud_id).await,
+            ResourceKind::FlinkWorkspace => {
+                workspace::read(self, account, client, region, cloud_id).await
+            }
             ResourceKind::FlinkProject => project::read(client, region, cloud_id).await,
         }
     }

@@ -9,17 +9,19 @@
 //! account its facts (`GetCallerIdentity`, `QueryAccountBalance`,
 //! `DescribeSupportedRegions`, `DescribeSupportedZones` per requested region).
 //!
-//! Phases, each a set of independent reads run at most [`OBSERVE_CONCURRENCY`] at once:
+//! Phases, each a set of independent reads run at most [`OBSERVE_CONCURRENCY`] at once
+//! per kind; the pages of a listing are fetched in parallel once the first page tells the
+//! total, and listings are indexed by id (a lookup per resource, not a search):
 //! 1. listings per account and region (instances, VPCs, vSwitches) and per account
-//!    (buckets, the role, facts, resource groups; then, one after another, the balances of
-//!    balance checks of accounts whose facts were not asked for);
+//!    (buckets, the role, facts), all at once; then resource groups and, one after
+//!    another, the balances of balance checks of accounts whose facts were not asked for;
 //! 2. workspaces: the instances of the account's other regions for a name not found in its
 //!    own, then the renewal statuses of the subscriptions found;
 //! 3. the namespaces of the workspaces with projects;
 //! 4. the tags (and object counts) of the buckets found, and whether another account owns
-//!    a bucket name to create.
+//!    a bucket name to create (at the same time as phases 2 and 3).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,16 +35,17 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::{
-    AliProvider, account, attr_str, bucket, find_by, invalid, project, role, vpc, vswitch,
-    workspace,
+    AliProvider, account, attr_str, bucket, invalid, project, role, vpc, vswitch, workspace,
 };
 use crate::client::{ApiError, Client};
 use crate::endpoint::is_china_site_region;
 use crate::rm;
 use crate::tags;
 
-/// How many reads `observe` runs at once.
-const OBSERVE_CONCURRENCY: usize = 8;
+/// How many reads of one kind `observe` runs at once (per-resource reads such as one
+/// `DescribeNamespaces` per workspace or one `GetBucketTags` per bucket; the client retries
+/// a throttled read after the cloud's `Retry-After`).
+const OBSERVE_CONCURRENCY: usize = 64;
 
 /// One requested resource, merged from its desired and recorded forms.
 #[derive(Debug, Clone)]
@@ -190,13 +193,12 @@ fn unless_region_unsupported(list: Result<Vec<Json>, ApiError>) -> Result<Vec<Js
 pub(super) fn by_id_or_mark(
     it: &Item,
     listings: &Listed,
-    id_field: &str,
     map: fn(&Json, &str) -> Option<ObservedResource>,
 ) -> Option<Observation> {
     let region = it.region.as_ref()?;
     let list = listings.get(&(it.account.clone(), region.clone()))?;
     let hit = match it.known_id() {
-        Some(id) => find_by(list, id_field, &id),
+        Some(id) => list.by_id(&id),
         None if it.mode == Mode::Managed => list.iter().find(|v| {
             map(v, region.as_str()).is_some_and(|o| tags::same_mark(&o.attrs, &it.attrs))
         }),
@@ -293,12 +295,49 @@ impl<'a> Refresh<'a> {
     }
 }
 
-/// Listings per account and region.
-pub(super) type Listed = BTreeMap<(AccountName, Region), Vec<Json>>;
+/// One listing, its entries indexed by their id (refresh matches thousands of resources
+/// against listings of thousands: a lookup each, not a search).
+#[derive(Debug, Default)]
+pub(super) struct Listing {
+    items: Vec<Json>,
+    /// Id → position of the first entry with it.
+    by_id: HashMap<String, usize>,
+}
 
-/// Listings per (account, region); a region the site does not offer lists nothing.
+impl Listing {
+    /// `items` indexed by their `id_field`.
+    pub(super) fn new(items: Vec<Json>, id_field: &str) -> Self {
+        let mut by_id = HashMap::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            if let Some(id) = crate::wire::string_at(item, &[id_field]) {
+                by_id.entry(id).or_insert(i);
+            }
+        }
+        Self { items, by_id }
+    }
+
+    /// The entry whose id is `id`.
+    pub(super) fn by_id(&self, id: &str) -> Option<&Json> {
+        self.by_id.get(id).and_then(|i| self.items.get(*i))
+    }
+}
+
+impl std::ops::Deref for Listing {
+    type Target = [Json];
+
+    fn deref(&self) -> &[Json] {
+        &self.items
+    }
+}
+
+/// Listings per account and region.
+pub(super) type Listed = BTreeMap<(AccountName, Region), Listing>;
+
+/// Listings per (account, region), indexed by `id_field`; a region the site does not offer
+/// lists nothing.
 async fn list_regions<Fut>(
     keys: impl IntoIterator<Item = (AccountName, Region)>,
+    id_field: &'static str,
     mut list: impl FnMut(&(AccountName, Region)) -> Result<Fut, ProviderError>,
 ) -> Result<Listed, ProviderError>
 where
@@ -306,7 +345,7 @@ where
 {
     read_each(keys, |key| {
         let fut = list(key)?;
-        Ok(async move { unless_region_unsupported(fut.await) })
+        Ok(async move { unless_region_unsupported(fut.await).map(|l| Listing::new(l, id_field)) })
     })
     .await
 }
@@ -337,9 +376,16 @@ pub(super) async fn observe(
         }
     }
     let mut seen = listings(&cx, req).await?;
-    let (matched, renew) = workspaces(&cx, &mut seen).await?;
-    let (instance_of, namespaces) = projects(&cx, &seen.instances).await?;
-    bucket_details(&cx, req, &mut seen.buckets).await?;
+    // The workspaces and their projects, and the buckets' details, at the same time.
+    let mut buckets = std::mem::take(&mut seen.buckets);
+    let flink = async {
+        let (matched, renew) = workspaces(&cx, &mut seen).await?;
+        let (instance_of, namespaces) = projects(&cx, &seen.instances).await?;
+        Ok::<_, ProviderError>((matched, renew, instance_of, namespaces))
+    };
+    let ((matched, renew, instance_of, namespaces), ()) =
+        tokio::try_join!(flink, bucket_details(&cx, req, &mut buckets))?;
+    seen.buckets = buckets;
 
     // Each kind's mapping from what was read.
     let mut resources: BTreeMap<Address, Observation> = BTreeMap::new();
@@ -381,45 +427,46 @@ pub(super) async fn observe(
 /// Phase 1: the listings per account and region, and per account.
 async fn listings(cx: &Refresh<'_>, req: &ObserveRequest) -> Result<Listings, ProviderError> {
     use ResourceKind as K;
+    // Every listing at once: none depends on another.
     let instances = list_regions(
         cx.regions_of(&[K::FlinkWorkspace, K::FlinkProject]),
+        "InstanceId",
         |(acct, region)| Ok(workspace::list(cx.client(acct)?, region.clone(), None)),
-    )
-    .await?;
-    let vpcs = list_regions(cx.regions_of(&[K::Vpc]), |(acct, region)| {
+    );
+    let vpcs = list_regions(cx.regions_of(&[K::Vpc]), "VpcId", |(acct, region)| {
         Ok(vpc::list(cx.client(acct)?, region.clone(), None))
-    })
-    .await?;
-    let vswitches = list_regions(cx.regions_of(&[K::Vswitch]), |(acct, region)| {
-        Ok(vswitch::list(cx.client(acct)?, region.clone(), None))
-    })
-    .await?;
-    let buckets = bucket::Seen {
-        listed: read_each(cx.accounts_of(K::OssBucket), |acct| {
-            Ok(bucket::list(cx.client(acct)?, cx.any_region(acct)))
-        })
-        .await?,
-        ..bucket::Seen::default()
-    };
+    });
+    let vswitches = list_regions(
+        cx.regions_of(&[K::Vswitch]),
+        "VSwitchId",
+        |(acct, region)| Ok(vswitch::list(cx.client(acct)?, region.clone(), None)),
+    );
+    let bucket_lists = read_each(cx.accounts_of(K::OssBucket), |acct| {
+        Ok(bucket::list(cx.client(acct)?, cx.any_region(acct)))
+    });
     let role_names: BTreeSet<(AccountName, String)> = cx
         .of(&[K::RamRole])
         .map(|it| (it.account.clone(), role::name_of(it)))
         .collect();
     let roles = read_each(role_names, |(acct, name)| {
         Ok(role::read_role(cx.client(acct)?, name.clone()))
-    })
-    .await?;
-    let read_facts: Vec<(AccountName, (AccountFacts, String))> =
-        read_each(req.accounts.keys().cloned(), |acct| {
-            let regions = req.accounts.get(acct).cloned().unwrap_or_default();
-            Ok(account::facts(
-                cx.client(acct)?,
-                regions,
-                cx.bss_region(acct),
-                cx.provider.default_region.clone(),
-            ))
-        })
-        .await?;
+    });
+    let read_facts = read_each(req.accounts.keys().cloned(), |acct| {
+        let regions = req.accounts.get(acct).cloned().unwrap_or_default();
+        Ok(account::facts(
+            cx.client(acct)?,
+            regions,
+            cx.bss_region(acct),
+            cx.provider.default_region.clone(),
+        ))
+    });
+    let (instances, vpcs, vswitches, bucket_lists, roles, read_facts) =
+        tokio::try_join!(instances, vpcs, vswitches, bucket_lists, roles, read_facts)?;
+    let read_facts: Vec<(AccountName, (AccountFacts, String))> = read_facts;
+    let buckets = bucket::Seen {
+        listed: bucket_lists,
+        ..bucket::Seen::default()
+    };
     let mut facts: BTreeMap<AccountName, AccountFacts> = BTreeMap::new();
     let mut balances: BTreeMap<AccountName, (String, String)> = BTreeMap::new();
     for (acct, (f, amount)) in read_facts {
@@ -469,7 +516,7 @@ async fn workspaces(
     let mut matched = workspace::match_listed(cx.items.values(), &seen.instances);
     let others =
         workspace::other_regions(cx.items.values(), &matched, &seen.facts, &seen.instances);
-    let listed = list_regions(others, |(acct, region)| {
+    let listed = list_regions(others, "InstanceId", |(acct, region)| {
         Ok(workspace::list(cx.client(acct)?, region.clone(), None))
     })
     .await?;

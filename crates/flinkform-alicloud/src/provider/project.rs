@@ -92,7 +92,7 @@ pub(super) fn instances_of<'a>(
                 instances
                     .get(&(it.account.clone(), region.clone()))
                     // The live workspace of that name, never a deleted one of the past.
-                    .and_then(|list| super::workspace::named(list, &ws_name))
+                    .and_then(|list| super::workspace::named(list.iter(), &ws_name))
                     .and_then(|i| wire::string_at(i, &["InstanceId"]))
             });
         if let Some(id) = id {

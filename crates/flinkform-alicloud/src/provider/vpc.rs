@@ -67,7 +67,7 @@ pub(super) async fn list(
 pub(super) fn observation(it: &Item, vpcs: &Listed) -> Option<Observation> {
     // VPC names are not unique: before the state knows it, a VPC is found only by this
     // resource's ownership mark.
-    by_id_or_mark(it, vpcs, "VpcId", wire::vpc)
+    by_id_or_mark(it, vpcs, wire::vpc)
 }
 
 pub(super) async fn read(

@@ -46,7 +46,7 @@ pub(super) async fn list(
 /// Refresh: the vSwitch of the recorded id, else (managed, not yet recorded) the one
 /// carrying this resource's mark.
 pub(super) fn observation(it: &Item, vsws: &Listed) -> Option<Observation> {
-    by_id_or_mark(it, vsws, "VSwitchId", wire::vswitch)
+    by_id_or_mark(it, vsws, wire::vswitch)
 }
 
 /// Refresh: the vSwitches of existing VPCs the specs reference by id (data `vpc`s).

@@ -24,7 +24,7 @@ use flinkform_core::{
 };
 use serde_json::{Value as Json, json};
 
-use super::observe::{Item, Listed};
+use super::observe::{Item, Listed, Listing};
 use super::{
     AliProvider, adopted, attr_int, attr_str, attr_strings, changed, create_region, deleted, done,
     find_by, found, invalid, need_str, not_ours, paged, params, prior_id, project, region_of,
@@ -130,12 +130,12 @@ pub(super) fn match_listed<'a>(
     let mut matched = Matched::new();
     for it in items.filter(|i| i.addr.kind() == ResourceKind::FlinkWorkspace) {
         let Some(region) = &it.region else { continue };
-        let list = instances
-            .get(&(it.account.clone(), region.clone()))
-            .map_or(&[][..], Vec::as_slice);
+        let listing = instances.get(&(it.account.clone(), region.clone()));
         let hit = match it.known_id() {
-            Some(id) => find_by(list, "InstanceId", &id),
-            None => it.name().and_then(|n| named(list, n)),
+            Some(id) => listing.and_then(|l| l.by_id(&id)),
+            None => it
+                .name()
+                .and_then(|n| named(listing.map_or(&[][..], |l| &l[..]), n)),
         };
         if let Some(inst) = hit {
             matched.insert(it.addr.clone(), (it.account.clone(), inst.clone()));
@@ -228,19 +228,94 @@ pub(super) fn observation(
     wire::workspace(inst, renew).map(Observation::Found)
 }
 
+/// A listing shared by batched reads, with when its first call started.
+type Shared = (tokio::time::Instant, std::sync::Arc<Listing>);
+
+/// Reads of workspaces of one account and region waiting together (the polls of a fleet's
+/// workspaces while they are created), answered from one listing per round.
+#[derive(Debug, Default)]
+pub(crate) struct PollBatch {
+    /// Reads in progress.
+    active: std::sync::atomic::AtomicUsize,
+    /// The last full listing and when its first call started.
+    last: tokio::sync::Mutex<Option<Shared>>,
+}
+
+/// Counts a read in progress until dropped.
+struct Active<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Active<'_> {
+    fn others(&self) -> usize {
+        self.0
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .saturating_sub(1)
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The instance `id` as the cloud shows it at or after this call.
+///
+/// # Guarantees
+/// - The answer comes from a call that started after this read was asked for (a poll never
+///   sees an older state than its own start).
+/// - Reads of one account and region in progress together share listings: a read alone
+///   asks for its one id (`InstanceId` filter); a read while others are in progress lists
+///   the whole region (one paged `DescribeInstances`, pages in parallel) for all of them,
+///   and every read queued meanwhile whose ask came before that listing started takes its
+///   answer from it.
+async fn read_instance(
+    provider: &AliProvider,
+    account: &AccountName,
+    client: &Client,
+    region: &Region,
+    id: &str,
+) -> Result<Option<Json>, ApiError> {
+    let batch = provider.poll_batch(account, region);
+    let asked = tokio::time::Instant::now();
+    batch
+        .active
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let active = Active(&batch.active);
+    let mut last = batch.last.lock().await;
+    if let Some((started, listing)) = &*last
+        && *started >= asked
+    {
+        return Ok(listing.by_id(id).cloned());
+    }
+    if active.others() == 0 {
+        drop(last);
+        let filter = Some(("InstanceId", id.to_owned()));
+        let list = list(client.clone(), region.clone(), filter).await?;
+        return Ok(find_by(&list, "InstanceId", id).cloned());
+    }
+    let started = tokio::time::Instant::now();
+    let listing = std::sync::Arc::new(Listing::new(
+        list(client.clone(), region.clone(), None).await?,
+        "InstanceId",
+    ));
+    let hit = listing.by_id(id).cloned();
+    *last = Some((started, listing));
+    Ok(hit)
+}
+
 pub(super) async fn read(
     provider: &AliProvider,
+    account: &AccountName,
     client: &Client,
     region: Option<&Region>,
     cloud_id: &CloudId,
 ) -> Result<Observation, ProviderError> {
     let region = region_of(region, "DescribeInstances")?;
     let id = cloud_id.as_str();
-    let filter = Some(("InstanceId", id.to_owned()));
-    let list = list(client.clone(), region.clone(), filter).await?;
-    let Some(inst) = find_by(&list, "InstanceId", id) else {
+    let Some(inst) = read_instance(provider, account, client, region, id).await? else {
         return Ok(Observation::Absent);
     };
+    let inst = &inst;
     let renew = if wire::string_at(inst, &["ChargeType"]).as_deref() == Some("PRE") {
         let bss = bss_region(provider, region);
         renew_statuses(client.clone(), bss, Some(id.to_owned())).await?

@@ -10,6 +10,7 @@ mod crash;
 mod crash_paths;
 mod credentials;
 mod exactly_once;
+mod fleet_output;
 mod harness;
 mod import;
 mod interrupt;

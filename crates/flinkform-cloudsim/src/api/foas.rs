@@ -563,13 +563,14 @@ pub(crate) fn describe_instances(call: &mut Call<'_>) -> Result<Value, ApiError>
         .filter(|i| group.is_none_or(|g| g == account.group(&i.resource_group_id)))
         .collect();
     list.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
-    let items: Vec<Value> = list
+    // Only the requested page is rendered (a fleet's listing has many pages).
+    let total = list.len() as u64;
+    let items: Vec<Value> = page(&list, page_index, page_size)
         .iter()
         .map(|i| instance_json(account, i, now))
         .collect();
-    let total = items.len() as u64;
     Ok(json!({
-        "Instances": page(&items, page_index, page_size),
+        "Instances": items,
         "TotalCount": total,
         "TotalPage": total.div_ceil(page_size),
         "PageIndex": page_index,

@@ -144,7 +144,9 @@ pub(crate) fn describe_vpcs(call: &mut Call<'_>) -> Result<Value, ApiError> {
         .filter(|v| group.is_none_or(|g| g == account.group(&v.resource_group_id)))
         .collect();
     vpcs.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
-    let items: Vec<Value> = vpcs
+    // Only the requested page is rendered (a fleet's listing has many pages).
+    let total = vpcs.len();
+    let items: Vec<Value> = page(&vpcs, page_num, page_size)
         .iter()
         .map(|v| {
             let vsws: Vec<&str> = account
@@ -172,10 +174,10 @@ pub(crate) fn describe_vpcs(call: &mut Call<'_>) -> Result<Value, ApiError> {
         })
         .collect();
     Ok(json!({
-        "TotalCount": items.len(),
+        "TotalCount": total,
         "PageNumber": page_num,
         "PageSize": page_size,
-        "Vpcs": { "Vpc": page(&items, page_num, page_size) },
+        "Vpcs": { "Vpc": items },
     }))
 }
 
@@ -342,7 +344,9 @@ pub(crate) fn describe_vswitches(call: &mut Call<'_>) -> Result<Value, ApiError>
         .filter(|s| group.is_none_or(|g| g == account.group(&s.resource_group_id)))
         .collect();
     list.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
-    let items: Vec<Value> = list
+    // Only the requested page is rendered (a fleet's listing has many pages).
+    let total = list.len();
+    let items: Vec<Value> = page(&list, page_num, page_size)
         .iter()
         .map(|s| {
             json!({
@@ -363,10 +367,10 @@ pub(crate) fn describe_vswitches(call: &mut Call<'_>) -> Result<Value, ApiError>
         })
         .collect();
     Ok(json!({
-        "TotalCount": items.len(),
+        "TotalCount": total,
         "PageNumber": page_num,
         "PageSize": page_size,
-        "VSwitches": { "VSwitch": page(&items, page_num, page_size) },
+        "VSwitches": { "VSwitch": items },
     }))
 }
 
