@@ -9,14 +9,15 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use flinkform_core::Address;
+use flinkform_state::format::{IntentV1, ResourceV1, TargetV1};
 use flinkform_state::{
-    Change, Error as StateError, Intent, LockInfo, Result as StateResult, Session, State,
+    Change, Error as StateError, GateV1, Intent, LockInfo, Result as StateResult, Session, State,
     StateFileV1, WaitingGate, now_rfc3339,
 };
 use tokio::task::JoinHandle;
 use tokio_postgres::{Client, Statement, Transaction};
 
-use crate::codec::{self, ChangeV1};
+use crate::codec::ChangeV1;
 use crate::error::Error;
 use crate::lock;
 use crate::store::{self, Ctx};
@@ -104,7 +105,7 @@ impl PgSession {
         }
         for (addr, row) in &mut rows.resources {
             if let Some(r) = self.state.resources.get(addr) {
-                *row = Some(to_json(&codec::resource_v1(r))?);
+                *row = Some(to_json(&ResourceV1::from(r))?);
             }
             rows.changed.insert(addr.clone());
         }
@@ -120,7 +121,7 @@ impl PgSession {
             }
             for (id, i) in &new {
                 if old.get(id) != Some(i) {
-                    let json = to_json(&codec::intent_v1(i))?;
+                    let json = to_json(&IntentV1::from(*i))?;
                     rows.intents.insert(*id, Some((i.addr.clone(), json)));
                     rows.changed.insert(i.addr.clone());
                 }
@@ -135,7 +136,7 @@ impl PgSession {
             }
             for (name, g) in &self.state.gates {
                 if before.get(name) != Some(g) {
-                    let json = to_json(&codec::gate_v1(name, g))?;
+                    let json = to_json(&GateV1::new(name, g))?;
                     rows.gates
                         .insert(name.clone(), Some((g.addr.clone(), json)));
                     rows.changed.insert(g.addr.clone());
@@ -156,10 +157,10 @@ impl PgSession {
     ) -> StateResult<()> {
         let ctx = self.ctx.clone();
         let map = self.backend_err("commit");
-        let history: Vec<ChangeV1> = changes.iter().map(ChangeV1::of).collect();
+        let history: Vec<ChangeV1> = changes.iter().map(ChangeV1::from).collect();
         let history = to_json(&history).map_err(StateError::Encode)?;
         let target = match &self.state.target {
-            Some(t) => Some(to_json(&codec::target_v1(t)).map_err(StateError::Encode)?),
+            Some(t) => Some(to_json(&TargetV1::from(t)).map_err(StateError::Encode)?),
             None => None,
         };
         let lineage = self.state.lineage.0;

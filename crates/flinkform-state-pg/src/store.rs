@@ -3,13 +3,13 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use flinkform_core::Address;
+use flinkform_core::{Address, RecordedResource, Target};
 use flinkform_state::format::{IntentV1, ResourceV1, TargetV1};
-use flinkform_state::{GateV1, HistoryEntry, Lineage, State, StateFileV1};
+use flinkform_state::{GateV1, HistoryEntry, Intent, Lineage, State, StateFileV1};
 use serde::de::DeserializeOwned;
 use tokio_postgres::GenericClient;
 
-use crate::codec::{self, ChangeV1};
+use crate::codec::ChangeV1;
 use crate::error::{Error, Result};
 
 /// What a query is about, for errors: the server and database, and the stack.
@@ -79,7 +79,7 @@ pub(crate) async fn load(c: &impl GenericClient, ctx: &Ctx) -> Result<Option<Sta
     let lineage = Lineage(row.get::<_, uuid::Uuid>(0));
     let serial = from_db(row.get(1), ctx)?;
     let target = match row.get::<_, Option<serde_json::Value>>(2) {
-        Some(v) => Some(codec::target(ctx.decode::<TargetV1>("target", v)?)),
+        Some(v) => Some(Target::from(ctx.decode::<TargetV1>("target", v)?)),
         None => None,
     };
     let mut state = State {
@@ -96,7 +96,7 @@ pub(crate) async fn load(c: &impl GenericClient, ctx: &Ctx) -> Result<Option<Sta
         .await
         .map_err(ctx.db("read the resources"))?
     {
-        let r = codec::resource(ctx.decode::<ResourceV1>("resource", row.get(0))?);
+        let r = RecordedResource::from(ctx.decode::<ResourceV1>("resource", row.get(0))?);
         state.resources.insert(r.addr.clone(), r);
     }
     for row in c
@@ -109,7 +109,7 @@ pub(crate) async fn load(c: &impl GenericClient, ctx: &Ctx) -> Result<Option<Sta
     {
         state
             .journal
-            .push(codec::intent(ctx.decode::<IntentV1>("intent", row.get(0))?));
+            .push(Intent::from(ctx.decode::<IntentV1>("intent", row.get(0))?));
     }
     for row in c
         .query(
@@ -119,7 +119,7 @@ pub(crate) async fn load(c: &impl GenericClient, ctx: &Ctx) -> Result<Option<Sta
         .await
         .map_err(ctx.db("read the gates"))?
     {
-        let (name, gate) = codec::gate(ctx.decode::<GateV1>("gate", row.get(0))?);
+        let (name, gate) = ctx.decode::<GateV1>("gate", row.get(0))?.into_parts();
         state.gates.insert(name, gate);
     }
     Ok(Some(state))
@@ -204,7 +204,7 @@ pub(crate) async fn at_serial(
                 ..State::new()
             });
             for change in changes {
-                s.apply(&change.into_change());
+                s.apply(&flinkform_state::Change::from(change));
             }
         }
         if let Some(s) = state.as_mut() {

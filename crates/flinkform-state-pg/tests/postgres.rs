@@ -259,7 +259,7 @@ async fn one_row_per_resource_and_one_history_row_per_commit() {
         .get(0);
     assert_eq!(
         changes,
-        serde_json::json!([{"change": "remove", "address": "vpc.v0"}])
+        serde_json::json!([{"op": "remove", "address": "vpc.v0"}])
     );
 }
 

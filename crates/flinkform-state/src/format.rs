@@ -56,6 +56,32 @@ pub struct GateV1 {
     pub since: String,
 }
 
+impl GateV1 {
+    /// The file form of the gate waiting under input name `name`.
+    #[must_use]
+    pub fn new(name: &str, gate: &WaitingGate) -> Self {
+        Self {
+            name: name.to_owned(),
+            address: gate.addr.clone(),
+            instructions: gate.instructions.clone(),
+            since: gate.since.clone(),
+        }
+    }
+
+    /// The domain form: the input name and the gate.
+    #[must_use]
+    pub fn into_parts(self) -> (String, WaitingGate) {
+        (
+            self.name,
+            WaitingGate {
+                addr: self.address,
+                instructions: self.instructions,
+                since: self.since,
+            },
+        )
+    }
+}
+
 /// The target of a state file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -156,12 +182,7 @@ impl StateFileV1 {
             gates: state
                 .gates
                 .iter()
-                .map(|(name, g)| GateV1 {
-                    name: name.clone(),
-                    address: g.addr.clone(),
-                    instructions: g.instructions.clone(),
-                    since: g.since.clone(),
-                })
+                .map(|(name, g)| GateV1::new(name, g))
                 .collect(),
         }
     }
@@ -178,16 +199,7 @@ impl StateFileV1 {
         let mut resources = BTreeMap::new();
         for r in self.resources {
             let addr = r.address.clone();
-            let rec = RecordedResource {
-                addr: r.address,
-                mode: r.mode,
-                account: r.account,
-                region: r.region,
-                cloud_id: r.cloud_id,
-                attrs: r.attrs,
-                depends_on: r.depends_on,
-                protect: r.protect,
-            };
+            let rec = RecordedResource::from(r);
             if resources.insert(addr.clone(), rec).is_some() {
                 return Err(corrupt(format!("resource `{addr}` appears twice")));
             }
@@ -198,24 +210,12 @@ impl StateFileV1 {
             if !ids.insert(i.id) {
                 return Err(corrupt(format!("intent id {} appears twice", i.id)));
             }
-            journal.push(Intent {
-                id: i.id,
-                addr: i.address,
-                op: i.op,
-                client_token: i.client_token,
-                identity: i.identity,
-                started_at: i.started_at,
-            });
+            journal.push(Intent::from(i));
         }
         journal.sort_by_key(|i| i.id);
         let mut gates = BTreeMap::new();
         for g in self.gates {
-            let name = g.name.clone();
-            let gate = WaitingGate {
-                addr: g.address,
-                instructions: g.instructions,
-                since: g.since,
-            };
+            let (name, gate) = g.into_parts();
             if gates.insert(name.clone(), gate).is_some() {
                 return Err(corrupt(format!("gate `{name}` appears twice")));
             }
@@ -223,11 +223,7 @@ impl StateFileV1 {
         Ok(State {
             lineage: self.lineage,
             serial: self.serial,
-            target: self.target.map(|t| Target {
-                cloud: t.cloud,
-                world: t.world,
-                accounts: t.accounts,
-            }),
+            target: self.target.map(Target::from),
             resources,
             journal,
             gates,

@@ -16,7 +16,7 @@ use sha2::{Digest as _, Sha256};
 use crate::backend::Change;
 use crate::error::{Error, Result};
 use crate::format::{GateV1, IntentV1, ResourceV1, TargetV1};
-use crate::model::{Lineage, WaitingGate};
+use crate::model::Lineage;
 
 const PREFIX: &str = "{\"sha256\":\"";
 const SUM_LEN: usize = 16;
@@ -100,12 +100,7 @@ impl From<&Change> for ChangeV1 {
             Change::EndIntent(id) => Self::EndIntent { id: *id },
             Change::EndIntentsOf(a) => Self::EndIntentsOf { address: a.clone() },
             Change::SetGate { name, gate } => Self::SetGate {
-                gate: GateV1 {
-                    name: name.clone(),
-                    address: gate.addr.clone(),
-                    instructions: gate.instructions.clone(),
-                    since: gate.since.clone(),
-                },
+                gate: GateV1::new(name, gate),
             },
             Change::RemoveGate(name) => Self::RemoveGate { name: name.clone() },
             Change::RemoveGatesOf(a) => Self::RemoveGatesOf { address: a.clone() },
@@ -122,14 +117,10 @@ impl From<ChangeV1> for Change {
             ChangeV1::BeginIntent { intent } => Self::BeginIntent(intent.into()),
             ChangeV1::EndIntent { id } => Self::EndIntent(id),
             ChangeV1::EndIntentsOf { address } => Self::EndIntentsOf(address),
-            ChangeV1::SetGate { gate } => Self::SetGate {
-                name: gate.name,
-                gate: WaitingGate {
-                    addr: gate.address,
-                    instructions: gate.instructions,
-                    since: gate.since,
-                },
-            },
+            ChangeV1::SetGate { gate } => {
+                let (name, gate) = gate.into_parts();
+                Self::SetGate { name, gate }
+            }
             ChangeV1::RemoveGate { name } => Self::RemoveGate(name),
             ChangeV1::RemoveGatesOf { address } => Self::RemoveGatesOf(address),
             ChangeV1::SetTarget { target } => Self::SetTarget(target.into()),

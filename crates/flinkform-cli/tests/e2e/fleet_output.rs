@@ -104,7 +104,7 @@ fn rate_limits_are_checked_on_the_command_line() {
             "ecs=5",
             "fleet.yaml",
         ])
-        .expect(2);
+        .expect(1);
     assert!(run.stderr.contains("unknown API `ecs`"), "{}", run.stderr);
     sb.run(&[
         "apply",
