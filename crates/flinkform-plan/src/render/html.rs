@@ -32,23 +32,9 @@ pub fn esc(s: &str) -> String {
 }
 
 /// A sentence of the planner (a reason, a warning): its `` `quoted` `` parts in `<code>`,
-/// everything escaped; with unbalanced backticks all of it as text.
+/// everything escaped ([`super::prose`]).
 fn prose(s: &str) -> String {
-    let parts: Vec<&str> = s.split('`').collect();
-    if parts.len().is_multiple_of(2) {
-        return esc(s);
-    }
-    parts
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            if i % 2 == 1 {
-                format!("<code>{}</code>", esc(p))
-            } else {
-                esc(p)
-            }
-        })
-        .collect()
+    super::prose(s, esc, |p| format!("<code>{}</code>", esc(p)))
 }
 
 const STYLE: &str = "\

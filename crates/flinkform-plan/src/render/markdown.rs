@@ -47,17 +47,9 @@ pub fn md(s: &str) -> String {
 }
 
 /// A sentence of the planner (a reason, a warning): its `` `quoted` `` parts as code, the
-/// rest as [`md`] text; with unbalanced backticks all of it as text.
+/// rest as [`md`] text ([`super::prose`]).
 fn prose(s: &str) -> String {
-    let parts: Vec<&str> = s.split('`').collect();
-    if parts.len().is_multiple_of(2) {
-        return md(s);
-    }
-    parts
-        .iter()
-        .enumerate()
-        .map(|(i, p)| if i % 2 == 1 { code(p) } else { md(p) })
-        .collect()
+    super::prose(s, md, code)
 }
 
 /// [`prose`] at the start of a line (a list item).

@@ -81,6 +81,21 @@ pub(crate) fn waves(plan: &Plan) -> Vec<Vec<usize>> {
     out
 }
 
+/// A sentence of the planner (a reason, a warning) for a marked-up format: its
+/// `` `quoted` `` parts through `code`, the rest through `text`; with unbalanced backticks
+/// all of it through `text`. One rule for Markdown and HTML.
+pub(crate) fn prose(s: &str, text: fn(&str) -> String, code: fn(&str) -> String) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return text(s);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| if i % 2 == 1 { code(p) } else { text(p) })
+        .collect()
+}
+
 /// What an action does, in words (`will be created`).
 pub(crate) fn phrase(op: Op) -> &'static str {
     match op {
