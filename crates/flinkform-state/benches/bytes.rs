@@ -1,7 +1,7 @@
 //! Bytes written to state per action, measured (not timed): an apply of N workspaces
 //! (6 resources each, an intent commit and an outcome commit per resource, as the executor
-//! makes them), then a run changing 10 workspaces. Ignored by default; run with
-//! `cargo test --release -p flinkform-state --test bytes -- --ignored --nocapture`.
+//! makes them), then a run changing 10 workspaces. A benchmark binary, not a test: run with
+//! `cargo bench -p flinkform-state --bench bytes` (BENCHMARKS.md, "Fleet").
 //!
 //! "now" is what this process wrote (`wchar` of `/proc/self/io`: every byte passed to
 //! `write`, lock records included); "before" is what the whole-file backend wrote for the
@@ -197,9 +197,7 @@ fn measure(n: usize) {
     );
 }
 
-#[test]
-#[ignore = "a measurement: run with --ignored --nocapture"]
-fn bytes_written_per_action() {
+fn main() {
     for n in [100, 1000] {
         measure(n);
     }
