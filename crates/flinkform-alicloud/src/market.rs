@@ -279,7 +279,7 @@ struct Item {
     recorded: Option<(CloudId, Attrs)>,
 }
 
-fn items(req: &ObserveRequest) -> BTreeMap<Address, Item> {
+fn items(req: &ObserveRequest<'_>) -> BTreeMap<Address, Item> {
     let mut out: BTreeMap<Address, Item> = BTreeMap::new();
     for d in req.desired.iter().filter(|d| is_market_kind(d.addr.kind())) {
         out.insert(
@@ -455,7 +455,7 @@ impl AliProvider {
     /// `DescribeInstances` for the orders, and connector reads for the vendor resources.
     pub(crate) async fn observe_market(
         &self,
-        req: &ObserveRequest,
+        req: &ObserveRequest<'_>,
         out: &mut Observed,
     ) -> Result<(), ProviderError> {
         let items = items(req);

@@ -13,6 +13,16 @@ pub(crate) fn at<'a>(v: &'a Json, path: &[&str]) -> Option<&'a Json> {
     path.iter().try_fold(v, |cur, k| cur.get(*k))
 }
 
+/// The array at `path`, moved out of `v` (a listing page is large: its entries are taken,
+/// not copied); empty when absent.
+pub(crate) fn take_list_at(mut v: Json, path: &[&str]) -> Vec<Json> {
+    let found = path.iter().try_fold(&mut v, |cur, k| cur.get_mut(*k));
+    match found {
+        Some(Json::Array(items)) => std::mem::take(items),
+        _ => Vec::new(),
+    }
+}
+
 /// A string (or a number rendered as one) at `path`.
 pub(crate) fn string_at(v: &Json, path: &[&str]) -> Option<String> {
     match at(v, path)? {
@@ -405,5 +415,10 @@ mod tests {
         assert_eq!(string_at(&v, &["C"]), Some("7".to_owned()));
         assert_eq!(strings_at(&v, &["L", "X"]), ["a", "b"]);
         assert!(list_at(&v, &["missing"]).is_empty());
+        assert!(take_list_at(v.clone(), &["missing"]).is_empty());
+        assert_eq!(
+            take_list_at(v.clone(), &["L", "X"]),
+            list_at(&v, &["L", "X"]).to_vec()
+        );
     }
 }

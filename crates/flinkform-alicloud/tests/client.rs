@@ -914,23 +914,24 @@ async fn observe_batches_and_maps_catalog_attributes() {
         protect: false,
         origin: None,
     };
+    let wanted = vec![
+        desired("flink_workspace.analytics", workspace_attrs()),
+        desired(
+            "flink_workspace.missing",
+            Attrs::from([("name".to_owned(), Value::str("missing"))]),
+        ),
+        desired(
+            "flink_project.analytics/etl",
+            Attrs::from([("name".to_owned(), Value::str("etl"))]),
+        ),
+        desired(
+            "flink_project.analytics/nope",
+            Attrs::from([("name".to_owned(), Value::str("nope"))]),
+        ),
+        desired("oss_service.main", Attrs::new()),
+    ];
     let req = ObserveRequest {
-        desired: vec![
-            desired("flink_workspace.analytics", workspace_attrs()),
-            desired(
-                "flink_workspace.missing",
-                Attrs::from([("name".to_owned(), Value::str("missing"))]),
-            ),
-            desired(
-                "flink_project.analytics/etl",
-                Attrs::from([("name".to_owned(), Value::str("etl"))]),
-            ),
-            desired(
-                "flink_project.analytics/nope",
-                Attrs::from([("name".to_owned(), Value::str("nope"))]),
-            ),
-            desired("oss_service.main", Attrs::new()),
-        ],
+        desired: wanted.iter().collect(),
         recorded: vec![],
         accounts: BTreeMap::new(),
     };
@@ -1223,51 +1224,52 @@ async fn observe_reads_networks_buckets_roles_and_account_facts_in_batches() {
         origin: None,
     };
     let s = |v: &str| Value::str(v);
-    let req = ObserveRequest {
-        desired: vec![
-            desired(
+    let wanted = vec![
+        desired(
+            "vpc.ws",
+            Mode::Managed,
+            marked(
+                Attrs::from([
+                    ("name".to_owned(), s("ws")),
+                    ("cidr".to_owned(), s("10.0.0.0/16")),
+                ]),
                 "vpc.ws",
-                Mode::Managed,
-                marked(
-                    Attrs::from([
-                        ("name".to_owned(), s("ws")),
-                        ("cidr".to_owned(), s("10.0.0.0/16")),
-                    ]),
-                    "vpc.ws",
-                ),
             ),
-            desired(
-                "vpc.other",
-                Mode::Data,
-                Attrs::from([("id".to_owned(), s("vpc-existing"))]),
-            ),
-            desired(
+        ),
+        desired(
+            "vpc.other",
+            Mode::Data,
+            Attrs::from([("id".to_owned(), s("vpc-existing"))]),
+        ),
+        desired(
+            "vswitch.ws[0]",
+            Mode::Managed,
+            marked(
+                Attrs::from([("name".to_owned(), s("ws-0"))]),
                 "vswitch.ws[0]",
-                Mode::Managed,
-                marked(
-                    Attrs::from([("name".to_owned(), s("ws-0"))]),
-                    "vswitch.ws[0]",
-                ),
             ),
-            desired(
-                "oss_bucket.bkt",
-                Mode::Managed,
-                Attrs::from([("name".to_owned(), s("bkt"))]),
-            ),
-            desired(
-                "oss_bucket.nope",
-                Mode::Managed,
-                Attrs::from([("name".to_owned(), s("nope"))]),
-            ),
-            DesiredResource {
-                region: None,
-                ..desired("ram_role.main", Mode::Managed, Attrs::new())
-            },
-            DesiredResource {
-                region: None,
-                ..desired("account_balance.main", Mode::Managed, Attrs::new())
-            },
-        ],
+        ),
+        desired(
+            "oss_bucket.bkt",
+            Mode::Managed,
+            Attrs::from([("name".to_owned(), s("bkt"))]),
+        ),
+        desired(
+            "oss_bucket.nope",
+            Mode::Managed,
+            Attrs::from([("name".to_owned(), s("nope"))]),
+        ),
+        DesiredResource {
+            region: None,
+            ..desired("ram_role.main", Mode::Managed, Attrs::new())
+        },
+        DesiredResource {
+            region: None,
+            ..desired("account_balance.main", Mode::Managed, Attrs::new())
+        },
+    ];
+    let req = ObserveRequest {
+        desired: wanted.iter().collect(),
         recorded: vec![],
         accounts: BTreeMap::from([(
             main.clone(),

@@ -1071,11 +1071,12 @@ impl Runner {
         resolved: &Attrs,
     ) -> Result<Option<Outcome>, ProviderError> {
         let provider = Arc::clone(&self.shared.provider);
+        let resolved = DesiredResource {
+            attrs: resolved.clone(),
+            ..desired.clone()
+        };
         let req = ObserveRequest {
-            desired: vec![DesiredResource {
-                attrs: resolved.clone(),
-                ..desired.clone()
-            }],
+            desired: vec![&resolved],
             ..ObserveRequest::default()
         };
         let observed = self.read_once(|| provider.observe(&req)).await?;

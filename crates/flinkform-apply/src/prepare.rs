@@ -119,10 +119,9 @@ pub async fn quote_prices(provider: &dyn Provider, plan: &mut Plan) -> usize {
 /// `desired` marked with the ownership mark of the stack `state` is (its lineage), as every
 /// plan and import must see it.
 #[must_use]
-pub fn marked(desired: &Desired, state: &State) -> Desired {
-    let mut d = desired.clone();
-    flinkform_plan::mark(&mut d, &state.lineage.to_string());
-    d
+pub fn marked(mut desired: Desired, state: &State) -> Desired {
+    flinkform_plan::mark(&mut desired, &state.lineage.to_string());
+    desired
 }
 
 /// Refreshes what `desired` (already [`marked`]; `None`: destroy) and the state name,

@@ -18,14 +18,13 @@ pub async fn reobserve(
     state: &State,
 ) -> Result<Observed, Error> {
     let req = ObserveRequest {
-        desired: file.scope.desired.clone(),
+        desired: file.scope.desired.iter().collect(),
         recorded: state
             .resources
             .values()
             .filter(|r| {
                 r.addr.kind() != ResourceKind::AccountBalance && file.observed.contains_key(&r.addr)
             })
-            .cloned()
             .collect(),
         accounts: file.scope.accounts.clone(),
     };

@@ -37,7 +37,7 @@ impl Provider for Quoter {
     async fn whoami(&self, _: &AccountName) -> Result<AccountUid, ProviderError> {
         Err(no("whoami"))
     }
-    async fn observe(&self, _: &ObserveRequest) -> Result<Observed, ProviderError> {
+    async fn observe(&self, _: &ObserveRequest<'_>) -> Result<Observed, ProviderError> {
         Err(no("observe"))
     }
     async fn read(

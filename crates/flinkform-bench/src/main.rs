@@ -5,6 +5,11 @@
 use clap::Parser as _;
 use flinkform_bench::{Args, print_table, run};
 
+/// The allocator `flinkform` uses (`flinkform sim serve` included), for the emulator this
+/// process serves the runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()

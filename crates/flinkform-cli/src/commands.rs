@@ -122,6 +122,15 @@ pub(crate) struct Planned {
     pub(crate) observed: flinkform_core::Observed,
     /// The cloud and accounts planned against.
     pub(crate) target: flinkform_core::Target,
+    /// What the specs want, with this stack's ownership marks (`None`: destroy).
+    pub(crate) desired: Option<Desired>,
+}
+
+/// The resources `specs` declare (the parsed documents are dropped here: a fleet's are
+/// megabytes, and the expansion is all a plan needs of them).
+fn expanded(specs: &SpecArgs) -> Result<Desired> {
+    let stack = load_specs(specs)?;
+    Ok(flinkform_plan::expand(&stack)?)
 }
 
 /// Reads state and cloud, and plans (`flinkform_apply::refresh_and_plan`, the sequence the
@@ -129,12 +138,12 @@ pub(crate) struct Planned {
 /// call is resolved. `desired` is `None` for destroy.
 async fn prepare(
     global: &GlobalArgs,
-    desired: Option<&Desired>,
+    desired: Option<Desired>,
     safety: &SafetyArgs,
     operation: &str,
 ) -> Result<Planned> {
     let state = lock_state(global, operation).await?;
-    let (session, target) = connect(global, &state, desired).await?;
+    let (session, target) = connect(global, &state, desired.as_ref()).await?;
     // Everything this stack creates carries its mark (the state's lineage), and only what
     // carries it (or what the journal names) is adopted from the cloud.
     let desired = desired.map(|d| flinkform_apply::marked(d, state.state()));
@@ -169,6 +178,7 @@ async fn prepare(
         settled: prepared.settled,
         observed: prepared.observed,
         target,
+        desired,
     })
 }
 
@@ -195,9 +205,8 @@ pub(crate) async fn connect(
 }
 
 async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Exit> {
-    let stack = load_specs(&args.specs)?;
-    let desired = flinkform_plan::expand(&stack)?;
-    let planned = prepare(global, Some(&desired), &args.safety, "plan").await?;
+    let desired = expanded(&args.specs)?;
+    let planned = prepare(global, Some(desired), &args.safety, "plan").await?;
     let meta = report::meta(
         global,
         &args.specs,
@@ -206,7 +215,7 @@ async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Exit> {
     let format = report::format(args.json, args.format);
     view::out(&report::plan(&planned.plan, format, &meta)?);
     if let Some(out) = &args.out {
-        crate::saved::write(out, &args.specs, &desired, &args.safety, &planned)?;
+        crate::saved::write(out, &args.specs, &args.safety, &planned)?;
     }
     let changes = planned.plan.has_changes();
     planned.session.close().await?;
@@ -221,9 +230,8 @@ pub(crate) async fn apply(global: &GlobalArgs, args: ApplyArgs) -> Result<Exit> 
     if let Some((path, text)) = crate::saved::plan_file_arg(&args.specs) {
         return crate::saved::apply_saved(global, args, &path, &text).await;
     }
-    let stack = load_specs(&args.specs)?;
-    let desired = flinkform_plan::expand(&stack)?;
-    let planned = prepare(global, Some(&desired), &args.safety, "apply").await?;
+    let desired = expanded(&args.specs)?;
+    let planned = prepare(global, Some(desired), &args.safety, "apply").await?;
     let inputs: BTreeMap<String, String> = args.inputs.iter().cloned().collect();
     let exit = execute(planned, args.run.auto_approve, &args.run, "apply", &inputs).await?;
     crate::gates::resume_on_tty(global, args, exit).await
@@ -449,9 +457,8 @@ fn summarize(report: &ApplyReport, command: &str) -> Result<Exit> {
 }
 
 async fn drift(global: &GlobalArgs, args: DriftArgs) -> Result<Exit> {
-    let stack = load_specs(&args.specs)?;
-    let desired = flinkform_plan::expand(&stack)?;
-    let planned = prepare(global, Some(&desired), &SafetyArgs::default(), "drift").await?;
+    let desired = expanded(&args.specs)?;
+    let planned = prepare(global, Some(desired), &SafetyArgs::default(), "drift").await?;
     let meta = report::meta(
         global,
         &args.specs,
@@ -465,9 +472,8 @@ async fn drift(global: &GlobalArgs, args: DriftArgs) -> Result<Exit> {
 }
 
 async fn graph(global: &GlobalArgs, args: GraphArgs) -> Result<Exit> {
-    let stack = load_specs(&args.specs)?;
-    let desired = flinkform_plan::expand(&stack)?;
-    let planned = prepare(global, Some(&desired), &SafetyArgs::default(), "graph").await?;
+    let desired = expanded(&args.specs)?;
+    let planned = prepare(global, Some(desired), &SafetyArgs::default(), "graph").await?;
     view::out(&report::graph(&planned.plan, args.format));
     planned.session.close().await?;
     Ok(Exit::Ok)

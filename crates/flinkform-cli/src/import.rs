@@ -41,7 +41,7 @@ pub(crate) async fn import(global: &GlobalArgs, args: ImportArgs) -> Result<Exit
     let mut state = lock_state(global, "import").await?;
     recordable(&state, &addr, &id)?;
     let (session, target) = connect(global, &state, Some(&desired)).await?;
-    let desired = flinkform_apply::marked(&desired, state.state());
+    let desired = flinkform_apply::marked(desired, state.state());
     let outcome = run(
         &session, &mut state, &desired, &addr, &id, args.force, target,
     )

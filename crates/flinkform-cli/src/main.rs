@@ -18,6 +18,13 @@ mod view;
 
 use std::process::ExitCode;
 
+/// mimalloc, not the system allocator: a fleet's refresh makes millions of short-lived
+/// allocations from many threads, where glibc's arenas fragment (peak RSS well above the
+/// live heap) and hand pages back and forth with the kernel (BENCHMARKS.md, "Fleet").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes (specs/cli.md): 0 success / no changes, 1 error, 2 changes or drift present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Exit {

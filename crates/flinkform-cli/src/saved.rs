@@ -81,7 +81,6 @@ fn relative(path: &str) -> String {
 pub(crate) fn write(
     out: &Path,
     specs: &SpecArgs,
-    desired: &Desired,
     safety: &SafetyArgs,
     planned: &Planned,
 ) -> Result<()> {
@@ -94,8 +93,9 @@ pub(crate) fn write(
         })
         .collect();
     let state = planned.state.state();
-    let marked = flinkform_apply::marked(desired, state);
-    let req = flinkform_plan::observe_request(&marked, &state.resources);
+    let empty = Desired::default();
+    let marked = planned.desired.as_ref().unwrap_or(&empty);
+    let req = flinkform_plan::observe_request(marked, &state.resources);
     let (observed, facts) = observed_digests(&planned.observed);
     let opts = crate::commands::plan_options(safety)?;
     let file = PlanFile {
@@ -115,7 +115,7 @@ pub(crate) fn write(
             confirmed_objects: opts.confirmed_objects,
         },
         scope: Scope {
-            desired: req.desired,
+            desired: req.desired.into_iter().cloned().collect(),
             accounts: req.accounts,
         },
         observed,
@@ -263,6 +263,7 @@ pub(crate) async fn apply_saved(
         settled: file.settled_intents,
         observed: flinkform_core::Observed::default(),
         target,
+        desired: Some(desired),
     };
     let inputs: BTreeMap<String, String> = args.inputs.iter().cloned().collect();
     execute(planned, true, &args.run, "apply", &inputs).await

@@ -11,13 +11,16 @@ use crate::resource::{DesiredResource, RecordedResource};
 use crate::value::Attrs;
 
 /// What to read: every desired and recorded resource, and the regions each account uses.
+///
+/// It borrows the resources from the desired set and the state: a fleet's are thousands,
+/// and a refresh only reads them.
 #[derive(Debug, Clone, Default)]
-pub struct ObserveRequest {
+pub struct ObserveRequest<'a> {
     /// Resources the specs want (identity attributes such as `name` let a provider find a
     /// resource that state does not know yet, e.g. after a crash).
-    pub desired: Vec<DesiredResource>,
+    pub desired: Vec<&'a DesiredResource>,
     /// Resources the state remembers (found by `cloud_id`).
-    pub recorded: Vec<RecordedResource>,
+    pub recorded: Vec<&'a RecordedResource>,
     /// Account → regions whose facts (supported regions and zones, balance) to read.
     pub accounts: BTreeMap<AccountName, BTreeSet<Region>>,
 }

@@ -140,7 +140,7 @@ pub trait Provider: Send + Sync {
     async fn whoami(&self, account: &AccountName) -> Result<AccountUid, ProviderError>;
 
     /// Reads everything `req` names, in batches.
-    async fn observe(&self, req: &ObserveRequest) -> Result<Observed, ProviderError>;
+    async fn observe(&self, req: &ObserveRequest<'_>) -> Result<Observed, ProviderError>;
 
     /// Reads one resource (used to poll a pending create, update or delete).
     async fn read(

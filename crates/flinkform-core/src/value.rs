@@ -9,7 +9,12 @@ use serde::{Deserialize, Serialize};
 use crate::addr::Address;
 
 /// One attribute value.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Serialized untagged (a JSON boolean, integer, string, array or object; a reference is
+/// `{"$ref": "<address>"}`). Deserialization is written by hand (see the `Deserialize`
+/// impl below): serde's untagged enums buffer every value before trying each variant,
+/// which made reading a fleet's state several times slower.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(untagged)]
 pub enum Value {
     /// A boolean.
@@ -195,9 +200,108 @@ impl From<bool> for Value {
 /// Attributes of one resource, sorted by name.
 pub type Attrs = BTreeMap<String, Value>;
 
+impl<'de> Deserialize<'de> for Value {
+    /// What the untagged form reads: a boolean, an integer (`i64`), a string, a list, or a
+    /// map; a map with a `$ref` string that is an address is a reference (its other keys
+    /// ignored, as the derived form did), any other map a [`Value::Map`]. Floats and
+    /// null are refused.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean, an integer, a string, a list or a map")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+        i64::try_from(v).map(Value::Int).map_err(|_| {
+            E::invalid_value(serde::de::Unexpected::Unsigned(v), &"an integer of 64 bits")
+        })
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(v) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::List(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries: BTreeMap<String, Value> = BTreeMap::new();
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            entries.insert(k, v);
+        }
+        if let Some(Value::Str(target)) = entries.get("$ref")
+            && let Ok(addr) = target.parse::<Address>()
+        {
+            return Ok(Value::Ref(Ref { addr }));
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_what_the_untagged_form_read() {
+        let v: Value = serde_json::from_str(
+            r#"{"b": true, "i": -3, "s": "x", "l": [1, "y", {"$ref": "vpc.a"}], "m": {"k": "v"}}"#,
+        )
+        .unwrap();
+        let Value::Map(m) = v else {
+            panic!("a map: {v:?}")
+        };
+        assert_eq!(m["b"], Value::Bool(true));
+        assert_eq!(m["i"], Value::Int(-3));
+        assert_eq!(m["s"], Value::str("x"));
+        assert_eq!(
+            m["l"],
+            Value::List(vec![
+                Value::Int(1),
+                Value::str("y"),
+                Value::reference("vpc.a".parse().unwrap())
+            ])
+        );
+        assert_eq!(m["m"], Value::str_map([("k", "v")]));
+        // A `$ref` that is not an address, or not a string, is a plain map.
+        let not_ref: Value = serde_json::from_str(r#"{"$ref": "no address"}"#).unwrap();
+        assert_eq!(not_ref, Value::str_map([("$ref", "no address")]));
+        let not_ref: Value = serde_json::from_str(r#"{"$ref": 1}"#).unwrap();
+        assert!(matches!(not_ref, Value::Map(_)));
+        // Floats, null and integers past i64 are refused.
+        for bad in ["1.5", "null", "18446744073709551615"] {
+            assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            serde_json::from_str::<Value>("9223372036854775807").unwrap(),
+            Value::Int(i64::MAX)
+        );
+    }
 
     #[test]
     fn maps_round_trip_and_refs_stay_refs() {

@@ -97,10 +97,10 @@ pub fn mark(desired: &mut Desired, stack: &str) {
 /// checks excluded: they are account facts, not resources) and, per account, the regions
 /// used by the specs and by the state.
 #[must_use]
-pub fn observe_request(
-    desired: &Desired,
-    recorded: &BTreeMap<Address, RecordedResource>,
-) -> ObserveRequest {
+pub fn observe_request<'a>(
+    desired: &'a Desired,
+    recorded: &'a BTreeMap<Address, RecordedResource>,
+) -> ObserveRequest<'a> {
     let mut accounts = desired.accounts.clone();
     for r in recorded.values() {
         let regions = accounts.entry(r.account.clone()).or_default();
@@ -113,12 +113,10 @@ pub fn observe_request(
             .resources
             .values()
             .filter(|d| d.addr.kind() != ResourceKind::AccountBalance)
-            .cloned()
             .collect(),
         recorded: recorded
             .values()
             .filter(|r| r.addr.kind() != ResourceKind::AccountBalance)
-            .cloned()
             .collect(),
         accounts,
     }
@@ -745,7 +743,8 @@ mod tests {
         w.billing = Billing::PayAsYouGo;
         w.projects.clear();
         let d = expand(&stack(vec![w])).unwrap();
-        let req = observe_request(&d, &BTreeMap::new());
+        let recorded = BTreeMap::new();
+        let req = observe_request(&d, &recorded);
         assert_eq!(req.desired.len(), d.resources.len() - 1);
         assert!(
             req.desired

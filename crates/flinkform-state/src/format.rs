@@ -252,9 +252,13 @@ pub fn decode(text: &str, path: &Path) -> Result<State> {
         path: path.to_path_buf(),
         reason,
     };
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
-    let version = match value.get("format_version") {
+    /// Only the version, read first (the rest is skipped, not built).
+    #[derive(serde::Deserialize)]
+    struct Version {
+        format_version: Option<serde_json::Value>,
+    }
+    let head: Version = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+    let version = match head.format_version {
         None => return Err(corrupt("no `format_version` field".to_owned())),
         Some(v) => v
             .as_u64()

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::format;
 use crate::journal::{self, EntryV1};
 use crate::local::{LocalBackend, io_err};
-use crate::model::State;
+use crate::model::{Lineage, State};
 
 /// What a locked session knows about the files besides the state.
 #[derive(Debug, Default)]
@@ -31,13 +31,23 @@ pub(crate) struct Current {
 /// Everything read from the files.
 pub(crate) struct Loaded {
     pub(crate) state: State,
-    pub(crate) snapshot: Option<(State, u64)>,
+    /// The snapshot's lineage, serial and size (its resources are in `state`: a fleet's
+    /// state is not held twice).
+    pub(crate) snapshot: Option<Snapshot>,
     pub(crate) journal: journal::Read,
+}
+
+/// What [`Loaded`] keeps of the snapshot it read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Snapshot {
+    pub(crate) lineage: Lineage,
+    pub(crate) serial: u64,
+    pub(crate) len: u64,
 }
 
 impl Loaded {
     pub(crate) fn into_current(self) -> Current {
-        let (snapshot_exists, snapshot_len) = self.snapshot.map_or((false, 0), |(_, l)| (true, l));
+        let (snapshot_exists, snapshot_len) = self.snapshot.map_or((false, 0), |s| (true, s.len));
         Current {
             state: self.state,
             snapshot_exists,
@@ -116,10 +126,13 @@ pub(crate) fn load(backend: &LocalBackend) -> Result<Loaded> {
             "ignoring the torn last line of the state journal (a write interrupted by a crash); the state is as of the last complete commit, and the next locked write cuts the torn bytes off"
         );
     }
-    let mut state = snapshot
-        .as_ref()
-        .map_or_else(State::new, |(s, _)| s.clone());
-    if snapshot.is_none()
+    let meta = snapshot.as_ref().map(|(s, len)| Snapshot {
+        lineage: s.lineage,
+        serial: s.serial,
+        len: *len,
+    });
+    let mut state = snapshot.map_or_else(State::new, |(s, _)| s);
+    if meta.is_none()
         && let Some(first) = journal.entries.first()
     {
         return Err(Error::Corrupt {
@@ -134,7 +147,7 @@ pub(crate) fn load(backend: &LocalBackend) -> Result<Loaded> {
     replay(&mut state, &journal.entries, None, &jpath)?;
     Ok(Loaded {
         state,
-        snapshot,
+        snapshot: meta,
         journal,
     })
 }
@@ -154,9 +167,9 @@ fn modified(path: &Path) -> String {
 pub(crate) fn history(backend: &LocalBackend) -> Result<Vec<HistoryEntry>> {
     let loaded = load(backend)?;
     let mut out: Vec<HistoryEntry> = Vec::new();
-    let snap_serial = loaded.snapshot.as_ref().map(|(s, _)| s.serial);
+    let snap_serial = loaded.snapshot.map(|s| s.serial);
     if let Some((backup, _)) = read_snapshot(&backend.backup_path())?
-        && Some(backup.lineage) == loaded.snapshot.as_ref().map(|(s, _)| s.lineage)
+        && Some(backup.lineage) == loaded.snapshot.map(|s| s.lineage)
         && snap_serial.is_some_and(|s| backup.serial < s)
     {
         out.push(HistoryEntry {
@@ -199,11 +212,14 @@ pub(crate) fn history(backend: &LocalBackend) -> Result<Vec<HistoryEntry>> {
 pub(crate) fn read_serial(backend: &LocalBackend, serial: u64) -> Result<State> {
     let loaded = load(backend)?;
     let jpath = backend.journal_path();
-    if let Some((snap, _)) = &loaded.snapshot
+    if let Some(snap) = loaded.snapshot
         && snap.serial <= serial
         && serial <= loaded.state.serial
+        // Read again (`Loaded` keeps one copy of the state); a snapshot another run has
+        // rewritten meanwhile is not the one the journal was read against.
+        && let Some((mut state, _)) = read_snapshot(backend.path())?
+        && state.serial == snap.serial
     {
-        let mut state = snap.clone();
         replay(&mut state, &loaded.journal.entries, Some(serial), &jpath)?;
         return Ok(state);
     }

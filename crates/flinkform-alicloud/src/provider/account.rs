@@ -149,7 +149,7 @@ pub(super) async fn facts(
 /// The accounts whose resource groups refresh reads: those whose desired workspaces name
 /// one, among the accounts whose facts were asked for.
 pub(super) fn group_accounts(
-    req: &ObserveRequest,
+    req: &ObserveRequest<'_>,
     facts: &BTreeMap<AccountName, AccountFacts>,
 ) -> Vec<AccountName> {
     req.desired

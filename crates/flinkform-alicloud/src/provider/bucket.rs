@@ -91,7 +91,7 @@ pub(super) type TagRead = (AccountName, String, Region, bool);
 /// one call per 1000 objects): buckets the state has and the specs no longer want,
 /// or want in another region.
 pub(super) fn further_reads<'a>(
-    items: impl Iterator<Item = &'a Item>,
+    items: impl Iterator<Item = &'a Item<'a>>,
     seen: &Seen,
     desired_region: &BTreeMap<&Address, Option<&str>>,
     default_region: &Region,

@@ -126,9 +126,9 @@ pub(crate) async fn paged(
     let resp = client
         .rpc_read(product, region, action, page_params(1), method)
         .await?;
-    let mut all = wire::list_at(&resp, list_path).to_vec();
-    let got = all.len();
     let total = wire::int_at(&resp, total_path).and_then(|t| usize::try_from(t).ok());
+    let mut all = wire::take_list_at(resp, list_path);
+    let got = all.len();
     if let Some(total) = total {
         if got == 0 || all.len() >= total {
             return Ok(all);
@@ -146,7 +146,7 @@ pub(crate) async fn paged(
                     .rpc_read(product, region.as_ref(), &action, params, method)
                     .await?;
                 let path: Vec<&str> = list_path.iter().map(String::as_str).collect();
-                Ok::<_, ApiError>((page, wire::list_at(&resp, &path).to_vec()))
+                Ok::<_, ApiError>((page, wire::take_list_at(resp, &path)))
             });
         }
         let mut rest = Vec::with_capacity(set.len());
@@ -171,7 +171,7 @@ pub(crate) async fn paged(
         let resp = client
             .rpc_read(product, region, action, page_params(page), method)
             .await?;
-        let items = wire::list_at(&resp, list_path).to_vec();
+        let items = wire::take_list_at(resp, list_path);
         let got = items.len();
         all.extend(items);
         if got < size {
@@ -462,7 +462,7 @@ impl Provider for AliProvider {
         Ok(caller_uid(self.client(account)?).await?)
     }
 
-    async fn observe(&self, req: &ObserveRequest) -> Result<Observed, ProviderError> {
+    async fn observe(&self, req: &ObserveRequest<'_>) -> Result<Observed, ProviderError> {
         let mut observed = observe::observe(self, req).await?;
         self.observe_market(req, &mut observed).await?;
         Ok(observed)

@@ -47,18 +47,19 @@ use crate::tags;
 /// a throttled read after the cloud's `Retry-After`).
 const OBSERVE_CONCURRENCY: usize = 64;
 
-/// One requested resource, merged from its desired and recorded forms.
+/// One requested resource, merged from its desired and recorded forms (its attributes
+/// borrowed from the request: a fleet's are megabytes).
 #[derive(Debug, Clone)]
-pub(super) struct Item {
+pub(super) struct Item<'a> {
     pub(super) addr: Address,
     pub(super) mode: Mode,
     pub(super) account: AccountName,
     pub(super) region: Option<Region>,
     pub(super) cloud_id: Option<CloudId>,
-    pub(super) attrs: Attrs,
+    pub(super) attrs: &'a Attrs,
 }
 
-impl Item {
+impl Item<'_> {
     pub(super) fn name(&self) -> Option<&str> {
         attr_str(&self.attrs, "name")
     }
@@ -85,8 +86,8 @@ impl Item {
     }
 }
 
-fn merge_items(req: &ObserveRequest) -> BTreeMap<Address, Item> {
-    let mut items: BTreeMap<Address, Item> = BTreeMap::new();
+fn merge_items<'a>(req: &ObserveRequest<'a>) -> BTreeMap<Address, Item<'a>> {
+    let mut items: BTreeMap<Address, Item<'a>> = BTreeMap::new();
     for d in &req.desired {
         items.insert(
             d.addr.clone(),
@@ -96,7 +97,7 @@ fn merge_items(req: &ObserveRequest) -> BTreeMap<Address, Item> {
                 account: d.account.clone(),
                 region: d.region.clone(),
                 cloud_id: None,
-                attrs: d.attrs.clone(),
+                attrs: &d.attrs,
             },
         );
     }
@@ -107,7 +108,7 @@ fn merge_items(req: &ObserveRequest) -> BTreeMap<Address, Item> {
             account: r.account.clone(),
             region: r.region.clone(),
             cloud_id: None,
-            attrs: r.attrs.clone(),
+            attrs: &r.attrs,
         });
         // The recorded resource is what exists: find it where the state says it is.
         item.account = r.account.clone();
@@ -213,13 +214,13 @@ struct Refresh<'a> {
     provider: &'a AliProvider,
     counter: Arc<AtomicU64>,
     clients: BTreeMap<AccountName, Client>,
-    items: BTreeMap<Address, Item>,
+    items: BTreeMap<Address, Item<'a>>,
     /// Account → the regions it uses (for the BSS host and the OSS service host).
     home: BTreeMap<AccountName, BTreeSet<Region>>,
 }
 
 impl<'a> Refresh<'a> {
-    fn new(provider: &'a AliProvider, req: &ObserveRequest) -> Self {
+    fn new(provider: &'a AliProvider, req: &ObserveRequest<'a>) -> Self {
         let counter = Arc::new(AtomicU64::new(0));
         let clients = provider
             .clients
@@ -276,7 +277,7 @@ impl<'a> Refresh<'a> {
     }
 
     /// The requested resources of `kinds`.
-    fn of<'s>(&'s self, kinds: &'s [ResourceKind]) -> impl Iterator<Item = &'s Item> {
+    fn of<'s>(&'s self, kinds: &'s [ResourceKind]) -> impl Iterator<Item = &'s Item<'a>> {
         self.items
             .values()
             .filter(move |i| kinds.contains(&i.addr.kind()))
@@ -367,7 +368,7 @@ struct Listings {
 /// `crate::market` observes) and every requested account.
 pub(super) async fn observe(
     provider: &AliProvider,
-    req: &ObserveRequest,
+    req: &ObserveRequest<'_>,
 ) -> Result<Observed, ProviderError> {
     let cx = Refresh::new(provider, req);
     if let Ok(mut known) = provider.bss_regions.lock() {
@@ -425,7 +426,7 @@ pub(super) async fn observe(
 }
 
 /// Phase 1: the listings per account and region, and per account.
-async fn listings(cx: &Refresh<'_>, req: &ObserveRequest) -> Result<Listings, ProviderError> {
+async fn listings(cx: &Refresh<'_>, req: &ObserveRequest<'_>) -> Result<Listings, ProviderError> {
     use ResourceKind as K;
     // Every listing at once: none depends on another.
     let instances = list_regions(
@@ -570,7 +571,7 @@ async fn projects(
 /// whether another account owns a bucket name to create.
 async fn bucket_details(
     cx: &Refresh<'_>,
-    req: &ObserveRequest,
+    req: &ObserveRequest<'_>,
     buckets: &mut bucket::Seen,
 ) -> Result<(), ProviderError> {
     let desired_region: BTreeMap<&Address, Option<&str>> = req

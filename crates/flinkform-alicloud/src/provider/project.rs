@@ -76,7 +76,7 @@ pub(super) type Instance = (AccountName, Region, String);
 /// Refresh: the instance of each project, from its recorded id, its `workspace_id`, or its
 /// workspace's name in the instance listing of its region.
 pub(super) fn instances_of<'a>(
-    items: impl Iterator<Item = &'a Item>,
+    items: impl Iterator<Item = &'a Item<'a>>,
     instances: &Listed,
 ) -> BTreeMap<Address, Instance> {
     let mut out = BTreeMap::new();

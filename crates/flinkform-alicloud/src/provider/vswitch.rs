@@ -51,7 +51,7 @@ pub(super) fn observation(it: &Item, vsws: &Listed) -> Option<Observation> {
 
 /// Refresh: the vSwitches of existing VPCs the specs reference by id (data `vpc`s).
 pub(super) fn network<'a>(
-    items: impl Iterator<Item = &'a Item>,
+    items: impl Iterator<Item = &'a Item<'a>>,
     vsws: &Listed,
 ) -> BTreeMap<CloudId, Vec<ObservedResource>> {
     let mut network = BTreeMap::new();

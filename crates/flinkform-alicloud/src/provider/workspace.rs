@@ -124,7 +124,7 @@ pub(super) type Matched = BTreeMap<Address, (AccountName, Json)>;
 /// Refresh, first pass: each workspace in its own region's listing, by its known id, else
 /// by name.
 pub(super) fn match_listed<'a>(
-    items: impl Iterator<Item = &'a Item>,
+    items: impl Iterator<Item = &'a Item<'a>>,
     instances: &Listed,
 ) -> Matched {
     let mut matched = Matched::new();
@@ -146,9 +146,9 @@ pub(super) fn match_listed<'a>(
 
 /// Managed workspaces to create that the first pass did not find.
 fn unmatched<'a>(
-    items: impl Iterator<Item = &'a Item>,
+    items: impl Iterator<Item = &'a Item<'a>>,
     matched: &Matched,
-) -> impl Iterator<Item = &'a Item> {
+) -> impl Iterator<Item = &'a Item<'a>> {
     items.filter(|i| {
         i.addr.kind() == ResourceKind::FlinkWorkspace
             && i.mode == Mode::Managed
@@ -161,7 +161,7 @@ fn unmatched<'a>(
 /// create whose name is taken in another region is found there (and the planner
 /// refuses it unless it is this stack's). These are the regions refresh lists too.
 pub(super) fn other_regions<'a>(
-    items: impl Iterator<Item = &'a Item>,
+    items: impl Iterator<Item = &'a Item<'a>>,
     matched: &Matched,
     facts: &BTreeMap<AccountName, AccountFacts>,
     instances: &Listed,
@@ -190,7 +190,7 @@ pub(super) fn other_regions<'a>(
 /// Refresh, second pass: the unmatched workspaces by name in any listed region of their
 /// account.
 pub(super) fn match_elsewhere<'a>(
-    items: impl Iterator<Item = &'a Item>,
+    items: impl Iterator<Item = &'a Item<'a>>,
     instances: &Listed,
     matched: &mut Matched,
 ) {

@@ -199,7 +199,7 @@ impl Provider for FakeProvider {
         Ok(AccountUid::new("5123456789012345").unwrap())
     }
 
-    async fn observe(&self, req: &ObserveRequest) -> Result<Observed, ProviderError> {
+    async fn observe(&self, req: &ObserveRequest<'_>) -> Result<Observed, ProviderError> {
         let _g = self.enter("Describe").await?;
         Ok(self.with(|c| {
             let mut out = Observed {
