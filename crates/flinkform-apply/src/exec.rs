@@ -4,8 +4,10 @@
 //! counts and a `JoinSet` with one task per running action. Tasks never touch the sink:
 //! they send each state change to the walker, which commits it (a durable write) and
 //! answers, so every intent is on disk before its call and every outcome right after it.
-//! Provider calls take a slot of a semaphore of `parallelism` permits only for the call
-//! itself; backoff sleeps and polling delays hold none.
+//! Provider calls take one of `parallelism` slots only for the call itself; backoff sleeps
+//! and polling delays hold none. A free slot goes to the waiting call whose action serves
+//! the earliest chain of the plan ([`crate::slots`]), so that chains finish one after
+//! another and their provisioning waits overlap other chains' calls.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -22,7 +24,7 @@ use flinkform_core::{
 use flinkform_plan::{Op, Plan, PlannedAction, client_token};
 use flinkform_state::{Change, Intent, IntentOp, State, StateSink, WaitingGate, now_rfc3339};
 use tokio::sync::mpsc::{self, UnboundedSender};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep};
 
@@ -31,6 +33,7 @@ use crate::event::Event;
 use crate::limiter::RateLimiter;
 use crate::options::ApplyOptions;
 use crate::report::{ApplyReport, NodeResult, NodeStatus};
+use crate::slots::{Slots, group_keys};
 
 /// A state change a task asks the walker to commit.
 struct CommitRequest {
@@ -42,7 +45,9 @@ struct CommitRequest {
 /// What every task shares.
 struct Shared {
     provider: Arc<dyn Provider>,
-    slots: Semaphore,
+    slots: Arc<Slots>,
+    /// Each action's slot priority ([`group_keys`]).
+    priority: Vec<u64>,
     limiter: RateLimiter,
     opts: ApplyOptions,
     events: UnboundedSender<Event>,
@@ -131,7 +136,8 @@ pub async fn apply(
     let throttles_before = throttles.total();
     let shared = Arc::new(Shared {
         provider,
-        slots: Semaphore::new(opts.parallelism.clamp(1, Semaphore::MAX_PERMITS)),
+        slots: Slots::new(opts.parallelism),
+        priority: group_keys(&dependents),
         limiter: RateLimiter::new(opts.rate_limits.clone(), throttles),
         opts: opts.clone(),
         events: events.clone(),
@@ -807,7 +813,8 @@ impl Runner {
         };
         shared.limiter.acquire(key).await;
         let result = {
-            let _slot = shared.slots.acquire().await.ok();
+            let key = shared.priority.get(self.idx).copied().unwrap_or(u64::MAX);
+            let _slot = shared.slots.acquire(key).await;
             self.api_calls += 1;
             f().await
         };

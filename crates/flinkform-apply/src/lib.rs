@@ -2,8 +2,9 @@
 //! [`flinkform_core::Provider`] for each action and recording every intent and outcome
 //! through a [`flinkform_state::StateSink`].
 //!
-//! - bounded concurrency: at most `parallelism` provider calls in flight; waiting for a
-//!   resource to become ready polls without holding a slot;
+//! - bounded concurrency: at most `parallelism` provider calls in flight, a free slot going
+//!   to the call of the plan's earliest chain; waiting for a resource to become ready polls
+//!   without holding a slot;
 //! - per-API (per resource kind) adaptive token buckets, and retries of throttling and
 //!   transient errors with exponential backoff and full jitter;
 //! - crash safety: an intent is durable before each mutating call, the outcome right after;
@@ -24,6 +25,7 @@ mod prepare;
 mod recovery;
 mod report;
 mod saved;
+mod slots;
 
 pub use cancel::Cancellation;
 pub use error::{Error, Result};
