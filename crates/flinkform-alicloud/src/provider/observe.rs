@@ -1,5 +1,5 @@
 //! The batched refresh: which listings to read for the requested resources, read with
-//! bounded concurrency in phases, then one mapping per kind module from the listings to
+//! bounded concurrency in pipelined stages, then one mapping per kind module from the listings to
 //! observations.
 //!
 //! `observe` is batched: per account and region one paged `DescribeInstances`,
@@ -9,17 +9,27 @@
 //! account its facts (`GetCallerIdentity`, `QueryAccountBalance`,
 //! `DescribeSupportedRegions`, `DescribeSupportedZones` per requested region).
 //!
-//! Phases, each a set of independent reads run at most [`OBSERVE_CONCURRENCY`] at once
+//! Stages, each a set of independent reads run at most [`OBSERVE_CONCURRENCY`] at once
 //! per kind; the pages of a listing are fetched in parallel once the first page tells the
-//! total, and listings are indexed by id (a lookup per resource, not a search):
-//! 1. listings per account and region (instances, VPCs, vSwitches) and per account
-//!    (buckets, the role, facts), all at once; then resource groups and, one after
-//!    another, the balances of balance checks of accounts whose facts were not asked for;
-//! 2. workspaces: the instances of the account's other regions for a name not found in its
-//!    own, then the renewal statuses of the subscriptions found;
-//! 3. the namespaces of the workspaces with projects;
-//! 4. the tags (and object counts) of the buckets found, and whether another account owns
-//!    a bucket name to create (at the same time as phases 2 and 3).
+//! total, and listings are indexed by id (a lookup per resource, not a search). Every stage
+//! starts as soon as what it needs is in (a pipeline, not phases that wait for each other):
+//! - at once: the listings per account and region (instances, VPCs, vSwitches) and per
+//!   account (buckets, the role), the account facts (the UID, usually known from before the
+//!   refresh, the balance and the Flink regions at the same time, then the zones), the
+//!   resource groups, the balances of balance checks of accounts whose facts are not asked
+//!   for, and the namespaces of projects whose instance id is known (recorded, or the
+//!   spec's `workspace_id`);
+//! - once the instance listings are in: the namespaces of the other projects (a project's
+//!   instance is looked up in its own region only);
+//! - once the instance listings and the facts are in: the workspaces, by name in the
+//!   account's other regions the site offers (listed now) for a name not found in its own,
+//!   then the renewal statuses of the subscriptions found;
+//! - once the bucket listings are in: the tags (and object counts) of the buckets found and,
+//!   at the same time, whether another account owns a bucket name to create.
+//!
+//! The outcome does not depend on the timing: of several failures, the first in the fixed
+//! order of [`Stage`] wins (a stage's failure waits for every earlier stage to succeed;
+//! every stage depends only on earlier ones), and dropping the refresh aborts its reads.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
