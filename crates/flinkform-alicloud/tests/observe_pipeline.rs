@@ -81,7 +81,13 @@ impl Server {
         let mut rx = self.arrived.subscribe();
         let ready = tokio::time::timeout(
             HOLD,
-            rx.wait_for(|a| if self.fail { a.tags } else { a.namespaces && a.tags }),
+            rx.wait_for(|a| {
+                if self.fail {
+                    a.tags
+                } else {
+                    a.namespaces && a.tags
+                }
+            }),
         )
         .await
         .is_ok_and(|r| r.is_ok());
