@@ -96,46 +96,59 @@ async fn ask_caller_uid(client: &Client) -> Result<AccountUid, ApiError> {
 
 /// The facts of one account: UID, balance, Flink regions and zones of `regions`; with the
 /// available amount as the cloud wrote it.
+///
+/// The UID (asked once per client, usually before refresh), the balance and the Flink
+/// regions are read at the same time, then the zones of every requested region the site
+/// offers at the same time; the first failure in that order wins.
 pub(super) async fn facts(
     client: Client,
     regions: BTreeSet<Region>,
     bss_region: Region,
     fallback: Region,
 ) -> Result<(AccountFacts, String), ApiError> {
-    let uid = caller_uid(&client).await?;
-    let (amount, currency, cents) = query_balance(&client, &bss_region).await?;
     let home = regions.iter().next().cloned().unwrap_or(fallback);
-    let resp = client
-        .rpc_read(
+    let (uid, balance, supported) = tokio::join!(
+        caller_uid(&client),
+        query_balance(&client, &bss_region),
+        client.rpc_read(
             Product::Foasconsole,
             Some(&home),
             "DescribeSupportedRegions",
             Vec::new(),
             RpcMethod::Get,
         )
-        .await?;
-    let flink_regions: BTreeSet<Region> = wire::list_at(&resp, &["Regions"])
+    );
+    let uid = uid?;
+    let (amount, currency, cents) = balance?;
+    let flink_regions: BTreeSet<Region> = wire::list_at(&supported?, &["Regions"])
         .iter()
         .filter_map(|r| wire::string_at(r, &["Region"]))
         .filter_map(|r| Region::new(r).ok())
         .collect();
-    let mut flink_zones = BTreeMap::new();
-    for region in regions.iter().filter(|r| flink_regions.contains(*r)) {
-        let resp = client
-            .rpc_read(
-                Product::Foasconsole,
-                Some(region),
-                "DescribeSupportedZones",
-                params(&[("Region", region.as_str())]),
-                RpcMethod::Get,
-            )
-            .await?;
-        let zones: BTreeSet<ZoneId> = wire::strings_at(&resp, &["ZoneIds"])
-            .into_iter()
-            .filter_map(|z| ZoneId::new(z).ok())
-            .collect();
-        flink_zones.insert(region.clone(), zones);
-    }
+    let zone_reads = regions
+        .iter()
+        .filter(|r| flink_regions.contains(*r))
+        .map(|region| async {
+            let resp = client
+                .rpc_read(
+                    Product::Foasconsole,
+                    Some(region),
+                    "DescribeSupportedZones",
+                    params(&[("Region", region.as_str())]),
+                    RpcMethod::Get,
+                )
+                .await?;
+            let zones: BTreeSet<ZoneId> = wire::strings_at(&resp, &["ZoneIds"])
+                .into_iter()
+                .filter_map(|z| ZoneId::new(z).ok())
+                .collect();
+            Ok::<_, ApiError>((region.clone(), zones))
+        });
+    // A handful of regions per account: all at once, the first failure in region order.
+    let flink_zones = futures_util::future::join_all(zone_reads)
+        .await
+        .into_iter()
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
     let facts = AccountFacts {
         uid: Some(uid),
         flink_regions,
@@ -147,17 +160,17 @@ pub(super) async fn facts(
 }
 
 /// The accounts whose resource groups refresh reads: those whose desired workspaces name
-/// one, among the accounts whose facts were asked for.
-pub(super) fn group_accounts(
+/// one, among the accounts whose facts are asked for (`asked`: the request's accounts).
+pub(super) fn group_accounts<V>(
     req: &ObserveRequest<'_>,
-    facts: &BTreeMap<AccountName, AccountFacts>,
+    asked: &BTreeMap<AccountName, V>,
 ) -> Vec<AccountName> {
     req.desired
         .iter()
         .filter(|d| {
             d.addr.kind() == ResourceKind::FlinkWorkspace
                 && d.attrs.contains_key("resource_group")
-                && facts.contains_key(&d.account)
+                && asked.contains_key(&d.account)
         })
         .map(|d| d.account.clone())
         .collect::<BTreeSet<_>>()

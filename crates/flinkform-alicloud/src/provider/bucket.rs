@@ -30,7 +30,7 @@ pub(super) use super::update_tags_only as update;
 
 /// What refresh read of one bucket: its tags, and its object count where a deletion may
 /// be planned.
-type BucketSeen = (BTreeMap<String, String>, Option<i64>);
+pub(super) type BucketSeen = (BTreeMap<String, String>, Option<i64>);
 
 /// Every bucket of the account with its region (from `ListBuckets`, paged by marker).
 pub(super) async fn list(
@@ -92,7 +92,7 @@ pub(super) type TagRead = (AccountName, String, Region, bool);
 /// or want in another region.
 pub(super) fn further_reads<'a>(
     items: impl Iterator<Item = &'a Item<'a>>,
-    seen: &Seen,
+    listed: &BTreeMap<AccountName, Vec<(String, Option<String>)>>,
     desired_region: &BTreeMap<&Address, Option<&str>>,
     default_region: &Region,
 ) -> (Vec<TagRead>, Vec<(AccountName, String)>) {
@@ -102,8 +102,7 @@ pub(super) fn further_reads<'a>(
         let Some(name) = name_of(it) else {
             continue;
         };
-        match seen
-            .listed
+        match listed
             .get(&it.account)
             .and_then(|l| l.iter().find(|(b, _)| *b == name))
         {

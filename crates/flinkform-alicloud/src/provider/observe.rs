@@ -1,5 +1,5 @@
 //! The batched refresh: which listings to read for the requested resources, read with
-//! bounded concurrency in phases, then one mapping per kind module from the listings to
+//! bounded concurrency in pipelined stages, then one mapping per kind module from the listings to
 //! observations.
 //!
 //! `observe` is batched: per account and region one paged `DescribeInstances`,
@@ -9,17 +9,27 @@
 //! account its facts (`GetCallerIdentity`, `QueryAccountBalance`,
 //! `DescribeSupportedRegions`, `DescribeSupportedZones` per requested region).
 //!
-//! Phases, each a set of independent reads run at most [`OBSERVE_CONCURRENCY`] at once
+//! Stages, each a set of independent reads run at most [`OBSERVE_CONCURRENCY`] at once
 //! per kind; the pages of a listing are fetched in parallel once the first page tells the
-//! total, and listings are indexed by id (a lookup per resource, not a search):
-//! 1. listings per account and region (instances, VPCs, vSwitches) and per account
-//!    (buckets, the role, facts), all at once; then resource groups and, one after
-//!    another, the balances of balance checks of accounts whose facts were not asked for;
-//! 2. workspaces: the instances of the account's other regions for a name not found in its
-//!    own, then the renewal statuses of the subscriptions found;
-//! 3. the namespaces of the workspaces with projects;
-//! 4. the tags (and object counts) of the buckets found, and whether another account owns
-//!    a bucket name to create (at the same time as phases 2 and 3).
+//! total, and listings are indexed by id (a lookup per resource, not a search). Every stage
+//! starts as soon as what it needs is in (a pipeline, not phases that wait for each other):
+//! - at once: the listings per account and region (instances, VPCs, vSwitches) and per
+//!   account (buckets, the role), the account facts (the UID, usually known from before the
+//!   refresh, the balance and the Flink regions at the same time, then the zones), the
+//!   resource groups, the balances of balance checks of accounts whose facts are not asked
+//!   for, and the namespaces of projects whose instance id is known (recorded, or the
+//!   spec's `workspace_id`);
+//! - once the instance listings are in: the namespaces of the other projects (a project's
+//!   instance is looked up in its own region only);
+//! - once the instance listings and the facts are in: the workspaces, by name in the
+//!   account's other regions the site offers (listed now) for a name not found in its own,
+//!   then the renewal statuses of the subscriptions found;
+//! - once the bucket listings are in: the tags (and object counts) of the buckets found and,
+//!   at the same time, whether another account owns a bucket name to create.
+//!
+//! The outcome does not depend on the timing: of several failures, the first in the fixed
+//! order of [`Stage`] wins (a stage's failure waits for every earlier stage to succeed;
+//! every stage depends only on earlier ones), and dropping the refresh aborts its reads.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -31,7 +41,7 @@ use flinkform_core::{
     Observed, ObservedResource, ProviderError, ProviderErrorKind, Region, ResourceKind,
 };
 use serde_json::Value as Json;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::{
@@ -118,17 +128,17 @@ fn merge_items<'a>(req: &ObserveRequest<'a>) -> BTreeMap<Address, Item<'a>> {
     items
 }
 
-/// Runs `futs` with at most `limit` at once; results in input order.
-async fn bounded<T, F>(futs: Vec<F>, limit: usize) -> Result<Vec<T>, ProviderError>
+/// Runs `futs` with at most as many at once as `sem` has permits (shared by every batch
+/// of one kind of read); results in input order.
+async fn bounded<T, F>(futs: Vec<F>, sem: &Arc<Semaphore>) -> Result<Vec<T>, ProviderError>
 where
     F: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
-    let sem = Arc::new(Semaphore::new(limit.max(1)));
     let mut set = JoinSet::new();
     let n = futs.len();
     for (i, f) in futs.into_iter().enumerate() {
-        let sem = Arc::clone(&sem);
+        let sem = Arc::clone(sem);
         set.spawn(async move {
             let _permit = sem.acquire_owned().await.ok();
             (i, f.await)
@@ -152,8 +162,30 @@ where
     Ok(out.into_iter().map(|(_, t)| t).collect())
 }
 
-/// One phase: `read(key)` for every key, at most [`OBSERVE_CONCURRENCY`] at once; the
-/// results with their keys (in key order), or the first failure in that order.
+/// The bound of one kind of read: [`OBSERVE_CONCURRENCY`] at once.
+fn one_kind() -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(OBSERVE_CONCURRENCY))
+}
+
+/// `read(key)` for every key, as many at once as `sem` allows; every result with its key
+/// (in key order).
+async fn read_all<K, T, Fut>(
+    sem: &Arc<Semaphore>,
+    keys: impl IntoIterator<Item = K>,
+    read: impl FnMut(&K) -> Result<Fut, ProviderError>,
+) -> Result<Vec<(K, Result<T, ApiError>)>, ProviderError>
+where
+    Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let keys: Vec<K> = keys.into_iter().collect();
+    let futs = keys.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    let results = bounded(futs, sem).await?;
+    Ok(keys.into_iter().zip(results).collect())
+}
+
+/// One set of reads: `read(key)` for every key, at most [`OBSERVE_CONCURRENCY`] at once;
+/// the results with their keys (in key order), or the first failure in that order.
 async fn read_each<K, T, Fut, C>(
     keys: impl IntoIterator<Item = K>,
     read: impl FnMut(&K) -> Result<Fut, ProviderError>,
@@ -163,14 +195,80 @@ where
     T: Send + 'static,
     C: FromIterator<(K, T)>,
 {
-    let keys: Vec<K> = keys.into_iter().collect();
-    let futs = keys.iter().map(read).collect::<Result<Vec<_>, _>>()?;
-    let results = bounded(futs, OBSERVE_CONCURRENCY).await?;
-    Ok(keys
+    Ok(read_all(&one_kind(), keys, read)
+        .await?
         .into_iter()
-        .zip(results)
         .map(|(key, res)| Ok((key, res?)))
         .collect::<Result<C, ApiError>>()?)
+}
+
+/// The reads of one refresh, in the order their failures are reported: of several that
+/// fail, the first in this order wins (whichever failed first in time). Every read depends
+/// only on reads before it.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    Instances,
+    Vpcs,
+    Vswitches,
+    BucketLists,
+    Roles,
+    Facts,
+    Groups,
+    Balances,
+    Workspaces,
+    Namespaces,
+    BucketTags,
+    BucketProbes,
+}
+
+/// Which stages have succeeded; a failed stage reports once every stage before it has.
+struct Stages {
+    done: watch::Sender<u32>,
+}
+
+impl Stages {
+    fn new() -> Self {
+        Self {
+            done: watch::Sender::new(0),
+        }
+    }
+
+    /// Runs `stage`: its value, or its failure once every earlier stage has succeeded
+    /// (never, when one of them fails: that failure is reported instead).
+    async fn run<T>(
+        &self,
+        stage: Stage,
+        fut: impl Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, ProviderError> {
+        let bit = 1u32 << (stage as u32);
+        match fut.await {
+            Ok(v) => {
+                self.done.send_modify(|m| *m |= bit);
+                Ok(v)
+            }
+            Err(e) => {
+                let before = bit - 1;
+                let mut rx = self.done.subscribe();
+                if rx.wait_for(|m| m & before == before).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The value `tx` is given, once it is (never, when its stage fails).
+async fn given<T: Clone>(tx: &watch::Sender<Option<T>>) -> T {
+    let mut rx = tx.subscribe();
+    let value = match rx.wait_for(Option::is_some).await {
+        Ok(v) => v.clone(),
+        Err(_) => None,
+    };
+    match value {
+        Some(v) => v,
+        None => std::future::pending().await,
+    }
 }
 
 /// A listing in a region the account's site does not offer finds nothing (the planner
@@ -351,18 +449,11 @@ where
     .await
 }
 
-/// What phase 1 read.
-struct Listings {
-    instances: Listed,
-    vpcs: Listed,
-    vswitches: Listed,
-    buckets: bucket::Seen,
-    /// (account, role name) → its policies, `None` when it does not exist.
-    roles: BTreeMap<(AccountName, String), Option<Vec<String>>>,
-    facts: BTreeMap<AccountName, AccountFacts>,
-    /// Account → (available amount as sent, currency).
-    balances: BTreeMap<AccountName, (String, String)>,
-}
+/// An account's buckets with their regions.
+type BucketLists = BTreeMap<AccountName, Vec<(String, Option<String>)>>;
+
+/// What a stage waits for until another stage gives it.
+type Given<T> = watch::Sender<Option<Arc<T>>>;
 
 /// Reads the cloud for every requested resource (all but the Marketplace kinds, which
 /// `crate::market` observes) and every requested account.
@@ -370,36 +461,163 @@ pub(super) async fn observe(
     provider: &AliProvider,
     req: &ObserveRequest<'_>,
 ) -> Result<Observed, ProviderError> {
+    use ResourceKind as K;
     let cx = Refresh::new(provider, req);
     if let Ok(mut known) = provider.bss_regions.lock() {
         for acct in cx.home.keys() {
             known.insert(acct.clone(), cx.bss_region(acct));
         }
     }
-    let mut seen = listings(&cx, req).await?;
-    // The workspaces and their projects, and the buckets' details, at the same time.
-    let mut buckets = std::mem::take(&mut seen.buckets);
-    let flink = async {
-        let (matched, renew) = workspaces(&cx, &mut seen).await?;
-        let (instance_of, namespaces) = projects(&cx, &seen.instances).await?;
-        Ok::<_, ProviderError>((matched, renew, instance_of, namespaces))
+    let stages = Stages::new();
+    // What later reads wait for: the instance listings of the requested regions, the
+    // account facts.
+    let instances_in: Given<Listed> = watch::Sender::new(None);
+    let facts_in: Given<BTreeMap<AccountName, AccountFacts>> = watch::Sender::new(None);
+
+    // Every read that needs nothing else starts at once.
+    let instances = stages.run(Stage::Instances, async {
+        let listed = list_regions(
+            cx.regions_of(&[K::FlinkWorkspace, K::FlinkProject]),
+            "InstanceId",
+            |(acct, region)| Ok(workspace::list(cx.client(acct)?, region.clone(), None)),
+        )
+        .await?;
+        instances_in.send_replace(Some(Arc::new(listed)));
+        Ok(())
+    });
+    let vpcs = stages.run(
+        Stage::Vpcs,
+        list_regions(cx.regions_of(&[K::Vpc]), "VpcId", |(acct, region)| {
+            Ok(vpc::list(cx.client(acct)?, region.clone(), None))
+        }),
+    );
+    let vswitches = stages.run(
+        Stage::Vswitches,
+        list_regions(
+            cx.regions_of(&[K::Vswitch]),
+            "VSwitchId",
+            |(acct, region)| Ok(vswitch::list(cx.client(acct)?, region.clone(), None)),
+        ),
+    );
+    // The buckets' details as soon as their accounts' listings are in.
+    let buckets = async {
+        let listed: BucketLists = stages
+            .run(
+                Stage::BucketLists,
+                read_each(cx.accounts_of(K::OssBucket), |acct| {
+                    Ok(bucket::list(cx.client(acct)?, cx.any_region(acct)))
+                }),
+            )
+            .await?;
+        let (read, foreign) = bucket_details(&cx, req, &stages, &listed).await?;
+        Ok::<_, ProviderError>(bucket::Seen {
+            listed,
+            read,
+            foreign,
+        })
     };
-    let ((matched, renew, instance_of, namespaces), ()) =
-        tokio::try_join!(flink, bucket_details(&cx, req, &mut buckets))?;
-    seen.buckets = buckets;
+    let role_names: BTreeSet<(AccountName, String)> = cx
+        .of(&[K::RamRole])
+        .map(|it| (it.account.clone(), role::name_of(it)))
+        .collect();
+    let roles = stages.run(
+        Stage::Roles,
+        read_each(role_names, |(acct, name)| {
+            Ok(role::read_role(cx.client(acct)?, name.clone()))
+        }),
+    );
+    let facts = stages.run(Stage::Facts, async {
+        let read: Vec<(AccountName, (AccountFacts, String))> =
+            read_each(req.accounts.keys().cloned(), |acct| {
+                let regions = req.accounts.get(acct).cloned().unwrap_or_default();
+                Ok(account::facts(
+                    cx.client(acct)?,
+                    regions,
+                    cx.bss_region(acct),
+                    cx.provider.default_region.clone(),
+                ))
+            })
+            .await?;
+        let mut facts: BTreeMap<AccountName, AccountFacts> = BTreeMap::new();
+        let mut balances: BTreeMap<AccountName, (String, String)> = BTreeMap::new();
+        for (acct, (f, amount)) in read {
+            if let Some(b) = &f.balance {
+                balances.insert(acct.clone(), (amount, b.currency.clone()));
+            }
+            facts.insert(acct, f);
+        }
+        facts_in.send_replace(Some(Arc::new(facts.clone())));
+        Ok((facts, balances))
+    });
+    // Resource groups, read only for accounts whose desired workspaces name one (among
+    // those whose facts are asked for).
+    let groups = stages.run(
+        Stage::Groups,
+        read_each(account::group_accounts(req, &req.accounts), |acct| {
+            let client = cx.client(acct)?;
+            Ok(async move { rm::group_ids(&client).await })
+        }),
+    );
+    // Balances for balance checks of accounts whose facts are not asked for (the facts
+    // hold the balance of the others).
+    let balance_checks: Vec<AccountName> = cx
+        .accounts_of(K::AccountBalance)
+        .into_iter()
+        .filter(|acct| !req.accounts.contains_key(acct))
+        .collect();
+    let checked = stages.run(
+        Stage::Balances,
+        read_each(balance_checks, |acct| {
+            let client = cx.client(acct)?;
+            let region = cx.bss_region(acct);
+            Ok(async move { account::query_balance(&client, &region).await })
+        }),
+    );
+    // The workspaces once the listings of their regions and the facts (the regions the
+    // site offers) are in; the projects' namespaces as soon as their instance is known.
+    let flink = stages.run(Stage::Workspaces, async {
+        let own = given(&instances_in).await;
+        let facts = given(&facts_in).await;
+        workspaces(&cx, &own, &facts).await
+    });
+    let namespaces = stages.run(Stage::Namespaces, projects(&cx, &instances_in));
+
+    let (
+        (),
+        vpcs,
+        vswitches,
+        buckets,
+        roles,
+        (mut facts, mut balances),
+        groups,
+        checked,
+        (matched, renew),
+        (instance_of, namespaces),
+    ) = tokio::try_join!(
+        instances, vpcs, vswitches, buckets, roles, facts, groups, checked, flink, namespaces
+    )?;
+    let groups: Vec<(AccountName, BTreeSet<String>)> = groups;
+    for (acct, ids) in groups {
+        if let Some(f) = facts.get_mut(&acct) {
+            f.resource_groups = Some(ids);
+        }
+    }
+    let checked: Vec<(AccountName, (String, String, i64))> = checked;
+    for (acct, (amount, currency, _)) in checked {
+        balances.insert(acct, (amount, currency));
+    }
 
     // Each kind's mapping from what was read.
     let mut resources: BTreeMap<Address, Observation> = BTreeMap::new();
     for it in cx.items.values() {
-        use ResourceKind as K;
         let obs = match it.addr.kind() {
             K::FlinkWorkspace => workspace::observation(it, &matched, &renew),
             K::FlinkProject => project::observation(it, &instance_of, &namespaces),
-            K::Vpc => vpc::observation(it, &seen.vpcs),
-            K::Vswitch => vswitch::observation(it, &seen.vswitches),
-            K::OssBucket => bucket::observation(it, &seen.buckets),
-            K::RamRole => role::observation(it, &seen.roles),
-            K::AccountBalance => account::observation(it, &seen.balances),
+            K::Vpc => vpc::observation(it, &vpcs),
+            K::Vswitch => vswitch::observation(it, &vswitches),
+            K::OssBucket => bucket::observation(it, &buckets),
+            K::RamRole => role::observation(it, &roles),
+            K::AccountBalance => account::observation(it, &balances),
             K::OssService => Some(Observation::Unknown),
             // Marketplace and vendor resources: `crate::market`.
             K::MarketOrder
@@ -410,11 +628,11 @@ pub(super) async fn observe(
         };
         resources.insert(it.addr.clone(), obs.unwrap_or(Observation::Absent));
     }
-    let network = vswitch::network(cx.items.values(), &seen.vswitches);
+    let network = vswitch::network(cx.items.values(), &vswitches);
 
     let mut accounts = BTreeMap::new();
     for acct in req.accounts.keys() {
-        accounts.insert(acct.clone(), seen.facts.remove(acct).unwrap_or_default());
+        accounts.insert(acct.clone(), facts.remove(acct).unwrap_or_default());
     }
     Ok(Observed {
         resources,
@@ -425,104 +643,21 @@ pub(super) async fn observe(
     })
 }
 
-/// Phase 1: the listings per account and region, and per account.
-async fn listings(cx: &Refresh<'_>, req: &ObserveRequest<'_>) -> Result<Listings, ProviderError> {
-    use ResourceKind as K;
-    // Every listing at once: none depends on another.
-    let instances = list_regions(
-        cx.regions_of(&[K::FlinkWorkspace, K::FlinkProject]),
-        "InstanceId",
-        |(acct, region)| Ok(workspace::list(cx.client(acct)?, region.clone(), None)),
-    );
-    let vpcs = list_regions(cx.regions_of(&[K::Vpc]), "VpcId", |(acct, region)| {
-        Ok(vpc::list(cx.client(acct)?, region.clone(), None))
-    });
-    let vswitches = list_regions(
-        cx.regions_of(&[K::Vswitch]),
-        "VSwitchId",
-        |(acct, region)| Ok(vswitch::list(cx.client(acct)?, region.clone(), None)),
-    );
-    let bucket_lists = read_each(cx.accounts_of(K::OssBucket), |acct| {
-        Ok(bucket::list(cx.client(acct)?, cx.any_region(acct)))
-    });
-    let role_names: BTreeSet<(AccountName, String)> = cx
-        .of(&[K::RamRole])
-        .map(|it| (it.account.clone(), role::name_of(it)))
-        .collect();
-    let roles = read_each(role_names, |(acct, name)| {
-        Ok(role::read_role(cx.client(acct)?, name.clone()))
-    });
-    let read_facts = read_each(req.accounts.keys().cloned(), |acct| {
-        let regions = req.accounts.get(acct).cloned().unwrap_or_default();
-        Ok(account::facts(
-            cx.client(acct)?,
-            regions,
-            cx.bss_region(acct),
-            cx.provider.default_region.clone(),
-        ))
-    });
-    let (instances, vpcs, vswitches, bucket_lists, roles, read_facts) =
-        tokio::try_join!(instances, vpcs, vswitches, bucket_lists, roles, read_facts)?;
-    let read_facts: Vec<(AccountName, (AccountFacts, String))> = read_facts;
-    let buckets = bucket::Seen {
-        listed: bucket_lists,
-        ..bucket::Seen::default()
-    };
-    let mut facts: BTreeMap<AccountName, AccountFacts> = BTreeMap::new();
-    let mut balances: BTreeMap<AccountName, (String, String)> = BTreeMap::new();
-    for (acct, (f, amount)) in read_facts {
-        if let Some(b) = &f.balance {
-            balances.insert(acct.clone(), (amount, b.currency.clone()));
-        }
-        facts.insert(acct, f);
-    }
-    // Resource groups, read only for accounts whose desired workspaces name one.
-    let groups: Vec<(AccountName, BTreeSet<String>)> =
-        read_each(account::group_accounts(req, &facts), |acct| {
-            let client = cx.client(acct)?;
-            Ok(async move { rm::group_ids(&client).await })
-        })
-        .await?;
-    for (acct, ids) in groups {
-        if let Some(f) = facts.get_mut(&acct) {
-            f.resource_groups = Some(ids);
-        }
-    }
-    // Balances for balance checks of accounts whose facts were not asked for.
-    for acct in cx.accounts_of(K::AccountBalance) {
-        if balances.contains_key(&acct) {
-            continue;
-        }
-        let client = cx.client(&acct)?;
-        let (amount, currency, _) = account::query_balance(&client, &cx.bss_region(&acct)).await?;
-        balances.insert(acct, (amount, currency));
-    }
-    Ok(Listings {
-        instances,
-        vpcs,
-        vswitches,
-        buckets,
-        roles,
-        facts,
-        balances,
-    })
-}
-
-/// Phase 2: the workspaces, in their own region, then by name in the account's other
-/// regions (listed now); then the auto-renewal of the subscriptions found, per account.
+/// The workspaces, in their own region (`own`: the listings of the requested regions),
+/// then by name in the account's other regions the site offers (listed now); then the
+/// auto-renewal of the subscriptions found, per account.
 async fn workspaces(
     cx: &Refresh<'_>,
-    seen: &mut Listings,
+    own: &Listed,
+    facts: &BTreeMap<AccountName, AccountFacts>,
 ) -> Result<(workspace::Matched, BTreeMap<String, String>), ProviderError> {
-    let mut matched = workspace::match_listed(cx.items.values(), &seen.instances);
-    let others =
-        workspace::other_regions(cx.items.values(), &matched, &seen.facts, &seen.instances);
+    let mut matched = workspace::match_listed(cx.items.values(), own);
+    let others = workspace::other_regions(cx.items.values(), &matched, facts, own);
     let listed = list_regions(others, "InstanceId", |(acct, region)| {
         Ok(workspace::list(cx.client(acct)?, region.clone(), None))
     })
     .await?;
-    seen.instances.extend(listed);
-    workspace::match_elsewhere(cx.items.values(), &seen.instances, &mut matched);
+    workspace::match_elsewhere(cx.items.values(), &[own, &listed], &mut matched);
     let renewals: Vec<(AccountName, BTreeMap<String, String>)> =
         read_each(workspace::subscription_accounts(&matched), |acct| {
             Ok(workspace::renew_statuses(
@@ -536,11 +671,16 @@ async fn workspaces(
     Ok((matched, renew))
 }
 
-/// Phase 3: the projects' instance ids, then one `DescribeNamespaces` per instance (of
-/// those that exist).
+/// The projects' instance ids, and one `DescribeNamespaces` per instance (of those that
+/// exist): at once for the instances whose id is known (recorded, or the spec's
+/// `workspace_id`), the others once the listings of their regions (`instances_in`) name
+/// them; one bound for both, the first failure in instance order.
+///
+/// A project's instance is looked up only in its own region's listing, so the listings of
+/// other regions (read for workspaces) never change it.
 async fn projects(
     cx: &Refresh<'_>,
-    instances: &Listed,
+    instances_in: &Given<Listed>,
 ) -> Result<
     (
         BTreeMap<Address, project::Instance>,
@@ -548,32 +688,58 @@ async fn projects(
     ),
     ProviderError,
 > {
-    let instance_of = project::instances_of(cx.items.values(), instances);
-    let wanted: BTreeSet<project::Instance> = instance_of.values().cloned().collect();
-    let namespaces: Vec<(project::Instance, Option<Vec<Json>>)> =
-        read_each(wanted, |(acct, region, id)| {
-            Ok(project::list(
-                cx.client(acct)?,
-                region.clone(),
-                id.clone(),
-                None,
-            ))
-        })
-        .await?;
-    let namespaces = namespaces
-        .into_iter()
-        .filter_map(|(k, l)| Some((k, l?)))
-        .collect();
+    let sem = one_kind();
+    let read = |(acct, region, id): &project::Instance| {
+        Ok(project::list(
+            cx.client(acct)?,
+            region.clone(),
+            id.clone(),
+            None,
+        ))
+    };
+    let known: BTreeSet<project::Instance> =
+        project::instances_of(cx.items.values(), &Listed::new())
+            .into_values()
+            .collect();
+    let early = read_all(&sem, known.iter().cloned(), read);
+    let late = async {
+        let own = given(instances_in).await;
+        let instance_of = project::instances_of(cx.items.values(), &own);
+        drop(own);
+        let rest: BTreeSet<project::Instance> = instance_of
+            .values()
+            .filter(|i| !known.contains(*i))
+            .cloned()
+            .collect();
+        Ok::<_, ProviderError>((instance_of, read_all(&sem, rest, read).await?))
+    };
+    let (early, late) = tokio::join!(early, late);
+    let (instance_of, late) = late?;
+    let read: BTreeMap<project::Instance, Result<Option<Vec<Json>>, ApiError>> =
+        early?.into_iter().chain(late).collect();
+    let mut namespaces = BTreeMap::new();
+    for (key, res) in read {
+        if let Some(list) = res? {
+            namespaces.insert(key, list);
+        }
+    }
     Ok((instance_of, namespaces))
 }
 
-/// Phase 4: the tags (and object counts) of the requested buckets the account has, and
-/// whether another account owns a bucket name to create.
+/// The tags (and object counts) of the requested buckets the account has, and which
+/// bucket names to create another account owns (the two at the same time).
 async fn bucket_details(
     cx: &Refresh<'_>,
     req: &ObserveRequest<'_>,
-    buckets: &mut bucket::Seen,
-) -> Result<(), ProviderError> {
+    stages: &Stages,
+    listed: &BucketLists,
+) -> Result<
+    (
+        BTreeMap<(AccountName, String), bucket::BucketSeen>,
+        BTreeSet<(AccountName, String)>,
+    ),
+    ProviderError,
+> {
     let desired_region: BTreeMap<&Address, Option<&str>> = req
         .desired
         .iter()
@@ -581,34 +747,41 @@ async fn bucket_details(
         .collect();
     let (tag_reads, probes) = bucket::further_reads(
         cx.of(&[ResourceKind::OssBucket]),
-        buckets,
+        listed,
         &desired_region,
         &cx.provider.default_region,
     );
-    let read: Vec<(bucket::TagRead, _)> = read_each(tag_reads, |(acct, name, region, count)| {
-        Ok(bucket::read_seen(
-            cx.client(acct)?,
-            region.clone(),
-            name.clone(),
-            *count,
-        ))
-    })
-    .await?;
-    buckets.read = read
+    let tags = stages.run(
+        Stage::BucketTags,
+        read_each(tag_reads, |(acct, name, region, count)| {
+            Ok(bucket::read_seen(
+                cx.client(acct)?,
+                region.clone(),
+                name.clone(),
+                *count,
+            ))
+        }),
+    );
+    let owned = stages.run(
+        Stage::BucketProbes,
+        read_each(probes, |(acct, name)| {
+            Ok(bucket::owned_elsewhere(
+                cx.client(acct)?,
+                cx.any_region(acct),
+                name.clone(),
+            ))
+        }),
+    );
+    let (read, owned) = tokio::try_join!(tags, owned)?;
+    let read: Vec<(bucket::TagRead, bucket::BucketSeen)> = read;
+    let owned: Vec<((AccountName, String), bool)> = owned;
+    let read = read
         .into_iter()
         .map(|((acct, name, _, _), seen)| ((acct, name), seen))
         .collect();
-    let owned: Vec<((AccountName, String), bool)> = read_each(probes, |(acct, name)| {
-        Ok(bucket::owned_elsewhere(
-            cx.client(acct)?,
-            cx.any_region(acct),
-            name.clone(),
-        ))
-    })
-    .await?;
-    buckets.foreign = owned
+    let foreign = owned
         .into_iter()
         .filter_map(|(key, taken)| taken.then_some(key))
         .collect();
-    Ok(())
+    Ok((read, foreign))
 }

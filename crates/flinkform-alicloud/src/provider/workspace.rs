@@ -188,19 +188,24 @@ pub(super) fn other_regions<'a>(
 }
 
 /// Refresh, second pass: the unmatched workspaces by name in any listed region of their
-/// account.
+/// account (`instances`: listings of distinct regions, searched in (account, region)
+/// order as one).
 pub(super) fn match_elsewhere<'a>(
     items: impl Iterator<Item = &'a Item<'a>>,
-    instances: &Listed,
+    instances: &[&Listed],
     matched: &mut Matched,
 ) {
     let unmatched: Vec<&Item> = unmatched(items, matched).collect();
     for it in unmatched {
         let Some(name) = it.name() else { continue };
-        let listed = instances
+        let mut regions: Vec<(&Region, &Listing)> = instances
             .iter()
+            .flat_map(|l| l.iter())
             .filter(|((a, _), _)| a == &it.account)
-            .flat_map(|(_, list)| list.iter());
+            .map(|((_, r), list)| (r, list))
+            .collect();
+        regions.sort_by(|x, y| x.0.cmp(y.0));
+        let listed = regions.into_iter().flat_map(|(_, list)| list.iter());
         if let Some(inst) = named(listed, name) {
             matched.insert(it.addr.clone(), (it.account.clone(), inst.clone()));
         }
