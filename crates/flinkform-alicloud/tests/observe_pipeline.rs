@@ -246,7 +246,24 @@ fn region(s: &str) -> Region {
 /// workspace is found by name in the listing, a workspace `ws3` to create whose name
 /// another region has (found there once the facts tell the regions), a recorded bucket
 /// that stays (its objects are not counted).
-fn request() -> ObserveRequest {
+/// The resources and accounts of the request (owned here; [`Resources::request`] borrows).
+struct Resources {
+    desired: Vec<DesiredResource>,
+    recorded: Vec<RecordedResource>,
+    accounts: BTreeMap<AccountName, BTreeSet<Region>>,
+}
+
+impl Resources {
+    fn request(&self) -> ObserveRequest<'_> {
+        ObserveRequest {
+            desired: self.desired.iter().collect(),
+            recorded: self.recorded.iter().collect(),
+            accounts: self.accounts.clone(),
+        }
+    }
+}
+
+fn request() -> Resources {
     let main = AccountName::new("main").unwrap();
     let sg = region("ap-southeast-1");
     let name = |n: &str| Attrs::from([("name".to_owned(), Value::str(n))]);
@@ -270,7 +287,7 @@ fn request() -> ObserveRequest {
         protect: false,
         origin: None,
     };
-    ObserveRequest {
+    Resources {
         desired: vec![
             desired("flink_project.ws2/q", name("q")),
             desired("flink_workspace.ws3", name("ws3")),
@@ -294,7 +311,7 @@ fn request() -> ObserveRequest {
 #[tokio::test]
 async fn reads_that_need_only_a_listing_do_not_wait_for_the_account_facts() {
     let (url, server) = serve(false).await;
-    let observed = provider(&url).observe(&request()).await.unwrap();
+    let observed = provider(&url).observe(&request().request()).await.unwrap();
 
     // The balance was held until the namespaces of the workspace found in its listing and
     // the bucket's tags were asked for: those did not wait for the facts.
@@ -338,7 +355,10 @@ async fn reads_that_need_only_a_listing_do_not_wait_for_the_account_facts() {
 #[tokio::test]
 async fn the_first_failure_in_the_refresh_order_wins_not_the_first_in_time() {
     let (url, server) = serve(true).await;
-    let err = provider(&url).observe(&request()).await.unwrap_err();
+    let err = provider(&url)
+        .observe(&request().request())
+        .await
+        .unwrap_err();
     // The tag read failed first (the balance was held until it was answered), but the
     // account facts come before the buckets' tags in the refresh's order.
     assert_eq!(*server.released.lock().unwrap(), [true]);
