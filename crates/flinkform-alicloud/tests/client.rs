@@ -914,7 +914,7 @@ async fn observe_batches_and_maps_catalog_attributes() {
         protect: false,
         origin: None,
     };
-    let wanted = vec![
+    let wanted = [
         desired("flink_workspace.analytics", workspace_attrs()),
         desired(
             "flink_workspace.missing",
@@ -1220,7 +1220,7 @@ async fn observe_reads_networks_buckets_roles_and_account_facts_in_batches() {
         origin: None,
     };
     let s = |v: &str| Value::str(v);
-    let wanted = vec![
+    let wanted = [
         desired(
             "vpc.ws",
             Mode::Managed,

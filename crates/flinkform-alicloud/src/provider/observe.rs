@@ -71,7 +71,7 @@ pub(super) struct Item<'a> {
 
 impl Item<'_> {
     pub(super) fn name(&self) -> Option<&str> {
-        attr_str(&self.attrs, "name")
+        attr_str(self.attrs, "name")
     }
 
     /// The id to look for: recorded, else (data sources) the spec's `id`.
@@ -79,7 +79,7 @@ impl Item<'_> {
         self.cloud_id
             .as_ref()
             .map(|c| c.as_str().to_owned())
-            .or_else(|| attr_str(&self.attrs, "id").map(str::to_owned))
+            .or_else(|| attr_str(self.attrs, "id").map(str::to_owned))
     }
 
     /// For projects: (workspace name, project name) from the address `<ws>/<project>`.
@@ -298,9 +298,9 @@ pub(super) fn by_id_or_mark(
     let list = listings.get(&(it.account.clone(), region.clone()))?;
     let hit = match it.known_id() {
         Some(id) => list.by_id(&id),
-        None if it.mode == Mode::Managed => list.iter().find(|v| {
-            map(v, region.as_str()).is_some_and(|o| tags::same_mark(&o.attrs, &it.attrs))
-        }),
+        None if it.mode == Mode::Managed => list
+            .iter()
+            .find(|v| map(v, region.as_str()).is_some_and(|o| tags::same_mark(&o.attrs, it.attrs))),
         None => None,
     }?;
     map(hit, region.as_str()).map(Observation::Found)

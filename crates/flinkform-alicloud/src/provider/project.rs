@@ -87,7 +87,7 @@ pub(super) fn instances_of<'a>(
             .cloud_id
             .as_ref()
             .and_then(|c| c.as_str().split_once('/').map(|(i, _)| i.to_owned()))
-            .or_else(|| attr_str(&it.attrs, "workspace_id").map(str::to_owned))
+            .or_else(|| attr_str(it.attrs, "workspace_id").map(str::to_owned))
             .or_else(|| {
                 instances
                     .get(&(it.account.clone(), region.clone()))

@@ -65,7 +65,7 @@ async fn list_policies(client: &Client, role_name: &str) -> Result<serde_json::V
 /// The role name refresh looks for: the spec's `role_name`, else the recorded id, else
 /// [`ROLE_NAME`].
 pub(super) fn name_of(it: &Item) -> String {
-    attr_str(&it.attrs, "role_name")
+    attr_str(it.attrs, "role_name")
         .map(str::to_owned)
         .or_else(|| it.cloud_id.as_ref().map(|c| c.as_str().to_owned()))
         .unwrap_or_else(|| ROLE_NAME.to_owned())
