@@ -344,7 +344,8 @@ struct Inner {
     options: ClientOptions,
     calls: AtomicU64,
     /// The UID behind the credentials, once asked (it does not change within a run).
-    uid: std::sync::OnceLock<flinkform_core::AccountUid>,
+    /// Asked once per client, by the first caller; callers at the same time wait for it.
+    uid: tokio::sync::OnceCell<flinkform_core::AccountUid>,
 }
 
 /// An OpenAPI client for one set of credentials. Cheap to clone (shared inside).
@@ -436,7 +437,7 @@ impl Client {
                 credentials,
                 options,
                 calls: AtomicU64::new(0),
-                uid: std::sync::OnceLock::new(),
+                uid: tokio::sync::OnceCell::new(),
             }),
             scope: None,
             throttles: Arc::new(Throttles::default()),
@@ -450,6 +451,16 @@ impl Client {
         Self {
             inner: Arc::clone(&self.inner),
             scope: Some(counter),
+            throttles: Arc::clone(&self.throttles),
+        }
+    }
+
+    /// The same client without a scope's counter (its calls count in the client's total
+    /// only).
+    pub(crate) fn unscoped(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            scope: None,
             throttles: Arc::clone(&self.throttles),
         }
     }
@@ -475,14 +486,18 @@ impl Client {
         self.inner.calls.load(Ordering::Relaxed)
     }
 
-    /// The UID behind the credentials, when a call asked it already.
-    pub(crate) fn known_uid(&self) -> Option<flinkform_core::AccountUid> {
-        self.inner.uid.get().cloned()
-    }
-
-    /// Remembers the UID behind the credentials.
-    pub(crate) fn remember_uid(&self, uid: &flinkform_core::AccountUid) {
-        let _ = self.inner.uid.set(uid.clone());
+    /// The UID behind the credentials: `ask`ed by the first caller only (callers at the same
+    /// time wait for its answer), then remembered; a failed ask is not remembered.
+    pub(crate) async fn uid_once<F, Fut>(
+        &self,
+        ask: F,
+    ) -> std::result::Result<flinkform_core::AccountUid, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut:
+            std::future::Future<Output = std::result::Result<flinkform_core::AccountUid, ApiError>>,
+    {
+        self.inner.uid.get_or_try_init(ask).await.cloned()
     }
 
     /// The throttled answers this client has seen, per API group: every one, the reads it

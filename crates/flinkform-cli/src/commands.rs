@@ -143,18 +143,26 @@ async fn prepare(
     operation: &str,
 ) -> Result<Planned> {
     let state = lock_state(global, operation).await?;
-    let (session, target) = connect(global, &state, desired.as_ref()).await?;
+    let (session, accounts) = open_session(global, &state, desired.as_ref()).await?;
     // Everything this stack creates carries its mark (the state's lineage), and only what
     // carries it (or what the journal names) is adopted from the cloud.
     let desired = desired.map(|d| flinkform_apply::marked(d, state.state()));
     let opts = plan_options(safety)?;
-    let prepared = flinkform_apply::refresh_and_plan(
-        session.provider.as_ref(),
-        state.state(),
-        desired.as_ref(),
-        opts,
-    )
-    .await?;
+    // Which accounts these are, and the refresh, at the same time (both only read; the
+    // caller identity is asked once and shared). The plan is used only once the accounts
+    // are checked to be the state's.
+    let (target, prepared) = tokio::join!(
+        session.target(&accounts),
+        flinkform_apply::refresh_and_plan(
+            session.provider.as_ref(),
+            state.state(),
+            desired.as_ref(),
+            opts,
+        )
+    );
+    let target = target?;
+    state.state().check_target(&target)?;
+    let prepared = prepared?;
     view::note(&format!(
         "refreshed {} resource(s) with {} API call(s)",
         prepared.refreshed, prepared.observed.api_calls
@@ -189,6 +197,19 @@ pub(crate) async fn connect(
     state: &Locked,
     desired: Option<&Desired>,
 ) -> Result<(CloudSession, flinkform_core::Target)> {
+    let (session, accounts) = open_session(global, state, desired).await?;
+    let target = session.target(&accounts).await?;
+    state.state().check_target(&target)?;
+    Ok((session, target))
+}
+
+/// Opens the cloud with credentials for every account of the state and of `desired`; the
+/// accounts, for [`CloudSession::target`].
+async fn open_session(
+    global: &GlobalArgs,
+    state: &Locked,
+    desired: Option<&Desired>,
+) -> Result<(CloudSession, BTreeSet<AccountName>)> {
     let mut accounts: BTreeSet<AccountName> = state
         .state()
         .resources
@@ -199,9 +220,7 @@ pub(crate) async fn connect(
         accounts.extend(d.accounts.keys().cloned());
     }
     let session = CloudSession::open(global, &accounts).await?;
-    let target = session.target(&accounts).await?;
-    state.state().check_target(&target)?;
-    Ok((session, target))
+    Ok((session, accounts))
 }
 
 async fn plan(global: &GlobalArgs, args: PlanArgs) -> Result<Exit> {

@@ -58,14 +58,14 @@ pub(super) async fn query_balance(
 }
 
 /// The UID behind `client`'s credentials: asked once per client (`GetCallerIdentity`),
-/// then remembered for the rest of the run.
+/// then remembered for the rest of the run; concurrent callers (the CLI's account check
+/// and the refresh's facts) share the one call. It is the session's call, not a scope's:
+/// a refresh's count of calls never includes it, whoever asked first.
 pub(crate) async fn caller_uid(client: &Client) -> Result<AccountUid, ApiError> {
-    if let Some(uid) = client.known_uid() {
-        return Ok(uid);
-    }
-    let uid = ask_caller_uid(client).await?;
-    client.remember_uid(&uid);
-    Ok(uid)
+    let session = client.unscoped();
+    client
+        .uid_once(|| async move { ask_caller_uid(&session).await })
+        .await
 }
 
 async fn ask_caller_uid(client: &Client) -> Result<AccountUid, ApiError> {
