@@ -10,16 +10,27 @@ use crate::backend::Change;
 use crate::model::{Intent, State, WaitingGate};
 
 /// What [`State::apply_tracked`] changed, to tell whether the content changed and to put it
-/// back. Holds the previous value of each resource the changes touched, and of the journal,
-/// the gates and the target when they were touched (those are small: calls in flight, gates
-/// waiting).
+/// back. Holds the previous value of each resource the changes touched, each intent the
+/// changes added or removed (a fleet's apply has thousands of intents open while its
+/// workspaces provision: copying the journal per commit made the apply quadratic), and the
+/// gates and the target when they were touched (those are small).
 #[derive(Debug, Default)]
 #[must_use]
 pub struct Undo {
     resources: BTreeMap<Address, Option<RecordedResource>>,
-    journal: Option<Vec<Intent>>,
+    /// The journal's edits, in the order made.
+    journal: Vec<JournalEdit>,
     gates: Option<BTreeMap<String, WaitingGate>>,
     target: Option<Option<Target>>,
+}
+
+/// One edit of the intent journal, to be undone in reverse order.
+#[derive(Debug)]
+enum JournalEdit {
+    /// An intent with this id was inserted.
+    Added(u64),
+    /// This intent was removed from this position.
+    Removed(usize, Intent),
 }
 
 impl State {
@@ -37,10 +48,22 @@ impl State {
                     let prev = self.resources.get(a).cloned();
                     undo.resources.entry(a.clone()).or_insert(prev);
                 }
-                Change::BeginIntent(_) | Change::EndIntent(_) | Change::EndIntentsOf(_) => {
-                    if undo.journal.is_none() {
-                        undo.journal = Some(self.journal.clone());
+                Change::BeginIntent(i) => {
+                    if self.journal.contains(i) {
+                        continue;
                     }
+                    self.remove_intents(|j| j.id == i.id, &mut undo.journal);
+                    self.push_intent(i.clone());
+                    undo.journal.push(JournalEdit::Added(i.id));
+                    continue;
+                }
+                Change::EndIntent(id) => {
+                    self.remove_intents(|j| j.id == *id, &mut undo.journal);
+                    continue;
+                }
+                Change::EndIntentsOf(a) => {
+                    self.remove_intents(|j| &j.addr == a, &mut undo.journal);
+                    continue;
                 }
                 Change::SetGate { .. } | Change::RemoveGate(_) | Change::RemoveGatesOf(_) => {
                     if undo.gates.is_none() {
@@ -57,6 +80,17 @@ impl State {
         }
         undo
     }
+
+    /// Removes the intents `which` selects, logging each with its position (from the last
+    /// one, so that each logged position is the one it had when removed).
+    fn remove_intents(&mut self, which: impl Fn(&Intent) -> bool, log: &mut Vec<JournalEdit>) {
+        for at in (0..self.journal.len()).rev() {
+            if self.journal.get(at).is_some_and(&which) {
+                let intent = self.journal.remove(at);
+                log.push(JournalEdit::Removed(at, intent));
+            }
+        }
+    }
 }
 
 impl Undo {
@@ -66,7 +100,7 @@ impl Undo {
         self.resources
             .iter()
             .any(|(a, prev)| state.resources.get(a) != prev.as_ref())
-            || self.journal.as_ref().is_some_and(|j| *j != state.journal)
+            || !self.journal.is_empty()
             || self.gates.as_ref().is_some_and(|g| *g != state.gates)
             || self.target.as_ref().is_some_and(|t| *t != state.target)
     }
@@ -83,8 +117,14 @@ impl Undo {
                 }
             }
         }
-        if let Some(j) = self.journal {
-            state.journal = j;
+        for edit in self.journal.into_iter().rev() {
+            match edit {
+                JournalEdit::Added(id) => state.journal.retain(|i| i.id != id),
+                JournalEdit::Removed(at, intent) => {
+                    let at = at.min(state.journal.len());
+                    state.journal.insert(at, intent);
+                }
+            }
         }
         if let Some(g) = self.gates {
             state.gates = g;
@@ -92,5 +132,56 @@ impl Undo {
         if let Some(t) = self.target {
             state.target = t;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::IntentOp;
+
+    fn intent(id: u64, addr: &str) -> Intent {
+        Intent {
+            id,
+            addr: addr.parse().unwrap(),
+            op: IntentOp::Create,
+            client_token: format!("t{id}"),
+            identity: flinkform_core::Attrs::new(),
+            started_at: "2026-12-02T00:00:00Z".to_owned(),
+        }
+    }
+
+    #[test]
+    fn restore_puts_the_intent_journal_back_exactly() {
+        let mut state = State::new();
+        for (id, addr) in [(1, "vpc.a"), (2, "vpc.b"), (3, "vpc.a"), (4, "vpc.c")] {
+            state.push_intent(intent(id, addr));
+        }
+        let before = state.clone();
+        let changes = [
+            Change::EndIntent(2),
+            Change::BeginIntent(intent(7, "vpc.d")),
+            Change::EndIntentsOf("vpc.a".parse().unwrap()),
+            // Begun and ended in one commit: not there before, not there after the undo.
+            Change::BeginIntent(intent(8, "vpc.e")),
+            Change::EndIntent(8),
+            // A begin of what the journal holds already changes nothing.
+            Change::BeginIntent(intent(4, "vpc.c")),
+        ];
+        let undo = state.apply_tracked(&changes);
+        assert_eq!(
+            state.journal.iter().map(|i| i.id).collect::<Vec<_>>(),
+            [4, 7]
+        );
+        assert!(undo.changed(&state));
+        undo.restore(&mut state);
+        assert_eq!(state, before);
+        // Nothing that changes nothing is a change.
+        let undo = state.apply_tracked(&[
+            Change::EndIntent(99),
+            Change::BeginIntent(intent(4, "vpc.c")),
+        ]);
+        assert!(!undo.changed(&state));
+        assert_eq!(state, before);
     }
 }
