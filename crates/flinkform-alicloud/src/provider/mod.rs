@@ -16,7 +16,6 @@
 //! kind) and the small helpers the kinds share.
 
 mod account;
-mod batch;
 mod bucket;
 mod observe;
 mod project;
@@ -312,7 +311,7 @@ fn fixed(kind: ResourceKind) -> Result<Outcome, ProviderError> {
 }
 
 /// Batched workspace reads per account and region.
-type PollBatches = BTreeMap<(ResourceKind, AccountName, Region), Arc<batch::PollBatch>>;
+type PollBatches = BTreeMap<(AccountName, Region), Arc<workspace::PollBatch>>;
 
 /// The Alibaba Cloud provider: one [`Client`] per account.
 #[derive(Debug, Clone)]
@@ -415,20 +414,19 @@ impl AliProvider {
             .unwrap_or_else(|| self.default_region.clone())
     }
 
-    /// The batch of reads of `kind` in `account` and `region`.
+    /// The batch of workspace reads of `account` in `region`.
     pub(crate) fn poll_batch(
         &self,
-        kind: ResourceKind,
         account: &AccountName,
         region: &Region,
-    ) -> Arc<batch::PollBatch> {
+    ) -> Arc<workspace::PollBatch> {
         let mut batches = self
             .poll_batches
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(
             batches
-                .entry((kind, account.clone(), region.clone()))
+                .entry((account.clone(), region.clone()))
                 .or_default(),
         )
     }
@@ -490,8 +488,8 @@ impl Provider for AliProvider {
                 account::read_balance(self, client, account, region).await
             }
             ResourceKind::RamRole => role::read(client, cloud_id).await,
-            ResourceKind::Vpc => vpc::read(self, account, client, region, cloud_id).await,
-            ResourceKind::Vswitch => vswitch::read(self, account, client, region, cloud_id).await,
+            ResourceKind::Vpc => vpc::read(client, region, cloud_id).await,
+            ResourceKind::Vswitch => vswitch::read(client, region, cloud_id).await,
             ResourceKind::OssBucket => bucket::read(self, client, region, cloud_id).await,
             ResourceKind::FlinkWorkspace => {
                 workspace::read(self, account, client, region, cloud_id).await

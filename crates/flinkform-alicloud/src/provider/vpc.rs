@@ -10,13 +10,13 @@
 //! Deleting one that is not found is success.
 
 use flinkform_core::{
-    AccountName, Attrs, ChangeRequest, CloudId, DeleteRequest, Observation, Outcome, ProviderError,
-    ProviderErrorKind, Region, ResourceKind,
+    Attrs, ChangeRequest, CloudId, DeleteRequest, Observation, Outcome, ProviderError,
+    ProviderErrorKind, Region,
 };
 use serde_json::Value as Json;
 
 use super::observe::{Item, Listed, by_id_or_mark};
-use super::{AliProvider, Params, deleted, found, invalid, need_str, paged, params, region_of};
+use super::{Params, deleted, find_by, found, invalid, need_str, paged, params, region_of};
 use crate::client::{ApiError, Client, RpcMethod};
 use crate::endpoint::Product;
 use crate::tags;
@@ -70,28 +70,22 @@ pub(super) fn observation(it: &Item, vpcs: &Listed) -> Option<Observation> {
     by_id_or_mark(it, vpcs, wire::vpc)
 }
 
-/// The VPC `cloud_id`; its polls are batched with the other VPC reads of the account and
-/// region in progress (one listing for all of them: [`super::batch::read`]).
 pub(super) async fn read(
-    provider: &AliProvider,
-    account: &AccountName,
     client: &Client,
     region: Option<&Region>,
     cloud_id: &CloudId,
 ) -> Result<Observation, ProviderError> {
     let region = region_of(region, "DescribeVpcs")?;
     let id = cloud_id.as_str();
-    let batch = provider.poll_batch(ResourceKind::Vpc, account, region);
-    let one = list(client.clone(), region.clone(), Some(id.to_owned()));
-    let all = list(client.clone(), region.clone(), None);
     // Not found is absent, as for a vSwitch.
-    match super::batch::read(&batch, "VpcId", id, one, all).await {
-        Ok(hit) => Ok(found(
-            hit.as_ref().and_then(|v| wire::vpc(v, region.as_str())),
-        )),
-        Err(e) if e.kind == ProviderErrorKind::NotFound => Ok(Observation::Absent),
-        Err(e) => Err(e.into()),
-    }
+    let list = match list(client.clone(), region.clone(), Some(id.to_owned())).await {
+        Ok(list) => list,
+        Err(e) if e.kind == ProviderErrorKind::NotFound => return Ok(Observation::Absent),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(found(
+        find_by(&list, "VpcId", id).and_then(|v| wire::vpc(v, region.as_str())),
+    ))
 }
 
 pub(super) async fn create(req: &ChangeRequest, client: &Client) -> Result<Outcome, ProviderError> {

@@ -12,13 +12,13 @@
 use std::collections::BTreeMap;
 
 use flinkform_core::{
-    AccountName, ChangeRequest, CloudId, DeleteRequest, Mode, Observation, ObservedResource,
-    Outcome, ProviderError, ProviderErrorKind, Region, ResourceKind,
+    ChangeRequest, CloudId, DeleteRequest, Mode, Observation, ObservedResource, Outcome,
+    ProviderError, ProviderErrorKind, Region, ResourceKind,
 };
 use serde_json::Value as Json;
 
 use super::observe::{Item, Listed, by_id_or_mark};
-use super::{AliProvider, found, need_str, params, region_of, vpc};
+use super::{find_by, found, need_str, params, region_of, vpc};
 use crate::client::{ApiError, Client};
 use crate::tags;
 use crate::wire;
@@ -74,23 +74,16 @@ pub(super) fn network<'a>(
     network
 }
 
-/// The vSwitch `cloud_id`; its polls are batched with the other vSwitch reads of the
-/// account and region in progress (one listing for all of them: [`super::batch::read`]).
 pub(super) async fn read(
-    provider: &AliProvider,
-    account: &AccountName,
     client: &Client,
     region: Option<&Region>,
     cloud_id: &CloudId,
 ) -> Result<Observation, ProviderError> {
     let region = region_of(region, "DescribeVSwitches")?;
     let id = cloud_id.as_str();
-    let batch = provider.poll_batch(ResourceKind::Vswitch, account, region);
-    let one = list(client.clone(), region.clone(), Some(id.to_owned()));
-    let all = list(client.clone(), region.clone(), None);
-    match super::batch::read(&batch, "VSwitchId", id, one, all).await {
-        Ok(hit) => Ok(found(
-            hit.as_ref().and_then(|v| wire::vswitch(v, region.as_str())),
+    match list(client.clone(), region.clone(), Some(id.to_owned())).await {
+        Ok(list) => Ok(found(
+            find_by(&list, "VSwitchId", id).and_then(|v| wire::vswitch(v, region.as_str())),
         )),
         Err(e) if e.kind == ProviderErrorKind::NotFound => Ok(Observation::Absent),
         Err(e) => Err(e.into()),

@@ -233,8 +233,46 @@ pub(super) fn observation(
     wire::workspace(inst, renew).map(Observation::Found)
 }
 
-/// The instance `id` as the cloud shows it at or after this call, its polls batched with
-/// the other reads of the account and region in progress ([`super::batch::read`]).
+/// A listing shared by batched reads, with when its first call started.
+type Shared = (tokio::time::Instant, std::sync::Arc<Listing>);
+
+/// Reads of workspaces of one account and region waiting together (the polls of a fleet's
+/// workspaces while they are created), answered from one listing per round.
+#[derive(Debug, Default)]
+pub(crate) struct PollBatch {
+    /// Reads in progress.
+    active: std::sync::atomic::AtomicUsize,
+    /// The last full listing and when its first call started.
+    last: tokio::sync::Mutex<Option<Shared>>,
+}
+
+/// Counts a read in progress until dropped.
+struct Active<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Active<'_> {
+    fn others(&self) -> usize {
+        self.0
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .saturating_sub(1)
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The instance `id` as the cloud shows it at or after this call.
+///
+/// # Guarantees
+/// - The answer comes from a call that started after this read was asked for (a poll never
+///   sees an older state than its own start).
+/// - Reads of one account and region in progress together share listings: a read alone
+///   asks for its one id (`InstanceId` filter); a read while others are in progress lists
+///   the whole region (one paged `DescribeInstances`, pages in parallel) for all of them,
+///   and every read queued meanwhile whose ask came before that listing started takes its
+///   answer from it.
 async fn read_instance(
     provider: &AliProvider,
     account: &AccountName,
@@ -242,14 +280,32 @@ async fn read_instance(
     region: &Region,
     id: &str,
 ) -> Result<Option<Json>, ApiError> {
-    let batch = provider.poll_batch(ResourceKind::FlinkWorkspace, account, region);
-    let one = list(
-        client.clone(),
-        region.clone(),
-        Some(("InstanceId", id.to_owned())),
-    );
-    let all = list(client.clone(), region.clone(), None);
-    super::batch::read(&batch, "InstanceId", id, one, all).await
+    let batch = provider.poll_batch(account, region);
+    let asked = tokio::time::Instant::now();
+    batch
+        .active
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let active = Active(&batch.active);
+    let mut last = batch.last.lock().await;
+    if let Some((started, listing)) = &*last
+        && *started >= asked
+    {
+        return Ok(listing.by_id(id).cloned());
+    }
+    if active.others() == 0 {
+        drop(last);
+        let filter = Some(("InstanceId", id.to_owned()));
+        let list = list(client.clone(), region.clone(), filter).await?;
+        return Ok(find_by(&list, "InstanceId", id).cloned());
+    }
+    let started = tokio::time::Instant::now();
+    let listing = std::sync::Arc::new(Listing::new(
+        list(client.clone(), region.clone(), None).await?,
+        "InstanceId",
+    ));
+    let hit = listing.by_id(id).cloned();
+    *last = Some((started, listing));
+    Ok(hit)
 }
 
 pub(super) async fn read(
