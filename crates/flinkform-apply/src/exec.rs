@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use flinkform_core::money;
 use flinkform_core::{
-    Address, ApiGroup, ApiKey, Attrs, CallClass, ChangeRequest, CloudId, DeleteRequest,
-    DesiredResource, Mode, Observation, ObserveRequest, ObservedResource, Outcome, Provider,
-    ProviderError, ProviderErrorKind, Readiness, RecordedResource, Value,
+    Address, ApiGroup, ApiKey, Attrs, ChangeRequest, CloudId, DeleteRequest, DesiredResource, Mode,
+    Observation, ObserveRequest, ObservedResource, Outcome, Provider, ProviderError,
+    ProviderErrorKind, Readiness, RecordedResource, Value,
 };
 use flinkform_plan::{Op, Plan, PlannedAction, client_token};
 use flinkform_state::{Change, Intent, IntentOp, State, StateSink, WaitingGate, now_rfc3339};
@@ -803,13 +803,11 @@ impl Runner {
         Fut: Future<Output = Result<T, ProviderError>>,
     {
         let shared = Arc::clone(&self.shared);
-        let key = ApiKey {
-            group: ApiGroup::of_kind(self.addr.kind()),
-            class: if call == Call::Write {
-                CallClass::Write
-            } else {
-                CallClass::Read
-            },
+        let group = ApiGroup::of_kind(self.addr.kind());
+        let key = if call == Call::Write {
+            ApiKey::write(group)
+        } else {
+            ApiKey::read(group)
         };
         shared.limiter.acquire(key).await;
         let result = {

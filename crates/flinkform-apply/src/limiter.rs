@@ -154,22 +154,11 @@ impl RateLimiter {
 
 #[cfg(test)]
 mod tests {
-    use flinkform_core::CallClass;
-
     use super::*;
 
-    const VPC_W: ApiKey = ApiKey {
-        group: ApiGroup::Vpc,
-        class: CallClass::Write,
-    };
-    const VPC_R: ApiKey = ApiKey {
-        group: ApiGroup::Vpc,
-        class: CallClass::Read,
-    };
-    const OSS_W: ApiKey = ApiKey {
-        group: ApiGroup::Oss,
-        class: CallClass::Write,
-    };
+    const VPC_W: ApiKey = ApiKey::write(ApiGroup::Vpc);
+    const VPC_R: ApiKey = ApiKey::read(ApiGroup::Vpc);
+    const OSS_W: ApiKey = ApiKey::write(ApiGroup::Oss);
 
     fn limiter(rate: f64) -> RateLimiter {
         RateLimiter::new(RateLimits::uniform(rate), Arc::default())

@@ -111,20 +111,8 @@ impl RateLimits {
         let mut rates = BTreeMap::new();
         for group in ApiGroup::ALL {
             let (write, read) = (10.0, 20.0);
-            rates.insert(
-                ApiKey {
-                    group,
-                    class: CallClass::Write,
-                },
-                write,
-            );
-            rates.insert(
-                ApiKey {
-                    group,
-                    class: CallClass::Read,
-                },
-                read,
-            );
+            rates.insert(ApiKey::write(group), write);
+            rates.insert(ApiKey::read(group), read);
         }
         Self {
             fallback: Some(10.0),
@@ -219,18 +207,9 @@ impl RateLimits {
 mod tests {
     use super::*;
 
-    const VPC_W: ApiKey = ApiKey {
-        group: ApiGroup::Vpc,
-        class: CallClass::Write,
-    };
-    const VPC_R: ApiKey = ApiKey {
-        group: ApiGroup::Vpc,
-        class: CallClass::Read,
-    };
-    const FLINK_R: ApiKey = ApiKey {
-        group: ApiGroup::Flink,
-        class: CallClass::Read,
-    };
+    const VPC_W: ApiKey = ApiKey::write(ApiGroup::Vpc);
+    const VPC_R: ApiKey = ApiKey::read(ApiGroup::Vpc);
+    const FLINK_R: ApiKey = ApiKey::read(ApiGroup::Flink);
 
     #[test]
     fn overrides_by_group_budget_and_star() {

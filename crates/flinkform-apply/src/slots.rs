@@ -151,12 +151,13 @@ impl Slots {
 pub(crate) fn group_keys(dependents: &[BTreeSet<usize>]) -> Vec<u64> {
     let n = dependents.len();
     let mut key: Vec<u64> = (0..n as u64).collect();
-    // Relaxation to a fixed point: one pass per level of the deepest chain (a plan's chains
-    // are a handful of actions long). The plan's graph is acyclic (the walker refuses
-    // cycles), so keys only decrease and the loop ends within `n` passes.
+    // Relaxation to a fixed point, from the last action back: a plan lists an action before
+    // those that depend on it, so one pass settles every key and a second confirms it (in
+    // any other order it takes one pass per level of the deepest chain). Keys only
+    // decrease, so the loop ends within `n` passes.
     for _ in 0..n.max(1) {
         let mut changed = false;
-        for i in 0..n {
+        for i in (0..n).rev() {
             let lowest = dependents[i]
                 .iter()
                 .filter_map(|&j| key.get(j).copied())

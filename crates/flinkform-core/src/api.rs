@@ -150,6 +150,26 @@ pub struct ApiKey {
     pub class: CallClass,
 }
 
+impl ApiKey {
+    /// The change budget of `group` (`vpc.write`).
+    #[must_use]
+    pub const fn write(group: ApiGroup) -> Self {
+        Self {
+            group,
+            class: CallClass::Write,
+        }
+    }
+
+    /// The read budget of `group` (`vpc.read`).
+    #[must_use]
+    pub const fn read(group: ApiGroup) -> Self {
+        Self {
+            group,
+            class: CallClass::Read,
+        }
+    }
+}
+
 impl fmt::Display for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.group.as_str(), self.class.as_str())
