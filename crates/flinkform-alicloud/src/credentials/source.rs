@@ -377,6 +377,15 @@ pub fn chain(
     }
     checked.push(format!("profile `{account}` in {shown_path}"));
 
+    // The STS endpoint of a role assumed from the environment.
+    let env_sts = || {
+        StsEndpoint::resolve(
+            &env,
+            env(ENV_STS_REGION).as_deref(),
+            flag(&env, ENV_VPC_ENDPOINT_ENABLED),
+        )
+    };
+
     // 2. AccessKey variables, possibly assuming a role.
     let role_arn = env(ENV_ROLE_ARN);
     let provider_arn = env(ENV_OIDC_PROVIDER_ARN);
@@ -388,11 +397,7 @@ pub fn chain(
                 session_name: env(ENV_ROLE_SESSION_NAME).unwrap_or_else(default_session_name),
                 duration_secs: duration(&env, 0),
                 policy: None,
-                sts: StsEndpoint::resolve(
-                    &env,
-                    env(ENV_STS_REGION).as_deref(),
-                    flag(&env, ENV_VPC_ENDPOINT_ENABLED),
-                ),
+                sts: env_sts(),
                 origin: Origin::Env,
             },
             _ => Source::Static {
@@ -414,11 +419,7 @@ pub fn chain(
                 session_name: env(ENV_ROLE_SESSION_NAME).unwrap_or_else(default_session_name),
                 duration_secs: duration(&env, 0),
                 policy: None,
-                sts: StsEndpoint::resolve(
-                    &env,
-                    env(ENV_STS_REGION).as_deref(),
-                    flag(&env, ENV_VPC_ENDPOINT_ENABLED),
-                ),
+                sts: env_sts(),
                 origin: Origin::Env,
             });
         }
