@@ -20,6 +20,13 @@ pub(crate) const WORKSPACE: (&str, &str) = ("stream", "vvpinstance");
 
 /// The ids of every resource group of the account (its default group included).
 pub(crate) async fn group_ids(client: &Client) -> Result<BTreeSet<String>, ApiError> {
+    let pages = crate::provider::Paging {
+        page_key: "PageNumber",
+        size_key: "PageSize",
+        size: 100,
+        items: &["ResourceGroups", "ResourceGroup"],
+        total: &["TotalCount"],
+    };
     let list = crate::provider::paged(
         client,
         Product::ResourceManager,
@@ -27,15 +34,11 @@ pub(crate) async fn group_ids(client: &Client) -> Result<BTreeSet<String>, ApiEr
         "ListResourceGroups",
         Vec::new(),
         RpcMethod::Post,
-        ("PageNumber", "PageSize", 100),
-        &["ResourceGroups", "ResourceGroup"],
-        &["TotalCount"],
+        pages,
+        |g| wire::string_at(&g, &["Id"]),
     )
     .await?;
-    Ok(list
-        .iter()
-        .filter_map(|g| wire::string_at(g, &["Id"]))
-        .collect())
+    Ok(list.into_iter().collect())
 }
 
 /// The `MoveResources` parameters that move resource `id` (`service`, `resource_type`) of

@@ -92,9 +92,9 @@ fn put_tags(attrs: &mut Attrs, v: &Json, path: &[&str]) {
     attrs.insert("tags".to_owned(), Value::str_map(tags));
 }
 
-/// A foasconsole instance as a `flink_workspace`; `None` for a `DELETED` one. `renew` maps
-/// instance ids to BSS `RenewStatus`.
-pub(crate) fn workspace(inst: &Json, renew: &BTreeMap<String, String>) -> Option<ObservedResource> {
+/// A foasconsole instance as a `flink_workspace`; `None` for a `DELETED` one. Its
+/// `auto_renew` is BSS's to tell ([`renewal`]).
+pub(crate) fn workspace(inst: &Json) -> Option<ObservedResource> {
     let id = string_at(inst, &["InstanceId"])?;
     let status = string_at(inst, &["ClusterStatus"]).unwrap_or_default();
     if status == "DELETED" {
@@ -123,12 +123,6 @@ pub(crate) fn workspace(inst: &Json, renew: &BTreeMap<String, String>) -> Option
         if let Some(cpu) = int_at(inst, &["ResourceSpec", "Cpu"]) {
             attrs.insert("cu".to_owned(), Value::Int(cpu));
         }
-        if let Some(status) = renew.get(&id) {
-            attrs.insert(
-                "auto_renew".to_owned(),
-                Value::Bool(status == "AutoRenewal"),
-            );
-        }
     }
     let readiness = match status.as_str() {
         "RUNNING" => Readiness::Ready,
@@ -145,6 +139,18 @@ pub(crate) fn workspace(inst: &Json, renew: &BTreeMap<String, String>) -> Option
         string_at(inst, &["ResourceGroupId"]),
     );
     found(ResourceKind::FlinkWorkspace, id, attrs, readiness)
+}
+
+/// A subscription workspace's `auto_renew` from BSS's `RenewStatus`es (`renew`: instance id
+/// → status); nothing for pay-as-you-go, or a subscription BSS did not list.
+pub(crate) fn renewal(ws: &mut ObservedResource, renew: &BTreeMap<String, String>) {
+    let subscription = ws.attrs.get("charge_type").and_then(Value::as_str) == Some("PRE");
+    if let Some(status) = renew.get(ws.cloud_id.as_str()).filter(|_| subscription) {
+        ws.attrs.insert(
+            "auto_renew".to_owned(),
+            Value::Bool(status == "AutoRenewal"),
+        );
+    }
 }
 
 fn vpc_readiness(status: Option<String>) -> Readiness {

@@ -100,53 +100,70 @@ fn resource_spec(cu: i64) -> String {
 /// Pages of one listing fetched at once after the first (which tells the total).
 const PAGE_CONCURRENCY: usize = 16;
 
-/// Pages through a list action. `page_key`/`size_key` name the paging parameters;
-/// `list_path` and `total_path` locate the items and the total in each answer. Once the
-/// first page tells the total, the other pages are fetched in parallel (at most
-/// [`PAGE_CONCURRENCY`] at once) and joined in page order; without a total, one after
-/// another until a short page.
+/// How a list action pages: its paging parameters and page size, and where each answer
+/// holds the items and the total.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Paging {
+    pub(crate) page_key: &'static str,
+    pub(crate) size_key: &'static str,
+    pub(crate) size: usize,
+    pub(crate) items: &'static [&'static str],
+    pub(crate) total: &'static [&'static str],
+}
+
+/// Pages through a list action, mapping each entry with `map` as its page arrives (a
+/// fleet's listings are megabytes of JSON: only what `map` keeps stays; `None` drops an
+/// entry). Once the first page tells the total, the other pages are fetched in parallel
+/// (at most [`PAGE_CONCURRENCY`] at once) and joined in page order; without a total, one
+/// after another until a short page.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn paged(
+pub(crate) async fn paged<T, M>(
     client: &Client,
     product: Product,
     region: Option<&Region>,
     action: &str,
     base: Params,
     method: RpcMethod,
-    (page_key, size_key, size): (&str, &str, usize),
-    list_path: &[&str],
-    total_path: &[&str],
-) -> Result<Vec<Json>, ApiError> {
+    paging: Paging,
+    map: M,
+) -> Result<Vec<T>, ApiError>
+where
+    T: Send + 'static,
+    M: Fn(Json) -> Option<T> + Clone + Send + 'static,
+{
     let page_params = |page: u32| {
         let mut p = base.clone();
-        p.push((page_key.to_owned(), page.to_string()));
-        p.push((size_key.to_owned(), size.to_string()));
+        p.push((paging.page_key.to_owned(), page.to_string()));
+        p.push((paging.size_key.to_owned(), paging.size.to_string()));
         p
+    };
+    // A page's entries mapped, and how many it had.
+    let entries = move |resp: Json, map: &M| {
+        let raw = wire::take_list_at(resp, paging.items);
+        let got = raw.len();
+        (got, raw.into_iter().filter_map(map).collect::<Vec<T>>())
     };
     let resp = client
         .rpc_read(product, region, action, page_params(1), method)
         .await?;
-    let total = wire::int_at(&resp, total_path).and_then(|t| usize::try_from(t).ok());
-    let mut all = wire::take_list_at(resp, list_path);
-    let got = all.len();
+    let total = wire::int_at(&resp, paging.total).and_then(|t| usize::try_from(t).ok());
+    let (got, mut all) = entries(resp, &map);
     if let Some(total) = total {
-        if got == 0 || all.len() >= total {
+        if got == 0 || got >= total {
             return Ok(all);
         }
-        let pages = u32::try_from(total.div_ceil(size.max(1)).min(10_000)).unwrap_or(10_000);
+        let pages = u32::try_from(total.div_ceil(paging.size.max(1)).min(10_000)).unwrap_or(10_000);
         let sem = Arc::new(tokio::sync::Semaphore::new(PAGE_CONCURRENCY));
         let mut set = tokio::task::JoinSet::new();
         for page in 2..=pages {
             let (client, sem, region) = (client.clone(), Arc::clone(&sem), region.cloned());
-            let (action, params) = (action.to_owned(), page_params(page));
-            let list_path: Vec<String> = list_path.iter().map(|s| (*s).to_owned()).collect();
+            let (action, params, map) = (action.to_owned(), page_params(page), map.clone());
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await.ok();
                 let resp = client
                     .rpc_read(product, region.as_ref(), &action, params, method)
                     .await?;
-                let path: Vec<&str> = list_path.iter().map(String::as_str).collect();
-                Ok::<_, ApiError>((page, wire::take_list_at(resp, &path)))
+                Ok::<_, ApiError>((page, entries(resp, &map).1))
             });
         }
         let mut rest = Vec::with_capacity(set.len());
@@ -164,27 +181,25 @@ pub(crate) async fn paged(
         all.extend(rest.into_iter().flat_map(|(_, items)| items));
         return Ok(all);
     }
-    if got < size {
+    if got < paging.size {
         return Ok(all);
     }
     for page in 2..=10_000u32 {
         let resp = client
             .rpc_read(product, region, action, page_params(page), method)
             .await?;
-        let items = wire::take_list_at(resp, list_path);
-        let got = items.len();
+        let (got, items) = entries(resp, &map);
         all.extend(items);
-        if got < size {
+        if got < paging.size {
             break;
         }
     }
     Ok(all)
 }
 
-/// The entry of a listing whose `field` is `value`.
-fn find_by<'a>(list: &'a [Json], field: &str, value: &str) -> Option<&'a Json> {
-    list.iter()
-        .find(|i| wire::string_at(i, &[field]).as_deref() == Some(value))
+/// The entry of a mapped listing whose cloud id is `id`, taken out of it.
+fn with_id(list: Vec<ObservedResource>, id: &str) -> Option<ObservedResource> {
+    list.into_iter().find(|o| o.cloud_id.as_str() == id)
 }
 
 /// What a read found: the resource, or absent.

@@ -40,7 +40,6 @@ use flinkform_core::{
     AccountFacts, AccountName, Address, Attrs, CloudId, Mode, Observation, ObserveRequest,
     Observed, ObservedResource, ProviderError, ProviderErrorKind, Region, ResourceKind,
 };
-use serde_json::Value as Json;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
@@ -273,7 +272,7 @@ async fn given<T: Clone>(tx: &watch::Sender<Option<T>>) -> T {
 
 /// A listing in a region the account's site does not offer finds nothing (the planner
 /// reports the region from the account facts); other errors stay errors.
-fn unless_region_unsupported(list: Result<Vec<Json>, ApiError>) -> Result<Vec<Json>, ApiError> {
+fn unless_region_unsupported<T>(list: Result<Vec<T>, ApiError>) -> Result<Vec<T>, ApiError> {
     match list {
         Err(e)
             if e.code.as_deref().is_some_and(|c| {
@@ -287,23 +286,19 @@ fn unless_region_unsupported(list: Result<Vec<Json>, ApiError>) -> Result<Vec<Js
 }
 
 /// Refresh of a VPC-product resource (`vpc`, `vswitch`) from its region's listing: by the
-/// known id (`id_field`), else, managed and not yet recorded, by this resource's ownership
-/// mark (their names are not unique); `map` turns a listed entry into an observation.
-pub(super) fn by_id_or_mark(
-    it: &Item,
-    listings: &Listed,
-    map: fn(&Json, &str) -> Option<ObservedResource>,
-) -> Option<Observation> {
+/// known id, else, managed and not yet recorded, by this resource's ownership mark (their
+/// names are not unique).
+pub(super) fn by_id_or_mark(it: &Item, listings: &Listed) -> Option<Observation> {
     let region = it.region.as_ref()?;
     let list = listings.get(&(it.account.clone(), region.clone()))?;
     let hit = match it.known_id() {
         Some(id) => list.by_id(&id),
-        None if it.mode == Mode::Managed => list
-            .iter()
-            .find(|v| map(v, region.as_str()).is_some_and(|o| tags::same_mark(&o.attrs, it.attrs))),
+        None if it.mode == Mode::Managed => {
+            list.iter().find(|o| tags::same_mark(&o.attrs, it.attrs))
+        }
         None => None,
     }?;
-    map(hit, region.as_str()).map(Observation::Found)
+    Some(Observation::Found(hit.clone()))
 }
 
 /// What one refresh reads with: clients that count its calls, the requested resources,
@@ -394,37 +389,37 @@ impl<'a> Refresh<'a> {
     }
 }
 
-/// One listing, its entries indexed by their id (refresh matches thousands of resources
-/// against listings of thousands: a lookup each, not a search).
+/// One listing, its entries (mapped as their pages arrived) indexed by their id (refresh
+/// matches thousands of resources against listings of thousands: a lookup each, not a
+/// search).
 #[derive(Debug, Default)]
 pub(super) struct Listing {
-    items: Vec<Json>,
+    items: Vec<ObservedResource>,
     /// Id → position of the first entry with it.
-    by_id: HashMap<String, usize>,
+    by_id: HashMap<CloudId, usize>,
 }
 
 impl Listing {
-    /// `items` indexed by their `id_field`.
-    pub(super) fn new(items: Vec<Json>, id_field: &str) -> Self {
+    /// `items` indexed by their id.
+    pub(super) fn new(items: Vec<ObservedResource>) -> Self {
         let mut by_id = HashMap::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            if let Some(id) = crate::wire::string_at(item, &[id_field]) {
-                by_id.entry(id).or_insert(i);
-            }
+            by_id.entry(item.cloud_id.clone()).or_insert(i);
         }
         Self { items, by_id }
     }
 
     /// The entry whose id is `id`.
-    pub(super) fn by_id(&self, id: &str) -> Option<&Json> {
-        self.by_id.get(id).and_then(|i| self.items.get(*i))
+    pub(super) fn by_id(&self, id: &str) -> Option<&ObservedResource> {
+        let id = CloudId::new(id).ok()?;
+        self.by_id.get(&id).and_then(|i| self.items.get(*i))
     }
 }
 
 impl std::ops::Deref for Listing {
-    type Target = [Json];
+    type Target = [ObservedResource];
 
-    fn deref(&self) -> &[Json] {
+    fn deref(&self) -> &[ObservedResource] {
         &self.items
     }
 }
@@ -432,19 +427,18 @@ impl std::ops::Deref for Listing {
 /// Listings per account and region.
 pub(super) type Listed = BTreeMap<(AccountName, Region), Listing>;
 
-/// Listings per (account, region), indexed by `id_field`; a region the site does not offer
-/// lists nothing.
+/// Listings per (account, region), indexed by id; a region the site does not offer lists
+/// nothing.
 async fn list_regions<Fut>(
     keys: impl IntoIterator<Item = (AccountName, Region)>,
-    id_field: &'static str,
     mut list: impl FnMut(&(AccountName, Region)) -> Result<Fut, ProviderError>,
 ) -> Result<Listed, ProviderError>
 where
-    Fut: Future<Output = Result<Vec<Json>, ApiError>> + Send + 'static,
+    Fut: Future<Output = Result<Vec<ObservedResource>, ApiError>> + Send + 'static,
 {
     read_each(keys, |key| {
         let fut = list(key)?;
-        Ok(async move { unless_region_unsupported(fut.await).map(|l| Listing::new(l, id_field)) })
+        Ok(async move { unless_region_unsupported(fut.await).map(Listing::new) })
     })
     .await
 }
@@ -478,7 +472,6 @@ pub(super) async fn observe(
     let instances = stages.run(Stage::Instances, async {
         let listed = list_regions(
             cx.regions_of(&[K::FlinkWorkspace, K::FlinkProject]),
-            "InstanceId",
             |(acct, region)| Ok(workspace::list(cx.client(acct)?, region.clone(), None)),
         )
         .await?;
@@ -487,17 +480,15 @@ pub(super) async fn observe(
     });
     let vpcs = stages.run(
         Stage::Vpcs,
-        list_regions(cx.regions_of(&[K::Vpc]), "VpcId", |(acct, region)| {
+        list_regions(cx.regions_of(&[K::Vpc]), |(acct, region)| {
             Ok(vpc::list(cx.client(acct)?, region.clone(), None))
         }),
     );
     let vswitches = stages.run(
         Stage::Vswitches,
-        list_regions(
-            cx.regions_of(&[K::Vswitch]),
-            "VSwitchId",
-            |(acct, region)| Ok(vswitch::list(cx.client(acct)?, region.clone(), None)),
-        ),
+        list_regions(cx.regions_of(&[K::Vswitch]), |(acct, region)| {
+            Ok(vswitch::list(cx.client(acct)?, region.clone(), None))
+        }),
     );
     // The buckets' details as soon as their accounts' listings are in.
     let buckets = async {
@@ -591,7 +582,7 @@ pub(super) async fn observe(
         (mut facts, mut balances),
         groups,
         checked,
-        (matched, renew),
+        (mut matched, renew),
         (instance_of, namespaces),
     ) = tokio::try_join!(
         instances, vpcs, vswitches, buckets, roles, facts, groups, checked, flink, namespaces
@@ -611,7 +602,7 @@ pub(super) async fn observe(
     let mut resources: BTreeMap<Address, Observation> = BTreeMap::new();
     for it in cx.items.values() {
         let obs = match it.addr.kind() {
-            K::FlinkWorkspace => workspace::observation(it, &matched, &renew),
+            K::FlinkWorkspace => workspace::observation(it, &mut matched, &renew),
             K::FlinkProject => project::observation(it, &instance_of, &namespaces),
             K::Vpc => vpc::observation(it, &vpcs),
             K::Vswitch => vswitch::observation(it, &vswitches),
@@ -653,7 +644,7 @@ async fn workspaces(
 ) -> Result<(workspace::Matched, BTreeMap<String, String>), ProviderError> {
     let mut matched = workspace::match_listed(cx.items.values(), own);
     let others = workspace::other_regions(cx.items.values(), &matched, facts, own);
-    let listed = list_regions(others, "InstanceId", |(acct, region)| {
+    let listed = list_regions(others, |(acct, region)| {
         Ok(workspace::list(cx.client(acct)?, region.clone(), None))
     })
     .await?;
@@ -684,7 +675,7 @@ async fn projects(
 ) -> Result<
     (
         BTreeMap<Address, project::Instance>,
-        BTreeMap<project::Instance, Vec<Json>>,
+        BTreeMap<project::Instance, Vec<ObservedResource>>,
     ),
     ProviderError,
 > {
@@ -715,7 +706,7 @@ async fn projects(
     };
     let (early, late) = tokio::join!(early, late);
     let (instance_of, late) = late?;
-    let read: BTreeMap<project::Instance, Result<Option<Vec<Json>>, ApiError>> =
+    let read: BTreeMap<project::Instance, Result<Option<Vec<ObservedResource>>, ApiError>> =
         early?.into_iter().chain(late).collect();
     let mut namespaces = BTreeMap::new();
     for (key, res) in read {

@@ -13,31 +13,44 @@
 use std::collections::BTreeMap;
 
 use flinkform_core::{
-    AccountName, Address, ChangeRequest, CloudId, DeleteRequest, Observation, Outcome,
-    ProviderError, ProviderErrorKind, Region, ResourceKind, Value,
+    AccountName, Address, ChangeRequest, CloudId, DeleteRequest, Observation, ObservedResource,
+    Outcome, ProviderError, ProviderErrorKind, Region, ResourceKind, Value,
 };
 use serde_json::Value as Json;
 
 use super::observe::{Item, Listed};
 use super::{
-    attr_int, attr_str, changed, deleted, done, find_by, found, invalid, need_str, paged, params,
+    Paging, attr_int, attr_str, changed, deleted, done, found, invalid, need_str, paged, params,
     prior_id, region_of, resource_spec, workspace,
 };
 use crate::client::{ApiError, Client, RpcMethod};
 use crate::endpoint::Product;
 use crate::wire;
 
-/// Namespaces of an instance; `None` when the instance does not exist.
+/// How `DescribeNamespaces` pages.
+const NAMESPACE_PAGES: Paging = Paging {
+    page_key: "PageIndex",
+    size_key: "PageSize",
+    size: 100,
+    items: &["Namespaces"],
+    total: &["TotalCount"],
+};
+
+/// The namespaces of an instance as projects; `None` when the instance does not exist.
 pub(super) async fn list(
     client: Client,
     region: Region,
     instance_id: String,
     namespace: Option<String>,
-) -> Result<Option<Vec<Json>>, ApiError> {
+) -> Result<Option<Vec<ObservedResource>>, ApiError> {
     let mut base = params(&[("InstanceId", &instance_id), ("Region", region.as_str())]);
     if let Some(ns) = namespace {
         base.push(("Namespace".to_owned(), ns));
     }
+    let map = {
+        let region = region.clone();
+        move |ns: Json| wire::project(&ns, &instance_id, region.as_str())
+    };
     let res = paged(
         &client,
         Product::Foasconsole,
@@ -45,9 +58,8 @@ pub(super) async fn list(
         "DescribeNamespaces",
         base,
         RpcMethod::Get,
-        ("PageIndex", "PageSize", 100),
-        &["Namespaces"],
-        &["TotalCount"],
+        NAMESPACE_PAGES,
+        map,
     )
     .await;
     match res {
@@ -93,7 +105,7 @@ pub(super) fn instances_of<'a>(
                     .get(&(it.account.clone(), region.clone()))
                     // The live workspace of that name, never a deleted one of the past.
                     .and_then(|list| super::workspace::named(list.iter(), &ws_name))
-                    .and_then(|i| wire::string_at(i, &["InstanceId"]))
+                    .map(|ws| ws.cloud_id.as_str().to_owned())
             });
         if let Some(id) = id {
             out.insert(it.addr.clone(), (it.account.clone(), region.clone(), id));
@@ -107,15 +119,17 @@ pub(super) fn instances_of<'a>(
 pub(super) fn observation(
     it: &Item,
     instance_of: &BTreeMap<Address, Instance>,
-    namespaces: &BTreeMap<Instance, Vec<Json>>,
+    namespaces: &BTreeMap<Instance, Vec<ObservedResource>>,
 ) -> Option<Observation> {
-    let key = instance_of.get(&it.addr)?;
-    let list = namespaces.get(key)?;
-    let (_, region, id) = key;
+    let list = namespaces.get(instance_of.get(&it.addr)?)?;
     let (_, project) = it.project_names();
-    find_by(list, "Namespace", &project)
-        .and_then(|n| wire::project(n, id, region.as_str()))
-        .map(Observation::Found)
+    named(list, &project).cloned().map(Observation::Found)
+}
+
+/// The project named `name` of a listing.
+fn named<'a>(list: &'a [ObservedResource], name: &str) -> Option<&'a ObservedResource> {
+    list.iter()
+        .find(|p| attr_str(&p.attrs, "name") == Some(name))
 }
 
 pub(super) async fn read(
@@ -132,9 +146,7 @@ pub(super) async fn read(
         Some(ns.clone()),
     )
     .await?;
-    Ok(found(list.and_then(|l| {
-        find_by(&l, "Namespace", &ns).and_then(|n| wire::project(n, &instance, region.as_str()))
-    })))
+    Ok(found(list.and_then(|l| named(&l, &ns).cloned())))
 }
 
 pub(super) async fn create(req: &ChangeRequest, client: &Client) -> Result<Outcome, ProviderError> {

@@ -10,13 +10,13 @@
 //! Deleting one that is not found is success.
 
 use flinkform_core::{
-    Attrs, ChangeRequest, CloudId, DeleteRequest, Observation, Outcome, ProviderError,
-    ProviderErrorKind, Region,
+    Attrs, ChangeRequest, CloudId, DeleteRequest, Observation, ObservedResource, Outcome,
+    ProviderError, ProviderErrorKind, Region,
 };
 use serde_json::Value as Json;
 
 use super::observe::{Item, Listed, by_id_or_mark};
-use super::{Params, deleted, find_by, found, invalid, need_str, paged, params, region_of};
+use super::{Paging, Params, deleted, found, invalid, need_str, paged, params, region_of, with_id};
 use crate::client::{ApiError, Client, RpcMethod};
 use crate::endpoint::Product;
 use crate::tags;
@@ -26,18 +26,28 @@ use crate::wire;
 pub(super) use super::update_tags_only as update;
 
 /// A VPC-product listing (`DescribeVpcs`, `DescribeVSwitches`) of `region`, optionally of
-/// one id (`filter`: parameter and value); `list_path` locates the items.
+/// one id (`filter`: parameter and value); `items` locates the entries, `map` maps each
+/// (with the region) as its page arrives.
 pub(super) async fn describe(
     client: Client,
     region: Region,
     action: &str,
-    list_path: &[&str],
+    items: &'static [&'static str],
     filter: Option<(&str, String)>,
-) -> Result<Vec<Json>, ApiError> {
+    map: fn(&Json, &str) -> Option<ObservedResource>,
+) -> Result<Vec<ObservedResource>, ApiError> {
     let mut base = params(&[("RegionId", region.as_str())]);
     if let Some((key, id)) = filter {
         base.push((key.to_owned(), id));
     }
+    let pages = Paging {
+        page_key: "PageNumber",
+        size_key: "PageSize",
+        size: 50,
+        items,
+        total: &["TotalCount"],
+    };
+    let name = region.as_str().to_owned();
     paged(
         &client,
         Product::Vpc,
@@ -45,9 +55,8 @@ pub(super) async fn describe(
         action,
         base,
         RpcMethod::Post,
-        ("PageNumber", "PageSize", 50),
-        list_path,
-        &["TotalCount"],
+        pages,
+        move |v| map(&v, &name),
     )
     .await
 }
@@ -57,9 +66,17 @@ pub(super) async fn list(
     client: Client,
     region: Region,
     vpc_id: Option<String>,
-) -> Result<Vec<Json>, ApiError> {
+) -> Result<Vec<ObservedResource>, ApiError> {
     let filter = vpc_id.map(|id| ("VpcId", id));
-    describe(client, region, "DescribeVpcs", &["Vpcs", "Vpc"], filter).await
+    describe(
+        client,
+        region,
+        "DescribeVpcs",
+        &["Vpcs", "Vpc"],
+        filter,
+        wire::vpc,
+    )
+    .await
 }
 
 /// Refresh: the VPC of the recorded id, else (managed, not yet recorded) the one carrying
@@ -67,7 +84,7 @@ pub(super) async fn list(
 pub(super) fn observation(it: &Item, vpcs: &Listed) -> Option<Observation> {
     // VPC names are not unique: before the state knows it, a VPC is found only by this
     // resource's ownership mark.
-    by_id_or_mark(it, vpcs, wire::vpc)
+    by_id_or_mark(it, vpcs)
 }
 
 pub(super) async fn read(
@@ -83,9 +100,7 @@ pub(super) async fn read(
         Err(e) if e.kind == ProviderErrorKind::NotFound => return Ok(Observation::Absent),
         Err(e) => return Err(e.into()),
     };
-    Ok(found(
-        find_by(&list, "VpcId", id).and_then(|v| wire::vpc(v, region.as_str())),
-    ))
+    Ok(found(with_id(list, id)))
 }
 
 pub(super) async fn create(req: &ChangeRequest, client: &Client) -> Result<Outcome, ProviderError> {

@@ -15,10 +15,9 @@ use flinkform_core::{
     ChangeRequest, CloudId, DeleteRequest, Mode, Observation, ObservedResource, Outcome,
     ProviderError, ProviderErrorKind, Region, ResourceKind,
 };
-use serde_json::Value as Json;
 
 use super::observe::{Item, Listed, by_id_or_mark};
-use super::{find_by, found, need_str, params, region_of, vpc};
+use super::{attr_str, found, need_str, params, region_of, vpc, with_id};
 use crate::client::{ApiError, Client};
 use crate::tags;
 use crate::wire;
@@ -31,7 +30,7 @@ pub(super) async fn list(
     client: Client,
     region: Region,
     vsw_id: Option<String>,
-) -> Result<Vec<Json>, ApiError> {
+) -> Result<Vec<ObservedResource>, ApiError> {
     let filter = vsw_id.map(|id| ("VSwitchId", id));
     vpc::describe(
         client,
@@ -39,6 +38,7 @@ pub(super) async fn list(
         "DescribeVSwitches",
         &["VSwitches", "VSwitch"],
         filter,
+        wire::vswitch,
     )
     .await
 }
@@ -46,7 +46,7 @@ pub(super) async fn list(
 /// Refresh: the vSwitch of the recorded id, else (managed, not yet recorded) the one
 /// carrying this resource's mark.
 pub(super) fn observation(it: &Item, vsws: &Listed) -> Option<Observation> {
-    by_id_or_mark(it, vsws, wire::vswitch)
+    by_id_or_mark(it, vsws)
 }
 
 /// Refresh: the vSwitches of existing VPCs the specs reference by id (data `vpc`s).
@@ -64,8 +64,8 @@ pub(super) fn network<'a>(
         };
         let members = list
             .iter()
-            .filter(|v| wire::string_at(v, &["VpcId"]).as_deref() == Some(id.as_str()))
-            .filter_map(|v| wire::vswitch(v, region.as_str()))
+            .filter(|v| attr_str(&v.attrs, "vpc_id") == Some(id.as_str()))
+            .cloned()
             .collect();
         if let Ok(id) = CloudId::new(id) {
             network.insert(id, members);
@@ -82,9 +82,7 @@ pub(super) async fn read(
     let region = region_of(region, "DescribeVSwitches")?;
     let id = cloud_id.as_str();
     match list(client.clone(), region.clone(), Some(id.to_owned())).await {
-        Ok(list) => Ok(found(
-            find_by(&list, "VSwitchId", id).and_then(|v| wire::vswitch(v, region.as_str())),
-        )),
+        Ok(list) => Ok(found(with_id(list, id))),
         Err(e) if e.kind == ProviderErrorKind::NotFound => Ok(Observation::Absent),
         Err(e) => Err(e.into()),
     }

@@ -26,9 +26,9 @@ use serde_json::{Value as Json, json};
 
 use super::observe::{Item, Listed, Listing};
 use super::{
-    AliProvider, adopted, attr_int, attr_str, attr_strings, changed, create_region, deleted, done,
-    find_by, found, invalid, need_str, not_ours, paged, params, prior_id, project, region_of,
-    resource_spec,
+    AliProvider, Paging, adopted, attr_int, attr_str, attr_strings, changed, create_region,
+    deleted, done, invalid, need_str, not_ours, paged, params, prior_id, project, region_of,
+    resource_spec, with_id,
 };
 use crate::client::{ApiError, Client, RpcMethod};
 use crate::endpoint::{Product, is_china_site_region};
@@ -39,13 +39,23 @@ use crate::wire;
 /// The BSS product code of fully managed Flink.
 pub const BSS_PRODUCT_CODE: &str = "sc";
 
-/// The instances of `region`, optionally only those matching `filter` (parameter and
-/// value: `InstanceName` or `InstanceId`).
+/// How `DescribeInstances` pages.
+const INSTANCE_PAGES: Paging = Paging {
+    page_key: "PageIndex",
+    size_key: "PageSize",
+    size: 100,
+    items: &["Instances"],
+    total: &["TotalCount"],
+};
+
+/// The instances of `region` (not `DELETED`) as workspaces without their `auto_renew`
+/// ([`wire::renewal`]), optionally only those matching `filter` (parameter and value:
+/// `InstanceName` or `InstanceId`).
 pub(super) async fn list(
     client: Client,
     region: Region,
     filter: Option<(&str, String)>,
-) -> Result<Vec<Json>, ApiError> {
+) -> Result<Vec<ObservedResource>, ApiError> {
     let mut base = params(&[("Region", region.as_str())]);
     if let Some((key, value)) = filter {
         base.push((key.to_owned(), value));
@@ -57,9 +67,8 @@ pub(super) async fn list(
         "DescribeInstances",
         base,
         RpcMethod::Get,
-        ("PageIndex", "PageSize", 100),
-        &["Instances"],
-        &["TotalCount"],
+        INSTANCE_PAGES,
+        |inst| wire::workspace(&inst),
     )
     .await
 }
@@ -77,6 +86,13 @@ pub(super) async fn renew_statuses(
     if let Some(ids) = instance_ids {
         base.push(("InstanceIDs".to_owned(), ids));
     }
+    let pages = Paging {
+        page_key: "PageNum",
+        size_key: "PageSize",
+        size: 300,
+        items: &["Data", "InstanceList"],
+        total: &["Data", "TotalCount"],
+    };
     let list = paged(
         &client,
         Product::Bss,
@@ -84,20 +100,16 @@ pub(super) async fn renew_statuses(
         "QueryAvailableInstances",
         base,
         RpcMethod::Post,
-        ("PageNum", "PageSize", 300),
-        &["Data", "InstanceList"],
-        &["Data", "TotalCount"],
+        pages,
+        |i| {
+            Some((
+                wire::string_at(&i, &["InstanceID"])?,
+                wire::string_at(&i, &["RenewStatus"])?,
+            ))
+        },
     )
     .await?;
-    Ok(list
-        .iter()
-        .filter_map(|i| {
-            Some((
-                wire::string_at(i, &["InstanceID"])?,
-                wire::string_at(i, &["RenewStatus"])?,
-            ))
-        })
-        .collect())
+    Ok(list.into_iter().collect())
 }
 
 /// The BSS host of a workspace in `region`: the region's own on the China site, else the
@@ -110,16 +122,17 @@ fn bss_region(provider: &AliProvider, region: &Region) -> Region {
     }
 }
 
-/// The instance named `name` that is not deleted.
-pub(super) fn named<'a>(list: impl IntoIterator<Item = &'a Json>, name: &str) -> Option<&'a Json> {
-    list.into_iter().find(|i| {
-        wire::string_at(i, &["InstanceName"]).as_deref() == Some(name)
-            && wire::string_at(i, &["ClusterStatus"]).as_deref() != Some("DELETED")
-    })
+/// The workspace named `name` (a listing has no deleted ones).
+pub(super) fn named<'a>(
+    list: impl IntoIterator<Item = &'a ObservedResource>,
+    name: &str,
+) -> Option<&'a ObservedResource> {
+    list.into_iter()
+        .find(|i| attr_str(&i.attrs, "name") == Some(name))
 }
 
-/// Workspaces refresh matched: address → (account, instance as listed).
-pub(super) type Matched = BTreeMap<Address, (AccountName, Json)>;
+/// Workspaces refresh matched: address → (account, workspace as listed).
+pub(super) type Matched = BTreeMap<Address, (AccountName, ObservedResource)>;
 
 /// Refresh, first pass: each workspace in its own region's listing, by its known id, else
 /// by name.
@@ -216,21 +229,22 @@ pub(super) fn match_elsewhere<'a>(
 pub(super) fn subscription_accounts(matched: &Matched) -> Vec<AccountName> {
     matched
         .values()
-        .filter(|(_, inst)| wire::string_at(inst, &["ChargeType"]).as_deref() == Some("PRE"))
+        .filter(|(_, ws)| attr_str(&ws.attrs, "charge_type") == Some("PRE"))
         .map(|(acct, _)| acct.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
 }
 
-/// Refresh: the matched instance with its renewal status.
+/// Refresh: the matched workspace (taken out of `matched`) with its renewal status.
 pub(super) fn observation(
     it: &Item,
-    matched: &Matched,
+    matched: &mut Matched,
     renew: &BTreeMap<String, String>,
 ) -> Option<Observation> {
-    let (_, inst) = matched.get(&it.addr)?;
-    wire::workspace(inst, renew).map(Observation::Found)
+    let (_, mut ws) = matched.remove(&it.addr)?;
+    wire::renewal(&mut ws, renew);
+    Some(Observation::Found(ws))
 }
 
 /// A listing shared by batched reads, with when its first call started.
@@ -263,7 +277,8 @@ impl Drop for Active<'_> {
     }
 }
 
-/// The instance `id` as the cloud shows it at or after this call.
+/// The instance `id` as the cloud shows it at or after this call (without its
+/// `auto_renew`).
 ///
 /// # Guarantees
 /// - The answer comes from a call that started after this read was asked for (a poll never
@@ -279,7 +294,7 @@ async fn read_instance(
     client: &Client,
     region: &Region,
     id: &str,
-) -> Result<Option<Json>, ApiError> {
+) -> Result<Option<ObservedResource>, ApiError> {
     let batch = provider.poll_batch(account, region);
     let asked = tokio::time::Instant::now();
     batch
@@ -296,12 +311,11 @@ async fn read_instance(
         drop(last);
         let filter = Some(("InstanceId", id.to_owned()));
         let list = list(client.clone(), region.clone(), filter).await?;
-        return Ok(find_by(&list, "InstanceId", id).cloned());
+        return Ok(with_id(list, id));
     }
     let started = tokio::time::Instant::now();
     let listing = std::sync::Arc::new(Listing::new(
         list(client.clone(), region.clone(), None).await?,
-        "InstanceId",
     ));
     let hit = listing.by_id(id).cloned();
     *last = Some((started, listing));
@@ -317,17 +331,15 @@ pub(super) async fn read(
 ) -> Result<Observation, ProviderError> {
     let region = region_of(region, "DescribeInstances")?;
     let id = cloud_id.as_str();
-    let Some(inst) = read_instance(provider, account, client, region, id).await? else {
+    let Some(mut ws) = read_instance(provider, account, client, region, id).await? else {
         return Ok(Observation::Absent);
     };
-    let inst = &inst;
-    let renew = if wire::string_at(inst, &["ChargeType"]).as_deref() == Some("PRE") {
+    if attr_str(&ws.attrs, "charge_type") == Some("PRE") {
         let bss = bss_region(provider, region);
-        renew_statuses(client.clone(), bss, Some(id.to_owned())).await?
-    } else {
-        BTreeMap::new()
-    };
-    Ok(found(wire::workspace(inst, &renew)))
+        let renew = renew_statuses(client.clone(), bss, Some(id.to_owned())).await?;
+        wire::renewal(&mut ws, &renew);
+    }
+    Ok(Observation::Found(ws))
 }
 
 /// The instance named `name` in `region`, as an observation.
@@ -339,9 +351,8 @@ async fn find(
     let filter = Some(("InstanceName", name.to_owned()));
     let list = list(client.clone(), region.clone(), filter).await?;
     Ok(list
-        .iter()
-        .filter(|i| wire::string_at(i, &["InstanceName"]).as_deref() == Some(name))
-        .filter_map(|i| wire::workspace(i, &BTreeMap::new()))
+        .into_iter()
+        .filter(|o| attr_str(&o.attrs, "name") == Some(name))
         .find(|o| o.readiness != Readiness::Deleting))
 }
 
@@ -454,10 +465,10 @@ pub(super) async fn default_project_missing(
 ) -> Result<bool, ProviderError> {
     let filter = Some(("InstanceId", instance.to_owned()));
     let list = list(client.clone(), region.clone(), filter).await?;
-    let running = list.iter().any(|i| {
-        wire::string_at(i, &["InstanceId"]).as_deref() == Some(instance)
-            && wire::string_at(i, &["ClusterStatus"]).as_deref() == Some("RUNNING")
-    });
+    // `RUNNING` is the one status a workspace is ready in.
+    let running = list
+        .iter()
+        .any(|ws| ws.cloud_id.as_str() == instance && ws.readiness == Readiness::Ready);
     if !running {
         return Ok(false);
     }
@@ -469,7 +480,9 @@ pub(super) async fn default_project_missing(
     )
     .await?
     .unwrap_or_default();
-    Ok(find_by(&namespaces, "Namespace", name).is_none())
+    Ok(!namespaces
+        .iter()
+        .any(|ns| attr_str(&ns.attrs, "name") == Some(name)))
 }
 
 /// Changes `cu` (`ModifyPrepayInstanceSpec`, pending until the workspace is RUNNING
