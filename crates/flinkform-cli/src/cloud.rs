@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use flinkform_alicloud::{AliProvider, ClientOptions, Credentials, Endpoints};
-use flinkform_cloudsim::{FaultPlan, Holder, ServeInfo, SimHandle, SimOptions, World, WorldLock};
+use flinkform_cloudsim::{
+    FaultPlan, Holder, ServeInfo, SimHandle, SimOptions, World, WorldKeys, WorldLock,
+};
 use flinkform_core::{AccountName, Provider, Target, TargetCloud};
 use miette::Result;
 
@@ -271,29 +273,27 @@ impl CloudSession {
             ))
             .into());
         }
-        let world = World::load(&path).map_err(|e| CliError::Sim(e.to_string()))?;
-        let known = world.summary();
+        // Only the keys: the world itself is the running emulator's (and a fleet's is large).
+        let world = WorldKeys::read(&path).map_err(|e| CliError::Sim(e.to_string()))?;
         let mut creds = BTreeMap::new();
         for a in accounts {
-            if !known.contains_key(a.as_str()) {
+            let Some(keys) = world.account(a.as_str()) else {
                 return Err(CliError::Sim(format!(
                     "account `{a}` is not in the emulator world `{}`: start the emulator with `flinkform sim serve --account {a}`",
                     path.display()
                 ))
                 .into());
-            }
-            // The account exists, so this only reads its keys.
-            let keys = world.clone().ensure_account(a.as_str());
+            };
             creds.insert(
                 a.clone(),
-                Credentials::new(keys.access_key_id, keys.access_key_secret),
+                Credentials::new(keys.access_key_id.clone(), keys.access_key_secret.clone()),
             );
         }
         let scale = global.sim_time_scale.unwrap_or_else(|| world.time_scale());
         view::sim_banner(world.id());
         let connector = flinkform_alicloud::Connector::new(
             format!("{}/_vendor/connector", endpoint.trim_end_matches('/')),
-            world.clone().vendor_connector_key(),
+            world.connector_key().to_owned(),
         )
         .map_err(miette::Report::new)?;
         let provider = AliProvider::new(

@@ -71,15 +71,11 @@ impl World {
     /// They derive from the world's id, so every copy of a world file (the one a
     /// standalone `sim serve` runs and the one a client reads) agrees on them.
     pub(crate) fn ensure_vendor_keys(&mut self) {
-        let derive = |what: &str, world: &World| {
-            let h = sha256_hex(&format!("flinkform-vendor:{what}:{}", world.id()));
-            h[..32].to_owned()
-        };
         if self.market.vendor.spi_key.is_empty() {
-            self.market.vendor.spi_key = derive("spi", self);
+            self.market.vendor.spi_key = derived_key("spi", self.id());
         }
         if self.market.vendor.connector_key.is_empty() {
-            self.market.vendor.connector_key = format!("vck-{}", derive("connector", self));
+            self.market.vendor.connector_key = connector_key_of(self.id());
         }
     }
 
@@ -464,4 +460,15 @@ pub(crate) fn workspace_json(w: &VendorWorkspace) -> Value {
 /// The stored form of a password.
 pub(crate) fn password_digest(password: &str) -> String {
     sha256_hex(password)
+}
+
+/// A vendor key of the world `world_id` (`what`: `spi`, `connector`).
+fn derived_key(what: &str, world_id: &str) -> String {
+    let h = sha256_hex(&format!("flinkform-vendor:{what}:{world_id}"));
+    h[..32].to_owned()
+}
+
+/// The connector key the world `world_id` derives when it has none yet.
+pub(crate) fn connector_key_of(world_id: &str) -> String {
+    format!("vck-{}", derived_key("connector", world_id))
 }

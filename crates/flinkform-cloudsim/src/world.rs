@@ -16,7 +16,7 @@ use crate::regions::Site;
 use crate::tags::Tags;
 
 /// Version of the world file format.
-const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 /// Default speed of cloud time relative to wall-clock time.
 pub const DEFAULT_TIME_SCALE: f64 = 60.0;
 /// The emulator's default region (used for path-style OSS and requests without a region).
