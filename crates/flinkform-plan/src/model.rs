@@ -152,7 +152,9 @@ pub struct PlannedAction {
     pub diffs: Vec<AttrDiff>,
     /// The desired resource (absent for deletes and forgets).
     pub desired: Option<DesiredResource>,
-    /// What the state remembers (absent for creates).
+    /// What the state remembers (absent for creates, and for no-ops: apply reads an
+    /// unchanged resource's record from the state, which a saved plan is only applied to at
+    /// the serial it was made against).
     pub prior: Option<RecordedResource>,
     /// The id the cloud currently has for it (observed), when it exists.
     pub cloud_id: Option<CloudId>,

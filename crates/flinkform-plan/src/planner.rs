@@ -205,6 +205,25 @@ struct Draft {
     objects: Option<u64>,
 }
 
+impl Draft {
+    /// The action of `addr`, not numbered yet.
+    fn into_action(self, addr: Address) -> PlannedAction {
+        PlannedAction {
+            id: ActionId(0),
+            addr,
+            op: self.op,
+            reasons: self.reasons,
+            diffs: self.diffs,
+            desired: self.desired,
+            prior: self.prior,
+            cloud_id: self.cloud_id,
+            objects: self.objects,
+            price: None,
+            wait_ready: false,
+        }
+    }
+}
+
 /// What happens to a recorded resource that is being removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Disposition {
@@ -369,6 +388,16 @@ impl<'a> Ctx<'a> {
                 self.pre.entry(addr.clone()).or_default().push(step);
             }
         }
+        // A no-op carries no copy of its record: the state has it, and apply reads it from
+        // there (a fleet's plan is thousands of no-ops).
+        let draft = if draft.op == Op::NoOp {
+            Draft {
+                prior: None,
+                ..draft
+            }
+        } else {
+            draft
+        };
         self.drafts.insert(addr.clone(), draft);
     }
 
@@ -1470,8 +1499,9 @@ impl<'a> Ctx<'a> {
         let blocked = self.unorderable_replacements();
         self.errors.extend(blocked);
 
-        // Nodes: per address, its pre-steps (in order), then its main action.
-        let mut nodes: Vec<(Address, Draft)> = Vec::new();
+        // Nodes: per address, its pre-steps (in order), then its main action; numbered in
+        // execution order below.
+        let mut nodes: Vec<PlannedAction> = Vec::new();
         let mut pos: BTreeMap<Address, usize> = BTreeMap::new();
         // The node that disposes of the old resource (deletes or forgets it), per address.
         let mut gone: BTreeMap<Address, usize> = BTreeMap::new();
@@ -1488,7 +1518,7 @@ impl<'a> Ctx<'a> {
                     chain_edges.insert((l, i));
                 }
                 last = Some(i);
-                nodes.push((addr.clone(), step));
+                nodes.push(step.into_action(addr.clone()));
             }
             let i = nodes.len();
             if matches!(draft.op, Op::Delete | Op::Forget) {
@@ -1498,10 +1528,10 @@ impl<'a> Ctx<'a> {
                 chain_edges.insert((l, i));
             }
             pos.insert(addr.clone(), i);
-            nodes.push((addr, draft));
+            nodes.push(draft.into_action(addr));
         }
-        let drafts: Vec<&Draft> = nodes.iter().map(|(_, d)| d).collect();
-        let addrs: Vec<&Address> = nodes.iter().map(|(a, _)| a).collect();
+        let drafts: Vec<&PlannedAction> = nodes.iter().collect();
+        let addrs: Vec<&Address> = nodes.iter().map(|a| &a.addr).collect();
         let mut edges = chain_edges;
 
         for (y, draft) in drafts.iter().enumerate() {
@@ -1604,31 +1634,17 @@ impl<'a> Ctx<'a> {
         for (n, &i) in order.iter().enumerate() {
             new_id[i] = ActionId(u32::try_from(n).unwrap_or(u32::MAX));
         }
-        let mut slots: Vec<Option<(Address, Draft)>> = nodes.into_iter().map(Some).collect();
-        let mut actions = Vec::with_capacity(order.len());
-        for &i in &order {
-            let Some((addr, d)) = slots[i].take() else {
-                continue;
-            };
+        // Numbered and sorted in place (a fleet's plan is thousands of actions: no copy).
+        let mut actions = nodes;
+        for (a, id) in actions.iter_mut().zip(&new_id) {
+            a.id = *id;
             // An interrupted apply left it being created: the next one waits for it.
-            let wait_ready = d.op == Op::NoOp
+            a.wait_ready = a.op == Op::NoOp
                 && self
-                    .found(&addr)
+                    .found(&a.addr)
                     .is_some_and(|o| o.readiness == Readiness::Pending);
-            actions.push(PlannedAction {
-                wait_ready,
-                id: new_id[i],
-                addr,
-                op: d.op,
-                reasons: d.reasons,
-                diffs: d.diffs,
-                desired: d.desired,
-                prior: d.prior,
-                cloud_id: d.cloud_id,
-                objects: d.objects,
-                price: None,
-            });
         }
+        actions.sort_unstable_by_key(|a| a.id);
         let edges = edges
             .into_iter()
             .map(|(a, b)| (new_id[a], new_id[b]))
@@ -1773,7 +1789,7 @@ fn costs_money(kind: ResourceKind) -> bool {
 
 /// Whether a project action claims CU (`Some(true)`), releases CU (`Some(false)`) or
 /// neither.
-fn cu_effect(d: &Draft) -> Option<bool> {
+fn cu_effect(d: &PlannedAction) -> Option<bool> {
     match d.op {
         Op::Create | Op::Replace => Some(true),
         Op::Delete => Some(false),
