@@ -98,9 +98,17 @@ impl PlanBuilder {
                 }
             }
         }
+        let (mode, account, region) = match (&desired, &prior) {
+            (Some(d), _) => (Some(d.mode), Some(d.account.clone()), d.region.clone()),
+            (None, Some(p)) => (Some(p.mode), Some(p.account.clone()), p.region.clone()),
+            (None, None) => (None, None, None),
+        };
         self.plan.actions.push(PlannedAction {
             id,
             addr: a,
+            mode,
+            account,
+            region,
             op,
             reasons: Vec::new(),
             diffs,

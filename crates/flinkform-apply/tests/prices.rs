@@ -114,6 +114,9 @@ fn action(id: u32, name: &str, op: Op, cu: i64) -> PlannedAction {
     PlannedAction {
         id: ActionId(id),
         addr,
+        mode: Some(Mode::Managed),
+        account: Some(AccountName::new("main").unwrap()),
+        region: Some(Region::new("ap-southeast-1").unwrap()),
         op,
         reasons: Vec::new(),
         diffs: Vec::new(),

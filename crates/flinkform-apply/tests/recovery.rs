@@ -47,6 +47,9 @@ fn action(i: u32, op: Op, d: DesiredResource, cloud_id: Option<&str>) -> Planned
     PlannedAction {
         id: ActionId(i),
         addr: d.addr.clone(),
+        mode: Some(d.mode),
+        account: Some(d.account.clone()),
+        region: d.region.clone(),
         op,
         reasons: Vec::new(),
         diffs: Vec::new(),

@@ -328,11 +328,7 @@ pub(crate) async fn execute(
         .resources
         .values()
         .map(|r| r.account.clone())
-        .chain(
-            plan.actions
-                .iter()
-                .filter_map(|a| a.desired.as_ref().map(|d| d.account.clone())),
-        )
+        .chain(plan.actions.iter().filter_map(|a| a.account.clone()))
         .collect();
     let target = session.target(&accounts).await?;
     let merged = merge_target(state.state().target.clone(), target);

@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use flinkform_core::{Address, CloudId, DesiredResource, Money, Price, RecordedResource, Value};
+use flinkform_core::{
+    AccountName, Address, CloudId, DesiredResource, Mode, Money, Price, RecordedResource, Region,
+    Value,
+};
 use serde::{Deserialize, Serialize};
 
 /// Index of an action in [`Plan::actions`].
@@ -144,13 +147,24 @@ pub struct PlannedAction {
     pub id: ActionId,
     /// The resource.
     pub addr: Address,
+    /// Its mode, as its desired form (else its record) has it; set on every action the
+    /// planner makes, a no-op included (which carries neither).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// The account it lives in (as `mode`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountName>,
+    /// Its region (as `mode`); `None` for account-level resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
     /// What to do.
     pub op: Op,
     /// Why, in words (`` replace because `bucket` is immutable ``). Empty for no-ops.
     pub reasons: Vec<String>,
     /// Attribute diffs, sorted by name.
     pub diffs: Vec<AttrDiff>,
-    /// The desired resource (absent for deletes and forgets).
+    /// The desired resource (absent for deletes, forgets and no-ops: a fleet's plan is
+    /// thousands of no-ops, and apply does nothing with an unchanged resource's spec).
     pub desired: Option<DesiredResource>,
     /// What the state remembers (absent for creates, and for no-ops: apply reads an
     /// unchanged resource's record from the state, which a saved plan is only applied to at

@@ -206,11 +206,31 @@ struct Draft {
 }
 
 impl Draft {
-    /// The action of `addr`, not numbered yet.
-    fn into_action(self, addr: Address) -> PlannedAction {
+    /// The action of `addr`, not numbered yet; which resource it is comes from its desired
+    /// form, else its record, else (a no-op carries neither) `spec`.
+    fn into_action(self, addr: Address, spec: Option<&DesiredResource>) -> PlannedAction {
+        let (mode, account, region) = match (&self.desired, &self.prior, spec) {
+            (Some(d), _, _) | (None, None, Some(d)) => {
+                (Some(d.mode), Some(d.account.clone()), d.region.clone())
+            }
+            (None, Some(p), _) => (Some(p.mode), Some(p.account.clone()), p.region.clone()),
+            (None, None, None) => (None, None, None),
+        };
+        PlannedAction {
+            mode,
+            account,
+            region,
+            ..self.into_action_of(addr)
+        }
+    }
+
+    fn into_action_of(self, addr: Address) -> PlannedAction {
         PlannedAction {
             id: ActionId(0),
             addr,
+            mode: None,
+            account: None,
+            region: None,
             op: self.op,
             reasons: self.reasons,
             diffs: self.diffs,
@@ -322,6 +342,11 @@ impl<'a> Ctx<'a> {
         (after, new)
     }
 
+    /// The desired resource of `addr`, if the specs have it.
+    fn spec_of(&self, addr: &Address) -> Option<&'a DesiredResource> {
+        self.desired.and_then(|d| d.resources.get(addr))
+    }
+
     fn origin_at(&self, addr: &Address, name: &str) -> String {
         at(self.desired.and_then(|d| d.origin_of(addr, name)))
     }
@@ -393,6 +418,7 @@ impl<'a> Ctx<'a> {
         let draft = if draft.op == Op::NoOp {
             Draft {
                 prior: None,
+                desired: None,
                 ..draft
             }
         } else {
@@ -1518,7 +1544,7 @@ impl<'a> Ctx<'a> {
                     chain_edges.insert((l, i));
                 }
                 last = Some(i);
-                nodes.push(step.into_action(addr.clone()));
+                nodes.push(step.into_action(addr.clone(), self.spec_of(&addr)));
             }
             let i = nodes.len();
             if matches!(draft.op, Op::Delete | Op::Forget) {
@@ -1528,7 +1554,8 @@ impl<'a> Ctx<'a> {
                 chain_edges.insert((l, i));
             }
             pos.insert(addr.clone(), i);
-            nodes.push(draft.into_action(addr));
+            let spec = self.spec_of(&addr);
+            nodes.push(draft.into_action(addr, spec));
         }
         let drafts: Vec<&PlannedAction> = nodes.iter().collect();
         let addrs: Vec<&Address> = nodes.iter().map(|a| &a.addr).collect();
@@ -2075,6 +2102,81 @@ mod tests {
                 addr: "vpc.x".into(),
                 user: "vswitch.x[0]".into(),
             }]
+        );
+    }
+
+    #[test]
+    fn a_no_op_names_its_resource_and_carries_no_copy_of_it() {
+        let main: flinkform_core::AccountName = "main".parse().unwrap();
+        let region: flinkform_core::Region = "ap-southeast-1".parse().unwrap();
+        let attrs: Attrs = [("cidr".to_owned(), Value::str("10.10.0.0/16"))]
+            .into_iter()
+            .collect();
+        let mut desired = Desired::default();
+        let mut recorded = BTreeMap::new();
+        let mut observed = Observed::default();
+        for (i, name) in ["same", "changed"].into_iter().enumerate() {
+            let addr = a(&format!("vpc.{name}"));
+            desired.resources.insert(
+                addr.clone(),
+                DesiredResource {
+                    addr: addr.clone(),
+                    mode: Mode::Managed,
+                    account: main.clone(),
+                    region: Some(region.clone()),
+                    attrs: attrs.clone(),
+                    depends_on: BTreeSet::new(),
+                    protect: i == 1,
+                    origin: None,
+                },
+            );
+            let id = CloudId::new(format!("vpc-{name}")).unwrap();
+            recorded.insert(
+                addr.clone(),
+                RecordedResource {
+                    addr: addr.clone(),
+                    mode: Mode::Managed,
+                    account: main.clone(),
+                    region: Some(region.clone()),
+                    cloud_id: id.clone(),
+                    attrs: attrs.clone(),
+                    depends_on: BTreeSet::new(),
+                    protect: false,
+                },
+            );
+            let found =
+                ObservedResource::new(ResourceKind::Vpc, id, attrs.clone(), Readiness::Ready);
+            observed.resources.insert(addr, Observation::Found(found));
+        }
+        let plan = plan(&desired, &recorded, &observed, &PlanOptions::default()).unwrap();
+        let ops: Vec<(String, Op)> = plan
+            .actions
+            .iter()
+            .map(|x| (x.addr.to_string(), x.op))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                ("vpc.changed".to_owned(), Op::Adopt),
+                ("vpc.same".to_owned(), Op::NoOp)
+            ]
+        );
+        for (i, x) in plan.actions.iter().enumerate() {
+            assert_eq!(
+                x.id,
+                ActionId(u32::try_from(i).unwrap()),
+                "numbered in order"
+            );
+            assert_eq!(x.mode, Some(Mode::Managed));
+            assert_eq!(x.account.as_ref(), Some(&main));
+            assert_eq!(x.region.as_ref(), Some(&region));
+        }
+        let (changed, same) = (&plan.actions[0], &plan.actions[1]);
+        assert!(changed.desired.is_some() && changed.prior.is_some());
+        assert!(same.desired.is_none() && same.prior.is_none());
+        assert_eq!(
+            same.cloud_id.as_ref().map(CloudId::as_str),
+            Some("vpc-same")
         );
     }
 

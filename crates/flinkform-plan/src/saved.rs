@@ -24,7 +24,7 @@ use crate::model::Plan;
 /// The `format` marker every plan file starts with.
 pub const FORMAT: &str = "flinkform-plan";
 /// The plan file format this version writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A saved plan: everything `apply FILE` executes, and what it must find unchanged first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -414,8 +414,16 @@ mod tests {
         assert!(PlanFile::sniff(&json));
         assert!(!PlanFile::sniff("apiVersion: flinkform/v1\n"));
         assert_eq!(PlanFile::from_json("p", &json).expect("reads"), f);
-        let other = json.replace("\"format_version\": 1", "\"format_version\": 9");
-        assert!(PlanFile::from_json("p", &other).is_err());
+        // Another version is refused, the previous one included (its no-ops carried copies
+        // of their resources and its actions no account or region of their own).
+        for version in [1, 9] {
+            let other = json.replace(
+                &format!("\"format_version\": {FORMAT_VERSION}"),
+                &format!("\"format_version\": {version}"),
+            );
+            assert_ne!(other, json);
+            assert!(PlanFile::from_json("p", &other).is_err());
+        }
     }
 
     #[test]

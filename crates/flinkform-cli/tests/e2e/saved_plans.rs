@@ -37,7 +37,7 @@ fn plan_out_then_apply_file_converges_and_the_file_cannot_be_applied_twice() {
     let bytes = std::fs::read_to_string(sb.path().join("plan.json")).expect("plan file");
     let json: serde_json::Value = serde_json::from_str(&bytes).expect("plan file is JSON");
     assert_eq!(json["format"], "flinkform-plan");
-    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["format_version"], 2);
     assert_eq!(json["specs"][0]["path"], QUICKSTART);
     assert_eq!(json["state"]["serial"], 0);
 
@@ -51,7 +51,7 @@ fn plan_out_then_apply_file_converges_and_the_file_cannot_be_applied_twice() {
     );
     let shown = sb.run(&["show", "--json", "plan.json"]).expect(0);
     let shown: serde_json::Value = serde_json::from_str(&shown.stdout).expect("show --json");
-    assert_eq!(shown["plan_file"]["format_version"], 1);
+    assert_eq!(shown["plan_file"]["format_version"], 2);
     assert_eq!(shown["plan_file"]["specs"][0]["path"], QUICKSTART);
     assert_eq!(
         shown["format_version"],

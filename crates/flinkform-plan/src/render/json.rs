@@ -140,22 +140,8 @@ fn action_doc<'a>(
     per_address: &BTreeMap<&Address, (usize, bool)>,
     a: &'a PlannedAction,
 ) -> ActionDoc<'a> {
-    let mode = a
-        .desired
-        .as_ref()
-        .map(|d| d.mode)
-        .or(a.prior.as_ref().map(|p| p.mode));
-    let account = a
-        .desired
-        .as_ref()
-        .map(|d| d.account.as_str())
-        .or(a.prior.as_ref().map(|p| p.account.as_str()));
-    let region = a
-        .desired
-        .as_ref()
-        .and_then(|d| d.region.as_ref())
-        .or(a.prior.as_ref().and_then(|p| p.region.as_ref()))
-        .map(|r| r.as_str());
+    let (mode, account, region) = (a.mode, a.account.as_ref(), a.region.as_ref());
+    let (account, region) = (account.map(|x| x.as_str()), region.map(|r| r.as_str()));
     ActionDoc {
         id: a.id.0,
         address: a.addr.to_string(),

@@ -9,6 +9,9 @@ fn action(id: u32, addr: &str, op: Op) -> PlannedAction {
     PlannedAction {
         id: ActionId(id),
         addr: addr.parse::<Address>().unwrap(),
+        mode: None,
+        account: None,
+        region: None,
         op,
         reasons: Vec::new(),
         diffs: Vec::new(),
