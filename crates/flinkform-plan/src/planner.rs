@@ -507,7 +507,10 @@ impl<'a> Ctx<'a> {
     }
 
     fn decide(&mut self, d: &DesiredResource) {
-        let prior = self.recorded.get(&d.addr).cloned();
+        // Borrowed: a draft copies it only when it changes something (a fleet's plan is
+        // thousands of no-ops).
+        let recorded = self.recorded;
+        let prior = recorded.get(&d.addr);
         if d.addr.kind() == ResourceKind::AccountBalance {
             let reasons = vec![self.balance_reason(d)];
             let draft = Draft {
@@ -515,7 +518,7 @@ impl<'a> Ctx<'a> {
                 reasons,
                 diffs: Vec::new(),
                 desired: Some(d.clone()),
-                prior,
+                prior: prior.cloned(),
                 cloud_id: None,
                 objects: None,
             };
@@ -536,7 +539,7 @@ impl<'a> Ctx<'a> {
 
     /// A gate is passed once it is recorded (and what it completes has not changed); until
     /// then it waits for a person.
-    fn decide_gate(&mut self, d: &DesiredResource, prior: Option<RecordedResource>) -> Draft {
+    fn decide_gate(&mut self, d: &DesiredResource, prior: Option<&RecordedResource>) -> Draft {
         let mut draft = self.decide_managed(d, prior);
         if matches!(draft.op, Op::Create | Op::Replace) {
             let instructions = d
@@ -577,7 +580,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn decide_data(&mut self, d: &DesiredResource, prior: Option<RecordedResource>) -> Draft {
+    fn decide_data(&mut self, d: &DesiredResource, prior: Option<&RecordedResource>) -> Draft {
         let id = d
             .attrs
             .get("id")
@@ -589,14 +592,14 @@ impl<'a> Ctx<'a> {
             reasons: vec![format!("read `{id}` (referenced by id in the specs)")],
             diffs: Vec::new(),
             desired: Some(d.clone()),
-            prior: prior.clone(),
-            cloud_id: prior.as_ref().map(|p| p.cloud_id.clone()),
+            prior: prior.cloned(),
+            cloud_id: prior.map(|p| p.cloud_id.clone()),
             objects: None,
         };
         match self.observation(&d.addr) {
             Some(Observation::Found(o)) => {
                 draft.cloud_id = Some(o.cloud_id.clone());
-                if let Some(p) = &prior
+                if let Some(p) = prior
                     && p.cloud_id == o.cloud_id
                     && changed_attrs(&d.addr, &p.attrs, &o.attrs).is_empty()
                 {
@@ -640,7 +643,7 @@ impl<'a> Ctx<'a> {
     fn create(
         &self,
         d: &DesiredResource,
-        prior: Option<RecordedResource>,
+        prior: Option<&RecordedResource>,
         reason: String,
     ) -> Draft {
         let diffs = d
@@ -658,13 +661,13 @@ impl<'a> Ctx<'a> {
             reasons: vec![reason],
             diffs,
             desired: Some(d.clone()),
-            prior,
+            prior: prior.cloned(),
             cloud_id: None,
             objects: None,
         }
     }
 
-    fn decide_managed(&mut self, d: &DesiredResource, prior: Option<RecordedResource>) -> Draft {
+    fn decide_managed(&mut self, d: &DesiredResource, prior: Option<&RecordedResource>) -> Draft {
         let obs = self.observation(&d.addr);
         let found = match obs {
             Some(Observation::Found(o)) if o.readiness != Readiness::Deleting => Some(o),
@@ -728,8 +731,8 @@ impl<'a> Ctx<'a> {
                 op: Op::NoOp,
                 reasons: Vec::new(),
                 diffs: Vec::new(),
-                desired: Some(d.clone()),
-                prior,
+                desired: None,
+                prior: None,
                 cloud_id: None,
                 objects: None,
             };
@@ -879,6 +882,18 @@ impl<'a> Ctx<'a> {
         }
         // A resource found in the cloud but not in state that must change: the executor
         // updates (or deletes, to replace) what the cloud has, so `prior` describes it.
+        // A no-op carries no copies ([`Ctx::put`]).
+        if op == Op::NoOp {
+            return Draft {
+                op,
+                reasons,
+                diffs,
+                desired: None,
+                prior: None,
+                cloud_id,
+                objects: None,
+            };
+        }
         let prior = match (prior, found, op) {
             (None, Some(o), Op::Update | Op::Replace) => Some(RecordedResource {
                 addr: d.addr.clone(),
@@ -890,7 +905,7 @@ impl<'a> Ctx<'a> {
                 depends_on: d.depends_on.clone(),
                 protect: d.protect,
             }),
-            (prior, _, _) => prior,
+            (prior, _, _) => prior.cloned(),
         };
         Draft {
             op,
@@ -1566,7 +1581,13 @@ impl<'a> Ctx<'a> {
             // dependency only has to precede the dependent's creation (the role's policy
             // before the workspace that needs it); an existing dependent does not wait for
             // it (CU ordering below decides between a workspace and its projects).
-            if let Some(d) = &draft.desired
+            // (A no-op carries no desired resource: its dependencies are the spec's.)
+            let desired = draft.desired.as_ref().or_else(|| {
+                (draft.op == Op::NoOp)
+                    .then(|| self.spec_of(addrs[y]))
+                    .flatten()
+            });
+            if let Some(d) = desired
                 && pos.get(addrs[y]) == Some(&y)
             {
                 for dep in &d.depends_on {
