@@ -245,7 +245,7 @@ pub(crate) async fn apply_saved(
     if reasons.is_empty() {
         let observed =
             flinkform_apply::reobserve(session.provider.as_ref(), &file, state.state()).await?;
-        reasons = file.cloud_changes(&observed);
+        reasons = file.cloud_changes(&observed, &state.state().resources);
     }
     if !reasons.is_empty() {
         session.close().await?;

@@ -12,8 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use flinkform_core::{
-    AccountName, Address, CloudId, DesiredResource, Observation, Observed, Readiness, Region,
-    Target, Value,
+    AccountName, Address, CloudId, DesiredResource, Observation, Observed, Readiness,
+    RecordedResource, Region, Target, Value,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -260,9 +260,14 @@ impl PlanFile {
 
     /// What changed in the cloud since the plan was made, one sentence per change, naming
     /// the address and the attribute (`flink_workspace.analytics-prod: cu changed from 8 to
-    /// 12 outside flinkform since the plan was made`). Empty: nothing changed.
+    /// 12 outside flinkform since the plan was made`). Empty: nothing changed. `recorded` is
+    /// the state the plan was made against (a no-op's record is there, not in the plan).
     #[must_use]
-    pub fn cloud_changes(&self, now: &Observed) -> Vec<String> {
+    pub fn cloud_changes(
+        &self,
+        now: &Observed,
+        recorded: &BTreeMap<Address, RecordedResource>,
+    ) -> Vec<String> {
         let (resources, facts) = observed_digests(now);
         let mut out = Vec::new();
         let since = "outside flinkform since the plan was made";
@@ -305,7 +310,7 @@ impl PlanFile {
                     Some(Observation::Found(r)) => r.attrs.get(name),
                     _ => None,
                 };
-                let old_value = old.and_then(|d| self.known_value(addr, name, d));
+                let old_value = old.and_then(|d| self.known_value(addr, name, d, recorded));
                 let text = match (old_value, new_value) {
                     (Some(o), Some(n)) => format!("{name} changed from {o} to {n}"),
                     (None, Some(n)) => format!("{name} changed to {n}"),
@@ -322,9 +327,16 @@ impl PlanFile {
         out
     }
 
-    /// A value of `addr`'s attribute `name` the plan knows (a diff's old side, the
-    /// recorded value) whose digest is `digest`: the value observed when the plan was made.
-    fn known_value(&self, addr: &Address, name: &str, digest: &str) -> Option<&Value> {
+    /// A value of `addr`'s attribute `name` the plan or the state knows (a diff's old side,
+    /// the recorded value) whose digest is `digest`: the value observed when the plan was
+    /// made.
+    fn known_value<'v>(
+        &'v self,
+        addr: &Address,
+        name: &str,
+        digest: &str,
+        recorded: &'v BTreeMap<Address, RecordedResource>,
+    ) -> Option<&'v Value> {
         self.plan
             .actions
             .iter()
@@ -336,6 +348,7 @@ impl PlanFile {
                     .filter_map(|d| d.before.as_ref())
                     .chain(a.prior.as_ref().and_then(|p| p.attrs.get(name)))
             })
+            .chain(recorded.get(addr).and_then(|r| r.attrs.get(name)))
             .find(|v| value_digest(v) == digest)
     }
 
@@ -432,14 +445,32 @@ mod tests {
         let mut before = Observed::default();
         before.resources.insert(a.clone(), ws(8));
         let f = file(&before);
-        assert!(f.cloud_changes(&before).is_empty());
+        let none = BTreeMap::new();
+        assert!(f.cloud_changes(&before, &none).is_empty());
         let mut after = Observed::default();
         after.resources.insert(a.clone(), ws(12));
-        let changes = f.cloud_changes(&after);
+        let changes = f.cloud_changes(&after, &none);
         assert_eq!(changes.len(), 1, "{changes:?}");
         assert!(changes[0].starts_with("flink_workspace.w: cu changed to 12"));
+        // The state's record (a no-op's is not in the plan) tells the old value.
+        let Observation::Found(was) = ws(8) else {
+            panic!("found")
+        };
+        let record = RecordedResource {
+            addr: a.clone(),
+            mode: flinkform_core::Mode::Managed,
+            account: "main".parse().expect("account"),
+            region: None,
+            cloud_id: was.cloud_id,
+            attrs: was.attrs,
+            depends_on: BTreeSet::new(),
+            protect: false,
+        };
+        let recorded = [(a.clone(), record)].into_iter().collect();
+        let changes = f.cloud_changes(&after, &recorded);
+        assert!(changes[0].starts_with("flink_workspace.w: cu changed from 8 to 12"));
         after.resources.insert(a, Observation::Absent);
-        assert!(f.cloud_changes(&after)[0].contains("was deleted"));
+        assert!(f.cloud_changes(&after, &none)[0].contains("was deleted"));
     }
 
     #[test]
