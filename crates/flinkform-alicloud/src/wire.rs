@@ -119,10 +119,10 @@ pub(crate) fn workspace(inst: &Json) -> Option<ObservedResource> {
         "bucket",
         string_at(inst, &["Storage", "Oss", "Bucket"]),
     );
-    if charge.as_deref() == Some("PRE") {
-        if let Some(cpu) = int_at(inst, &["ResourceSpec", "Cpu"]) {
-            attrs.insert("cu".to_owned(), Value::Int(cpu));
-        }
+    if charge.as_deref() == Some("PRE")
+        && let Some(cpu) = int_at(inst, &["ResourceSpec", "Cpu"])
+    {
+        attrs.insert("cu".to_owned(), Value::Int(cpu));
     }
     let readiness = match status.as_str() {
         "RUNNING" => Readiness::Ready,
