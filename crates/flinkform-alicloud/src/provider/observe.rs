@@ -598,14 +598,33 @@ pub(super) async fn observe(
         balances.insert(acct, (amount, currency));
     }
 
-    // Each kind's mapping from what was read.
+    // Each kind's mapping from what was read; a listing is dropped as soon as its kind is
+    // mapped (a fleet's listings and observations are megabytes each: never all at once).
+    // The workspaces found hold what they need of the instance listings.
+    instances_in.send_replace(None);
     let mut resources: BTreeMap<Address, Observation> = BTreeMap::new();
+    let mut mapped = |kind: ResourceKind, map: &mut dyn FnMut(&Item) -> Option<Observation>| {
+        for it in cx.of(&[kind]) {
+            resources.insert(it.addr.clone(), map(it).unwrap_or(Observation::Absent));
+        }
+    };
+    mapped(K::FlinkWorkspace, &mut |it| {
+        workspace::observation(it, &mut matched, &renew)
+    });
+    drop(matched);
+    mapped(K::FlinkProject, &mut |it| {
+        project::observation(it, &instance_of, &namespaces)
+    });
+    drop(namespaces);
+    mapped(K::Vpc, &mut |it| vpc::observation(it, &vpcs));
+    drop(vpcs);
+    mapped(K::Vswitch, &mut |it| vswitch::observation(it, &vswitches));
+    let network = vswitch::network(cx.items.values(), &vswitches);
+    drop(vswitches);
     for it in cx.items.values() {
         let obs = match it.addr.kind() {
-            K::FlinkWorkspace => workspace::observation(it, &mut matched, &renew),
-            K::FlinkProject => project::observation(it, &instance_of, &namespaces),
-            K::Vpc => vpc::observation(it, &vpcs),
-            K::Vswitch => vswitch::observation(it, &vswitches),
+            // Mapped above, listing by listing.
+            K::FlinkWorkspace | K::FlinkProject | K::Vpc | K::Vswitch => continue,
             K::OssBucket => bucket::observation(it, &buckets),
             K::RamRole => role::observation(it, &roles),
             K::AccountBalance => account::observation(it, &balances),
@@ -619,7 +638,6 @@ pub(super) async fn observe(
         };
         resources.insert(it.addr.clone(), obs.unwrap_or(Observation::Absent));
     }
-    let network = vswitch::network(cx.items.values(), &vswitches);
 
     let mut accounts = BTreeMap::new();
     for acct in req.accounts.keys() {
