@@ -18,9 +18,10 @@ mod view;
 
 use std::process::ExitCode;
 
-/// mimalloc, not the system allocator: a fleet's refresh makes millions of short-lived
-/// allocations from many threads, where glibc's arenas fragment (peak RSS well above the
-/// live heap) and hand pages back and forth with the kernel (BENCHMARKS.md, "Fleet").
+/// mimalloc (its v2), not the system allocator: a fleet's refresh makes millions of
+/// short-lived allocations, which glibc's allocator serves at about twice the CPU; v3 held on
+/// to what the refresh freed (a quarter more peak RSS at the same heap). BENCHMARKS.md,
+/// "Fleet".
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -55,7 +56,12 @@ fn main() -> ExitCode {
         )
     }))
     .ok();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: flinkform waits on the network (even a fleet's loopback refresh is
+    // bounded by the cloud's answers), and on one thread each phase reuses the memory the
+    // one before freed (an allocator keeps a heap per thread): the loopback no-op plan of
+    // 1,000 peaks at about 90 MiB against about 100 on two workers, at the same CPU.
+    // BENCHMARKS.md, "Fleet".
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
