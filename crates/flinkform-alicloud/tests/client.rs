@@ -18,7 +18,8 @@ use flinkform_alicloud::sign::{self, OssV1Request, V3Authorization, V3Request};
 use flinkform_alicloud::{AliProvider, Error};
 use flinkform_core::{
     AccountName, Address, Attrs, ChangeRequest, CloudId, DesiredResource, Mode, Observation,
-    ObserveRequest, Provider, ProviderError, ProviderErrorKind as K, Readiness, Region, Value,
+    ObserveRequest, Provider, ProviderError, ProviderErrorKind as K, Readiness, RecordedResource,
+    Region, Value,
 };
 
 const AK: &str = "LTAItestkey";
@@ -1140,6 +1141,70 @@ async fn deletes_treat_not_found_as_done() {
             .done
     );
     assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+/// A listing of several pages, each mapped as it arrives: the pages after the first are
+/// asked for at once the total is known, entries without an id are dropped, and a resource
+/// is found on any page.
+#[tokio::test]
+async fn observe_maps_every_page_of_a_listing() {
+    let (url, seen) = serve(|r| {
+        r.verify_v3(SECRET);
+        assert_eq!(r.action(), "DescribeVpcs", "{r:?}");
+        let page: usize = r.params()["PageNumber"].parse().unwrap();
+        let size: usize = r.params()["PageSize"].parse().unwrap();
+        // 120 VPCs, numbered from 0; the first of each page has no id.
+        let vpcs: Vec<serde_json::Value> = ((page - 1) * size..(page * size).min(120))
+            .map(|i| {
+                let id = if i % size == 0 {
+                    serde_json::Value::Null
+                } else {
+                    serde_json::json!(format!("vpc-{i}"))
+                };
+                serde_json::json!({"VpcId": id, "VpcName": format!("n{i}"), "CidrBlock": "10.0.0.0/16",
+                    "Status": "Available", "RegionId": "ap-southeast-1"})
+            })
+            .collect();
+        json_ok(serde_json::json!({"RequestId": "V", "TotalCount": 120, "Vpcs": {"Vpc": vpcs}}))
+    })
+    .await;
+    let main = AccountName::new("main").unwrap();
+    let recorded = |name: &str, id: &str| RecordedResource {
+        addr: format!("vpc.{name}").parse().unwrap(),
+        mode: Mode::Managed,
+        account: main.clone(),
+        region: Some(region("ap-southeast-1")),
+        cloud_id: CloudId::new(id).unwrap(),
+        attrs: Attrs::new(),
+        depends_on: BTreeSet::new(),
+        protect: false,
+    };
+    let on = [
+        recorded("first", "vpc-1"),
+        recorded("last", "vpc-119"),
+        recorded("gone", "vpc-120"),
+    ];
+    let req = ObserveRequest {
+        desired: vec![],
+        recorded: on.iter().collect(),
+        accounts: BTreeMap::new(),
+    };
+    let observed = provider(&url).observe(&req).await.unwrap();
+    let get = |a: &str| observed.resources[&a.parse::<Address>().unwrap()].clone();
+    let Observation::Found(last) = get("vpc.last") else {
+        panic!("vpc-119 is on the last page");
+    };
+    assert_eq!(last.attrs["name"], Value::str("n119"));
+    assert!(matches!(get("vpc.first"), Observation::Found(_)));
+    assert_eq!(get("vpc.gone"), Observation::Absent);
+    let mut pages: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.params()["PageNumber"].clone())
+        .collect();
+    pages.sort();
+    assert_eq!(pages, ["1", "2", "3"], "each page once");
 }
 
 #[tokio::test]
