@@ -55,7 +55,8 @@ pub struct Args {
     /// The flinkform binary [default: `flinkform` next to this binary]
     #[arg(long)]
     pub binary: Option<PathBuf>,
-    /// Working directory (worlds, specs, state) [default: a temporary one]
+    /// Working directory, kept with each fleet's world, specs and state (`nN/`) [default: a
+    /// temporary one, removed]
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// A smoke run: N = 5, 20 ms latency
@@ -143,6 +144,23 @@ impl Fleet {
             plain: plain.map_err(|e| e.to_string())?,
             slow: slow.map_err(|e| e.to_string())?,
         })
+    }
+
+    /// Stops both listeners. With `keep`, saves the world where the child read its keys
+    /// (`flinkform sim serve --sim-world DIR/nN/world.json` serves the fleet again, for a
+    /// profiler); without, removes the directory: worlds and states of large fleets are big.
+    async fn finish(self, keep: bool) -> Result<(), String> {
+        self.plain.stop().await.map_err(|e| e.to_string())?;
+        self.slow.stop().await.map_err(|e| e.to_string())?;
+        if keep {
+            let world = self.world.lock().await;
+            world
+                .save(&self.dir.join("world.json"))
+                .map_err(|e| e.to_string())
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+            Ok(())
+        }
     }
 
     async fn calls(&self) -> u64 {
@@ -382,10 +400,7 @@ async fn bench_size(
                 push(rows, "change 10", n, lat, wall, m, None);
             }
         }
-        fleet.plain.stop().await.map_err(|e| e.to_string())?;
-        fleet.slow.stop().await.map_err(|e| e.to_string())?;
-        // Worlds and states of large fleets are big: keep the disk free.
-        let _ = std::fs::remove_dir_all(&dir);
+        fleet.finish(args.dir.is_some()).await?;
     }
     if with_latency && has("apply") && n <= args.apply_latency_max {
         let dir = root.join(format!("n{n}-latency"));
@@ -409,9 +424,7 @@ async fn bench_size(
         .await?;
         let b = bound(chain, m.1, Duration::from_millis(lat), args.parallelism);
         push(rows, "apply", n, lat, wall, m, Some(b));
-        fleet.plain.stop().await.map_err(|e| e.to_string())?;
-        fleet.slow.stop().await.map_err(|e| e.to_string())?;
-        let _ = std::fs::remove_dir_all(&dir);
+        fleet.finish(args.dir.is_some()).await?;
     }
     Ok(())
 }

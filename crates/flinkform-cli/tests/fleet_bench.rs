@@ -42,4 +42,11 @@ async fn fleet_bench_smoke_run_at_five_workspaces() {
         rows[5].bound.is_some(),
         "the apply with latency has its bound"
     );
+    // With --dir, each fleet's world, specs and state stay, the world saved with the fleet
+    // in it (for `flinkform sim serve --sim-world`).
+    let fleet = dir.path().join("n5");
+    let world = flinkform_cloudsim::World::load(&fleet.join("world.json")).unwrap();
+    assert_eq!(world.instances("main").unwrap().len(), 5);
+    assert!(fleet.join("ws-5-0.yaml").is_file());
+    assert!(fleet.join("state").is_dir());
 }
