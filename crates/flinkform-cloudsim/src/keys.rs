@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
-use crate::world::{AccessKey, AccountKeys, FORMAT_VERSION};
+use crate::error::Result;
+use crate::world::{AccessKey, AccountKeys, read_world_file};
 
 /// The world's id and time scale, the accounts' keys and the vendor's connector key: what a
 /// client of a running emulator needs. Reading them skips everything else in the file (a
@@ -65,38 +65,18 @@ impl WorldKeys {
     /// Reads them from the world file at `path`.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be read, [`Error::CorruptWorld`] when it is not a
-    /// world of this emulator's format.
+    /// [`crate::Error::Io`] when the file cannot be read, [`crate::Error::CorruptWorld`]
+    /// when it is not a world of this emulator's format.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        })?;
-        let corrupt = |message: String| Error::CorruptWorld {
-            path: path.to_owned(),
-            message,
-        };
-        let file: File = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        if file.format_version != FORMAT_VERSION {
-            return Err(corrupt(format!(
-                "format version {} (this emulator reads {FORMAT_VERSION})",
-                file.format_version
-            )));
-        }
+        let file: File = read_world_file(path, |f: &File| f.format_version)?;
         let accounts = file
             .accounts
             .into_values()
             .map(|a| {
-                let key = a.keys.into_iter().next();
-                let (access_key_id, access_key_secret) =
-                    key.map_or_else(Default::default, |k| (k.id, k.secret));
-                let keys = AccountKeys {
-                    access_key_id,
-                    access_key_secret,
-                    uid: a.uid,
-                };
-                (a.name, keys)
+                (
+                    a.name,
+                    AccountKeys::first_of(a.uid, a.keys.into_iter().next()),
+                )
             })
             .collect();
         let connector_key = match file.market.vendor.connector_key {
@@ -140,6 +120,8 @@ impl WorldKeys {
 mod tests {
     use super::*;
     use crate::World;
+    use crate::error::Error;
+    use crate::world::FORMAT_VERSION;
 
     fn saved(world: &World) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().expect("tempdir");

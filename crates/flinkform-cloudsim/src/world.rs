@@ -108,6 +108,19 @@ pub struct AccountKeys {
     pub uid: String,
 }
 
+impl AccountKeys {
+    /// An account's credentials: its first key (empty strings when it has none).
+    pub(crate) fn first_of(uid: String, key: Option<AccessKey>) -> Self {
+        let (access_key_id, access_key_secret) =
+            key.map_or_else(Default::default, |k| (k.id, k.secret));
+        Self {
+            access_key_id,
+            access_key_secret,
+            uid,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AccessKey {
     pub(crate) id: String,
@@ -689,25 +702,7 @@ impl World {
     /// # Errors
     /// [`Error::Io`] when the file cannot be read, [`Error::CorruptWorld`] when it is not a world.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            action: "read",
-            path: path.to_owned(),
-            source,
-        })?;
-        let world: Self = serde_json::from_slice(&bytes).map_err(|e| Error::CorruptWorld {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
-        if world.format_version != FORMAT_VERSION {
-            return Err(Error::CorruptWorld {
-                path: path.to_owned(),
-                message: format!(
-                    "format version {} (this emulator reads {FORMAT_VERSION})",
-                    world.format_version
-                ),
-            });
-        }
-        Ok(world)
+        read_world_file(path, |w: &Self| w.format_version)
     }
 
     /// Saves the world atomically: a temporary file in the same directory, fsync, rename.
@@ -832,15 +827,7 @@ impl World {
     /// `ap-southeast-1a`). Idempotent.
     pub fn ensure_account(&mut self, name: &str) -> AccountKeys {
         if let Some(a) = self.accounts.values().find(|a| a.name == name) {
-            let key = a.keys.first().cloned().unwrap_or(AccessKey {
-                id: String::new(),
-                secret: String::new(),
-            });
-            return AccountKeys {
-                access_key_id: key.id,
-                access_key_secret: key.secret,
-                uid: a.uid.clone(),
-            };
+            return AccountKeys::first_of(a.uid.clone(), a.keys.first().cloned());
         }
         let mut uid = self.digits(16);
         while self.accounts.contains_key(&uid) {
@@ -1748,6 +1735,34 @@ impl World {
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
+    }
+}
+
+/// Reads a world file (all of it, or the part `T` keeps: [`crate::WorldKeys`]) and checks
+/// the format version `version` finds in it.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read, [`Error::CorruptWorld`] when it is not a
+/// world of this emulator's format.
+pub(crate) fn read_world_file<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    version: impl Fn(&T) -> u32,
+) -> Result<T> {
+    let corrupt = |message: String| Error::CorruptWorld {
+        path: path.to_owned(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    })?;
+    let file: T = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    match version(&file) {
+        FORMAT_VERSION => Ok(file),
+        other => Err(corrupt(format!(
+            "format version {other} (this emulator reads {FORMAT_VERSION})"
+        ))),
     }
 }
 

@@ -67,6 +67,14 @@ macro_rules! string_id {
                 &self.0
             }
         }
+
+        // Sound: the derived `Eq`, `Ord` and `Hash` are the inner string's, so a map keyed
+        // by the identifier can be looked up by a `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
     };
 }
 
@@ -138,4 +146,21 @@ pub struct Target {
     pub world: Option<String>,
     /// Account name → UID, for every account the state has touched.
     pub accounts: std::collections::BTreeMap<AccountName, AccountUid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use super::CloudId;
+
+    #[test]
+    fn maps_keyed_by_an_identifier_are_looked_up_by_its_string() {
+        let id = CloudId::new("vpc-1").unwrap();
+        let hashed: HashMap<CloudId, u8> = [(id.clone(), 1)].into_iter().collect();
+        let sorted: BTreeMap<CloudId, u8> = [(id, 2)].into_iter().collect();
+        assert_eq!(hashed.get("vpc-1"), Some(&1));
+        assert_eq!(sorted.get("vpc-1"), Some(&2));
+        assert_eq!(hashed.get("vpc-2"), None);
+    }
 }

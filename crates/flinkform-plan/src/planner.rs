@@ -217,20 +217,11 @@ impl Draft {
             (None, None, None) => (None, None, None),
         };
         PlannedAction {
+            id: ActionId(0),
+            addr,
             mode,
             account,
             region,
-            ..self.into_action_of(addr)
-        }
-    }
-
-    fn into_action_of(self, addr: Address) -> PlannedAction {
-        PlannedAction {
-            id: ActionId(0),
-            addr,
-            mode: None,
-            account: None,
-            region: None,
             op: self.op,
             reasons: self.reasons,
             diffs: self.diffs,
@@ -872,28 +863,25 @@ impl<'a> Ctx<'a> {
         } else {
             Op::NoOp
         };
-        let diffs = if replace || op == Op::Update {
-            changes.into_iter().map(|c| c.diff).collect()
-        } else {
-            Vec::new()
-        };
-        if op == Op::NoOp {
-            reasons.clear();
-        }
-        // A resource found in the cloud but not in state that must change: the executor
-        // updates (or deletes, to replace) what the cloud has, so `prior` describes it.
-        // A no-op carries no copies ([`Ctx::put`]).
+        // A no-op carries no reasons and no copies ([`Ctx::put`]).
         if op == Op::NoOp {
             return Draft {
                 op,
-                reasons,
-                diffs,
+                reasons: Vec::new(),
+                diffs: Vec::new(),
                 desired: None,
                 prior: None,
                 cloud_id,
                 objects: None,
             };
         }
+        let diffs = if replace || op == Op::Update {
+            changes.into_iter().map(|c| c.diff).collect()
+        } else {
+            Vec::new()
+        };
+        // A resource found in the cloud but not in state that must change: the executor
+        // updates (or deletes, to replace) what the cloud has, so `prior` describes it.
         let prior = match (prior, found, op) {
             (None, Some(o), Op::Update | Op::Replace) => Some(RecordedResource {
                 addr: d.addr.clone(),

@@ -202,6 +202,16 @@ fn with_id(list: Vec<ObservedResource>, id: &str) -> Option<ObservedResource> {
     list.into_iter().find(|o| o.cloud_id.as_str() == id)
 }
 
+/// The first entry of a mapped listing whose `name` is `name` (a workspace's or a
+/// project's; listings hold no deleted workspace).
+fn with_name<'a>(
+    list: impl IntoIterator<Item = &'a ObservedResource>,
+    name: &str,
+) -> Option<&'a ObservedResource> {
+    list.into_iter()
+        .find(|o| attr_str(&o.attrs, "name") == Some(name))
+}
+
 /// What a read found: the resource, or absent.
 fn found(o: Option<ObservedResource>) -> Observation {
     o.map_or(Observation::Absent, Observation::Found)

@@ -411,8 +411,7 @@ impl Listing {
 
     /// The entry whose id is `id`.
     pub(super) fn by_id(&self, id: &str) -> Option<&ObservedResource> {
-        let id = CloudId::new(id).ok()?;
-        self.by_id.get(&id).and_then(|i| self.items.get(*i))
+        self.by_id.get(id).and_then(|i| self.items.get(*i))
     }
 }
 

@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 use super::observe::{Item, Listed};
 use super::{
     Paging, attr_int, attr_str, changed, deleted, done, found, invalid, need_str, paged, params,
-    prior_id, region_of, resource_spec, workspace,
+    prior_id, region_of, resource_spec, with_name, workspace,
 };
 use crate::client::{ApiError, Client, RpcMethod};
 use crate::endpoint::Product;
@@ -104,7 +104,7 @@ pub(super) fn instances_of<'a>(
                 instances
                     .get(&(it.account.clone(), region.clone()))
                     // The live workspace of that name, never a deleted one of the past.
-                    .and_then(|list| super::workspace::named(list.iter(), &ws_name))
+                    .and_then(|list| with_name(list.iter(), &ws_name))
                     .map(|ws| ws.cloud_id.as_str().to_owned())
             });
         if let Some(id) = id {
@@ -123,13 +123,7 @@ pub(super) fn observation(
 ) -> Option<Observation> {
     let list = namespaces.get(instance_of.get(&it.addr)?)?;
     let (_, project) = it.project_names();
-    named(list, &project).cloned().map(Observation::Found)
-}
-
-/// The project named `name` of a listing.
-fn named<'a>(list: &'a [ObservedResource], name: &str) -> Option<&'a ObservedResource> {
-    list.iter()
-        .find(|p| attr_str(&p.attrs, "name") == Some(name))
+    with_name(list, &project).cloned().map(Observation::Found)
 }
 
 pub(super) async fn read(
@@ -146,7 +140,7 @@ pub(super) async fn read(
         Some(ns.clone()),
     )
     .await?;
-    Ok(found(list.and_then(|l| named(&l, &ns).cloned())))
+    Ok(found(list.and_then(|l| with_name(&l, &ns).cloned())))
 }
 
 pub(super) async fn create(req: &ChangeRequest, client: &Client) -> Result<Outcome, ProviderError> {

@@ -28,7 +28,7 @@ use super::observe::{Item, Listed, Listing};
 use super::{
     AliProvider, Paging, adopted, attr_int, attr_str, attr_strings, changed, create_region,
     deleted, done, invalid, need_str, not_ours, paged, params, prior_id, project, region_of,
-    resource_spec, with_id,
+    resource_spec, with_id, with_name,
 };
 use crate::client::{ApiError, Client, RpcMethod};
 use crate::endpoint::{Product, is_china_site_region};
@@ -122,15 +122,6 @@ fn bss_region(provider: &AliProvider, region: &Region) -> Region {
     }
 }
 
-/// The workspace named `name` (a listing has no deleted ones).
-pub(super) fn named<'a>(
-    list: impl IntoIterator<Item = &'a ObservedResource>,
-    name: &str,
-) -> Option<&'a ObservedResource> {
-    list.into_iter()
-        .find(|i| attr_str(&i.attrs, "name") == Some(name))
-}
-
 /// Workspaces refresh matched: address → (account, workspace as listed).
 pub(super) type Matched = BTreeMap<Address, (AccountName, ObservedResource)>;
 
@@ -148,7 +139,7 @@ pub(super) fn match_listed<'a>(
             Some(id) => listing.and_then(|l| l.by_id(&id)),
             None => it
                 .name()
-                .and_then(|n| named(listing.map_or(&[][..], |l| &l[..]), n)),
+                .and_then(|n| with_name(listing.map_or(&[][..], |l| &l[..]), n)),
         };
         if let Some(inst) = hit {
             matched.insert(it.addr.clone(), (it.account.clone(), inst.clone()));
@@ -219,7 +210,7 @@ pub(super) fn match_elsewhere<'a>(
             .collect();
         regions.sort_by(|x, y| x.0.cmp(y.0));
         let listed = regions.into_iter().flat_map(|(_, list)| list.iter());
-        if let Some(inst) = named(listed, name) {
+        if let Some(inst) = with_name(listed, name) {
             matched.insert(it.addr.clone(), (it.account.clone(), inst.clone()));
         }
     }
@@ -480,9 +471,7 @@ pub(super) async fn default_project_missing(
     )
     .await?
     .unwrap_or_default();
-    Ok(!namespaces
-        .iter()
-        .any(|ns| attr_str(&ns.attrs, "name") == Some(name)))
+    Ok(with_name(&namespaces, name).is_none())
 }
 
 /// Changes `cu` (`ModifyPrepayInstanceSpec`, pending until the workspace is RUNNING

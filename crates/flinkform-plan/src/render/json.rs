@@ -140,18 +140,16 @@ fn action_doc<'a>(
     per_address: &BTreeMap<&Address, (usize, bool)>,
     a: &'a PlannedAction,
 ) -> ActionDoc<'a> {
-    let (mode, account, region) = (a.mode, a.account.as_ref(), a.region.as_ref());
-    let (account, region) = (account.map(|x| x.as_str()), region.map(|r| r.as_str()));
     ActionDoc {
         id: a.id.0,
         address: a.addr.to_string(),
         op: a.op.as_str(),
-        mode: mode.map(|m| match m {
+        mode: a.mode.map(|m| match m {
             flinkform_core::Mode::Managed => "managed",
             flinkform_core::Mode::Data => "data",
         }),
-        account,
-        region,
+        account: a.account.as_ref().map(|x| x.as_str()),
+        region: a.region.as_ref().map(|r| r.as_str()),
         cloud_id: a.cloud_id.as_ref().map(|c| c.as_str()),
         reasons: &a.reasons,
         diffs: a
